@@ -1,0 +1,131 @@
+# sigil: a Matrix Identity Service as FastCGI programs.
+#
+#   make            build the programs into $(BUILD)/
+#   make run        the whole stack on http://127.0.0.1:8090, in the foreground
+#   make check      build, start a throw-away stack, run every test
+#   make sanitize   the tests again with ASan and UBSan
+#   make valgrind   the tests again with every worker under valgrind
+#   make fuzz       libFuzzer on request parsing and canonical JSON
+#   make lint       cppcheck and clang-tidy
+#   make bench      wrk against the programs and a minimal baseline
+#
+# CI passes WERROR=-Werror.  Local overrides go in config.mk.
+
+BUILD	?= build
+CC	?= cc
+CLANG	?= clang
+WERROR	?=
+SANITIZE ?=
+FUZZ_SECONDS ?= 5
+
+PKGS	 = fcgi libcjson libcrypto libpq
+PKG_CFLAGS != pkg-config --cflags $(PKGS) 2>/dev/null || true
+PKG_LIBS   != pkg-config --libs $(PKGS) 2>/dev/null || echo "-lfcgi -lcjson -lcrypto -lpq"
+
+WARNINGS = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-align \
+	   -Wnull-dereference -Wvla -Wswitch-enum -Wimplicit-fallthrough \
+	   -Wmissing-prototypes -Wstrict-prototypes -Wwrite-strings \
+	   -Wundef -Wconversion -Wno-sign-conversion
+HARDEN	 = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS	?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	     $(WARNINGS) $(WERROR) $(HARDEN) $(SANITIZE) $(CFLAGS) \
+	     -Icommon $(PKG_CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SANITIZE) $(LDFLAGS)
+LIBS	 = $(PKG_LIBS) -lm
+
+-include config.mk
+
+COMMON	 = app b64 buf canon cfg db fcgi json log mxerr req resp sign util
+PROGRAMS = status pubkey
+UNITS	 = b64 canon json sign req cfg mxerr
+
+COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o)
+PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%)
+UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
+HEADERS	    = $(wildcard common/*.h) t/tap.h
+
+.PHONY: all check test test-unit test-http sanitize valgrind fuzz lint \
+	bench run deps clean
+
+all: $(PROG_BINS)
+
+$(BUILD)/common/%.o: common/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cgi/%.o: cgi/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libsigil.a: $(COMMON_OBJS)
+	rm -f $@
+	ar rcs $@ $(COMMON_OBJS)
+
+$(BUILD)/sigil-%: $(BUILD)/cgi/%.o $(BUILD)/libsigil.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libsigil.a $(LIBS)
+
+$(BUILD)/t/%.o: t/unit/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -It -c -o $@ $<
+
+$(BUILD)/t/tap.o: t/tap.c t/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -It -c -o $@ $<
+
+$(BUILD)/t/%.t: $(BUILD)/t/%.o $(BUILD)/t/tap.o $(BUILD)/libsigil.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/t/tap.o $(BUILD)/libsigil.a $(LIBS)
+
+deps:
+	@sh deploy/install-deps
+
+# The unit tests, then the HTTP tests through a real stack.
+test: all $(UNIT_BINS)
+	SIGIL_BUILD=$(BUILD) prove -f -e '' $(UNIT_BINS)
+	SIGIL_BUILD=$(BUILD) prove -f t/http/
+
+check: deps
+	$(MAKE) test
+	$(MAKE) fuzz
+
+sanitize: deps
+	$(MAKE) BUILD=build-asan \
+	    SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
+	    CFLAGS='-O1 -g' test
+
+valgrind: deps all $(UNIT_BINS)
+	SIGIL_BUILD=$(BUILD) prove -f -e 'sh t/lib/valgrind' $(UNIT_BINS)
+	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 prove -f t/http/
+
+FUZZ_SRC = $(COMMON:%=common/%.c)
+$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS) \
+	    -o $@ $< $(filter-out common/fcgi.c,$(FUZZ_SRC)) $(LIBS)
+
+FUZZERS = fuzz_json fuzz_params
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@for f in $(FUZZERS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	        -print_final_stats=0 $(BUILD)/fuzz/corpus-$$f t/fuzz/corpus/$$f \
+	        2>$(BUILD)/fuzz/$$f.log || { tail -40 $(BUILD)/fuzz/$$f.log; exit 1; }; \
+	    grep -E '^(#[0-9]+ *DONE|Done)' $(BUILD)/fuzz/$$f.log | tail -1; \
+	done
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --std=c11 --inline-suppr -Icommon common cgi
+	clang-tidy --quiet common/*.c cgi/*.c -- -std=c11 \
+	    -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon $(PKG_CFLAGS)
+
+bench: deps all
+	sh deploy/bench
+
+run: deps all
+	sh deploy/sigil-devstack run
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,219 @@
+/*
+ * The dispatcher and the start-up of a program's context.  Paths are
+ * split into an API (v1, v2 or the bare /_matrix/identity/ root) and the
+ * rest, which is matched against the route table: exactly, or with one
+ * trailing segment where the route ends in "*".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "app.h"
+#include "db.h"
+#include "log.h"
+#include "mxerr.h"
+#include "req.h"
+#include "resp.h"
+#include "sign.h"
+
+#define PREFIX_ROOT	"/_matrix/identity/"
+#define PREFIX_V1	"/_matrix/identity/api/v1"
+#define PREFIX_V2	"/_matrix/identity/v2"
+
+/*
+ * Splits path into its API and the rest ("" for the API's own root).
+ * Returns the rest, borrowed from path, or NULL for a path outside ours.
+ */
+static const char *
+split_api(const char *path, enum api *api)
+{
+	static const struct {
+		const char	*prefix;
+		enum api	 api;
+	} prefixes[] = {
+		{ PREFIX_V1, API_V1 },
+		{ PREFIX_V2, API_V2 },
+	};
+	size_t		 i, n;
+	const char	*rest;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		n = strlen(prefixes[i].prefix);
+		if (strncmp(path, prefixes[i].prefix, n) != 0)
+			continue;
+		rest = path + n;
+		if (*rest == '\0') {
+			*api = prefixes[i].api;
+			return rest;
+		}
+		if (*rest == '/' && rest[1] != '\0') {
+			*api = prefixes[i].api;
+			return rest + 1;
+		}
+	}
+	n = strlen(PREFIX_ROOT);
+	if (strncmp(path, PREFIX_ROOT, n) == 0 && path[n] != '\0') {
+		*api = API_ROOT;
+		return path + n;
+	}
+	return NULL;
+}
+
+/*
+ * Returns 1 when rest matches the route path pat; for a pattern ending in
+ * "/ *" (without the space) *arg is set to the last segment of rest.
+ */
+static int
+path_match(const char *pat, const char *rest, const char **arg)
+{
+	size_t	 n = strlen(pat);
+
+	if (n >= 2 && strcmp(pat + n - 2, "/*") == 0) {
+		if (strncmp(rest, pat, n - 1) != 0 || rest[n - 1] == '\0' ||
+		    strchr(rest + n - 1, '/') != NULL)
+			return 0;
+		*arg = rest + n - 1;
+		return 1;
+	}
+	*arg = NULL;
+	return strcmp(pat, rest) == 0;
+}
+
+/*
+ * Routes the request r to its handler, or answers it here: 404 for an
+ * unknown path (or a v1 path with v1 switched off), 405 for a known path
+ * with the wrong method, 200 {} to OPTIONS on a known path, 400 for a bad
+ * query string.  Always leaves a response in rs.
+ */
+void
+app_dispatch(const struct app *app, struct ctx *c, struct req *r,
+    struct resp *rs)
+{
+	const struct route	*rt, *found = NULL;
+	const char		*rest, *arg = NULL, *a;
+	enum api		 api;
+	int			 path_known = 0;
+	size_t			 i;
+	cJSON			*empty;
+
+	if ((rest = split_api(r->path, &api)) == NULL ||
+	    (api == API_V1 && !c->cfg.enable_v1)) {
+		resp_err(rs, MX_UNRECOGNIZED, NULL);
+		return;
+	}
+	for (i = 0; i < app->nroutes && found == NULL; i++) {
+		rt = &app->routes[i];
+		if (!(rt->apis & api) || !path_match(rt->path, rest, &a))
+			continue;
+		path_known = 1;
+		if (rt->methods & r->method) {
+			found = rt;
+			arg = a;
+		}
+	}
+	if (found == NULL) {
+		if (path_known && r->method == METHOD_OPTIONS) {
+			empty = cJSON_CreateObject();
+			resp_json(rs, 200, empty);
+			cJSON_Delete(empty);
+		} else if (path_known)
+			resp_err(rs, MX_METHOD_NOT_ALLOWED, NULL);
+		else
+			resp_err(rs, MX_UNRECOGNIZED, NULL);
+		return;
+	}
+	r->api = api;
+	r->path_arg = arg;
+	if (req_params_parse(r->query_string, strlen(r->query_string),
+	    &r->query) == -1) {
+		resp_err(rs, MX_INVALID_PARAM, "Malformed query string");
+		return;
+	}
+	found->handler(c, r, rs);
+	if (rs->status == 0) {
+		log_err("handler for %s left no response", r->path);
+		abort();
+	}
+}
+
+/*
+ * Returns 0 when the key lists make sense together: ids used once, the
+ * signing key neither old nor revoked.  Else -1 after logging why.
+ */
+static int
+keys_consistent(const struct ctx *c)
+{
+	const struct cfg_pubkey	*all[2 * MAX_KEYS];
+	size_t			 n = 0, i, j;
+
+	for (i = 0; i < c->cfg.n_old_keys; i++)
+		all[n++] = &c->cfg.old_keys[i];
+	for (i = 0; i < c->cfg.n_revoked_keys; i++)
+		all[n++] = &c->cfg.revoked_keys[i];
+	for (i = 0; i < n; i++) {
+		if (strcmp(all[i]->id, c->key->id) == 0 ||
+		    strcmp(all[i]->public_b64, c->key->public_b64) == 0) {
+			log_err("key %s: the signing key cannot also be listed "
+			    "as old_key or revoked_key", all[i]->id);
+			return -1;
+		}
+		for (j = i + 1; j < n; j++)
+			if (strcmp(all[i]->id, all[j]->id) == 0 ||
+			    strcmp(all[i]->public_b64, all[j]->public_b64) ==
+			    0) {
+				log_err("key %s is listed twice", all[j]->id);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/*
+ * Builds the process context: configuration (from "-c path" or
+ * $SIGIL_CONFIG), the signing key, and the database when the program
+ * needs one.  Returns 0, or -1 after logging why the program cannot start.
+ */
+int
+app_ctx_init(const struct app *app, int argc, char *const *argv,
+    struct ctx *c)
+{
+	const char	*path;
+	char		 err[512];
+
+	memset(c, 0, sizeof(*c));
+	if ((path = cfg_path(argc, argv)) == NULL) {
+		log_err("no configuration: pass -c <file> or set SIGIL_CONFIG");
+		return -1;
+	}
+	if (cfg_load(path, &c->cfg, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (sign_key_load(c->cfg.signing_key, c->cfg.signing_key_id, &c->key,
+	    err, sizeof(err)) == -1) {
+		log_err("signing key: %s", err);
+		return -1;
+	}
+	if (keys_consistent(c) == -1)
+		return -1;
+	if (app->flags & APP_NEEDS_DB) {
+		c->db = db_open(c->cfg.database);
+		if (db_ready(c->db) == DB_SCHEMA_MISMATCH)
+			return -1;
+	}
+	log_info("started, signing as %s with %s", c->cfg.server_name,
+	    c->key->id);
+	return 0;
+}
+
+/* Frees the context so that leak checkers see nothing left. */
+void
+app_ctx_free(struct ctx *c)
+{
+	db_close(c->db);
+	sign_key_free(c->key);
+	cfg_free(&c->cfg);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,368 @@
+/*
+ * Reading the configuration file.  Each key is one row of cfg_keys[]: its
+ * name, how its value is checked, and where it is stored.  An unknown key,
+ * a repeated one, a bad value or a missing required key stops the start
+ * with "file:line: reason".
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "b64.h"
+#include "cfg.h"
+#include "sign.h"
+#include "util.h"
+
+enum cfg_type {
+	CFG_STRING,		/* any non-empty text */
+	CFG_SERVER_NAME,	/* a Matrix server name */
+	CFG_URL,		/* http:// or https:// URL */
+	CFG_BOOL,		/* true or false */
+	CFG_PUBKEY,		/* "ed25519:<id> <base64 public key>", repeatable */
+};
+
+enum cfg_key {
+	CFG_KEY_SERVER_NAME,
+	CFG_KEY_PUBLIC_BASE_URL,
+	CFG_KEY_DATABASE,
+	CFG_KEY_SIGNING_KEY,
+	CFG_KEY_SIGNING_KEY_ID,
+	CFG_KEY_ENABLE_V1,
+	CFG_KEY_OLD_KEY,
+	CFG_KEY_REVOKED_KEY,
+	CFG_KEY__MAX
+};
+
+#define CFG_REQUIRED	0x01
+
+static const struct {
+	const char	*name;
+	enum cfg_type	 type;
+	size_t		 offset;	/* into struct cfg */
+	int		 flags;
+} cfg_keys[CFG_KEY__MAX] = {
+	[CFG_KEY_SERVER_NAME] = { "server_name", CFG_SERVER_NAME,
+	    offsetof(struct cfg, server_name), CFG_REQUIRED },
+	[CFG_KEY_PUBLIC_BASE_URL] = { "public_base_url", CFG_URL,
+	    offsetof(struct cfg, public_base_url), CFG_REQUIRED },
+	[CFG_KEY_DATABASE] = { "database", CFG_STRING,
+	    offsetof(struct cfg, database), CFG_REQUIRED },
+	[CFG_KEY_SIGNING_KEY] = { "signing_key", CFG_STRING,
+	    offsetof(struct cfg, signing_key), CFG_REQUIRED },
+	[CFG_KEY_SIGNING_KEY_ID] = { "signing_key_id", CFG_STRING,
+	    offsetof(struct cfg, signing_key_id), 0 },
+	[CFG_KEY_ENABLE_V1] = { "enable_v1", CFG_BOOL,
+	    offsetof(struct cfg, enable_v1), 0 },
+	[CFG_KEY_OLD_KEY] = { "old_key", CFG_PUBKEY,
+	    offsetof(struct cfg, old_keys), 0 },
+	[CFG_KEY_REVOKED_KEY] = { "revoked_key", CFG_PUBKEY,
+	    offsetof(struct cfg, revoked_keys), 0 },
+};
+
+/*
+ * Returns the configuration path: "-c path" among the arguments, else
+ * $SIGIL_CONFIG, else NULL.  The result is borrowed from argv or environ.
+ */
+const char *
+cfg_path(int argc, char *const *argv)
+{
+	int	 i;
+
+	for (i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "-c") == 0)
+			return argv[i + 1];
+	return getenv("SIGIL_CONFIG");
+}
+
+/*
+ * Returns 1 when s is a server name as the spec's grammar gives it: an
+ * IPv4 literal, a bracketed IPv6 literal or a DNS name, then an optional
+ * ":port" of 1-65535 without leading zeros.
+ */
+static int
+server_name_valid(const char *s)
+{
+	const char	*host_end, *p;
+	size_t		 len = strlen(s);
+	long		 port;
+	char		*end;
+
+	if (len == 0 || len > MAX_SERVER_NAME)
+		return 0;
+	if (s[0] == '[') {
+		if ((host_end = strchr(s, ']')) == NULL || host_end == s + 1)
+			return 0;
+		for (p = s + 1; p < host_end; p++)
+			if (!strchr("0123456789abcdefABCDEF:.", *p))
+				return 0;
+		host_end++;
+	} else {
+		host_end = strchr(s, ':');
+		if (host_end == NULL)
+			host_end = s + len;
+		if (host_end == s)
+			return 0;
+		for (p = s; p < host_end; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+			    *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			    *p == '-' || *p == '.'))
+				return 0;
+	}
+	if (*host_end == '\0')
+		return 1;
+	if (*host_end != ':' || host_end[1] < '1' || host_end[1] > '9')
+		return 0;
+	errno = 0;
+	port = strtol(host_end + 1, &end, 10);
+	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535 &&
+	    end - (host_end + 1) <= 5;
+}
+
+static int
+url_valid(const char *s)
+{
+	const char	*host;
+
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else
+		return 0;
+	if (*host == '\0' || *host == '/')
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+cfg_set_pubkey(struct cfg *c, enum cfg_key key, char *value, char *err,
+    size_t errlen)
+{
+	struct cfg_pubkey	*list, *k;
+	size_t			*n;
+	unsigned char		 raw[ED25519_PUBLIC_LEN + 3];
+	size_t			 rawlen;
+	char			*id, *pub, *extra, *save = NULL;
+
+	if (key == CFG_KEY_OLD_KEY) {
+		list = c->old_keys;
+		n = &c->n_old_keys;
+	} else {
+		list = c->revoked_keys;
+		n = &c->n_revoked_keys;
+	}
+	id = strtok_r(value, " \t", &save);
+	pub = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	if (id == NULL || pub == NULL || extra != NULL) {
+		snprintf(err, errlen, "want \"ed25519:<id> <public key>\"");
+		return -1;
+	}
+	if (!sign_key_id_valid(id)) {
+		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
+		return -1;
+	}
+	if (b64_decode(pub, strlen(pub), raw, sizeof(raw), &rawlen) == -1 ||
+	    rawlen != ED25519_PUBLIC_LEN) {
+		snprintf(err, errlen, "the public key is not 32 bytes of "
+		    "base64");
+		return -1;
+	}
+	if (*n >= MAX_KEYS) {
+		snprintf(err, errlen, "more than %d keys", MAX_KEYS);
+		return -1;
+	}
+	k = &list[(*n)++];
+	snprintf(k->id, sizeof(k->id), "%s", id);
+	/* Store the standard unpadded form, whatever form was written. */
+	b64_encode(raw, rawlen, B64_STANDARD, k->public_b64,
+	    sizeof(k->public_b64));
+	return 0;
+}
+
+static int
+cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
+    size_t errlen)
+{
+	char	**str = (char **)((char *)c + cfg_keys[key].offset);
+	int	 *flag = (int *)((char *)c + cfg_keys[key].offset);
+
+	switch (cfg_keys[key].type) {
+	case CFG_SERVER_NAME:
+		if (!server_name_valid(value)) {
+			snprintf(err, errlen, "not a server name "
+			    "(host or IP literal, optional :port)");
+			return -1;
+		}
+		break;
+	case CFG_URL:
+		if (!url_valid(value)) {
+			snprintf(err, errlen, "not an http:// or https:// URL");
+			return -1;
+		}
+		while (strlen(value) > 0 && value[strlen(value) - 1] == '/')
+			value[strlen(value) - 1] = '\0';
+		break;
+	case CFG_STRING:
+		break;
+	case CFG_BOOL:
+		if (strcmp(value, "true") == 0)
+			*flag = 1;
+		else if (strcmp(value, "false") == 0)
+			*flag = 0;
+		else {
+			snprintf(err, errlen, "want true or false");
+			return -1;
+		}
+		return 0;
+	case CFG_PUBKEY:
+		return cfg_set_pubkey(c, key, value, err, errlen);
+	}
+	if (key == CFG_KEY_SIGNING_KEY_ID && !sign_key_id_valid(value)) {
+		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
+		return -1;
+	}
+	*str = xstrdup(value);
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * Parses len bytes of configuration text into c (which the caller zeroed
+ * or never used).  name is the file name used in messages.  Returns 0, or
+ * -1 with "name:line: reason" in err; c is freed by cfg_free either way.
+ */
+int
+cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
+    char *err, size_t errlen)
+{
+	unsigned char	 seen[CFG_KEY__MAX] = { 0 };
+	char		 line[MAX_CFG_LINE + 1], why[256];
+	char		*k, *v, *eq;
+	const char	*p = text, *end = text + len, *nl;
+	size_t		 lineno = 0, n;
+	int		 i, key;
+
+	c->enable_v1 = 1;
+	while (p < end) {
+		lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n > MAX_CFG_LINE) {
+			snprintf(err, errlen, "%s:%zu: line too long", name,
+			    lineno);
+			return -1;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl < end ? nl + 1 : end;
+		if (memchr(line, '\0', n) != NULL) {
+			snprintf(err, errlen, "%s:%zu: NUL byte", name, lineno);
+			return -1;
+		}
+		k = trim(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%zu: expected key = value",
+			    name, lineno);
+			return -1;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		for (key = -1, i = 0; i < CFG_KEY__MAX; i++)
+			if (strcmp(cfg_keys[i].name, k) == 0)
+				key = i;
+		if (key == -1) {
+			snprintf(err, errlen, "%s:%zu: unknown key \"%.64s\"",
+			    name, lineno, k);
+			return -1;
+		}
+		if (seen[key] && cfg_keys[key].type != CFG_PUBKEY) {
+			snprintf(err, errlen, "%s:%zu: %s is set twice", name,
+			    lineno, k);
+			return -1;
+		}
+		seen[key] = 1;
+		if (*v == '\0') {
+			snprintf(err, errlen, "%s:%zu: %s has no value", name,
+			    lineno, k);
+			return -1;
+		}
+		if (cfg_set(c, (enum cfg_key)key, v, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%zu: %s: %s", name, lineno, k,
+			    why);
+			return -1;
+		}
+	}
+	for (i = 0; i < CFG_KEY__MAX; i++)
+		if ((cfg_keys[i].flags & CFG_REQUIRED) && !seen[i]) {
+			snprintf(err, errlen, "%s: %s is required", name,
+			    cfg_keys[i].name);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Reads and parses the file at path into c.  Returns 0, or -1 with the
+ * reason in err.
+ */
+int
+cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*text;
+	size_t	 len;
+	int	 rc;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	text = xmalloc(1024 * 1024);
+	len = fread(text, 1, 1024 * 1024, f);
+	if (ferror(f) || !feof(f)) {
+		snprintf(err, errlen, "%s: unreadable or over 1 MiB", path);
+		fclose(f);
+		free(text);
+		return -1;
+	}
+	fclose(f);
+	rc = cfg_parse(path, text, len, c, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* Frees the strings c owns; c is zeroed. */
+void
+cfg_free(struct cfg *c)
+{
+	free(c->server_name);
+	free(c->public_base_url);
+	free(c->database);
+	free(c->signing_key);
+	free(c->signing_key_id);
+	memset(c, 0, sizeof(*c));
+}

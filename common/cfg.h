@@ -1,0 +1,38 @@
+/*
+ * The configuration: one file of "key = value" lines, read once at start
+ * and immutable afterwards.  Every key is a row of the table in cfg.c and
+ * is documented in deploy/sigil.conf.example.
+ */
+#ifndef SIGIL_CFG_H
+#define SIGIL_CFG_H
+
+#include <stddef.h>
+
+#include "limits.h"
+
+/* A public key listed in the configuration: older or revoked. */
+struct cfg_pubkey {
+	char	 id[MAX_KEY_ID + 1];
+	char	 public_b64[MAX_PUBLIC_KEY_B64];
+};
+
+struct cfg {
+	char	*server_name;		/* name signatures are made under */
+	char	*public_base_url;	/* how the world reaches us, no '/' end */
+	char	*database;		/* libpq connection string */
+	char	*signing_key;		/* path to the private key file */
+	char	*signing_key_id;	/* NULL: from the key file */
+	int	 enable_v1;		/* serve /_matrix/identity/api/v1 */
+	struct cfg_pubkey old_keys[MAX_KEYS];	/* still valid */
+	size_t	 n_old_keys;
+	struct cfg_pubkey revoked_keys[MAX_KEYS]; /* reported invalid */
+	size_t	 n_revoked_keys;
+};
+
+int	 cfg_load(const char *, struct cfg *, char *, size_t);
+int	 cfg_parse(const char *, const char *, size_t, struct cfg *, char *,
+	    size_t);
+void	 cfg_free(struct cfg *);
+const char *cfg_path(int, char *const *);
+
+#endif /* !SIGIL_CFG_H */

@@ -1,0 +1,44 @@
+/*
+ * Every bound that sigil puts on its input, in one place.  Each limit says
+ * where its number comes from; nginx's client_max_body_size mirrors MAX_BODY.
+ */
+#ifndef SIGIL_LIMITS_H
+#define SIGIL_LIMITS_H
+
+/* Request body: a v2 lookup of 10,000 hashes is about 460 KiB. */
+#define MAX_BODY		(1024 * 1024)
+
+/* Nesting of a JSON body; no request we accept nests deeper than 4. */
+#define MAX_JSON_DEPTH		32
+
+/* Request path and query string, in bytes. */
+#define MAX_PATH		1024
+#define MAX_QUERY		8192
+
+/* Number of query or form pairs in one request. */
+#define MAX_PARAMS		64
+
+/* Authorization header, in bytes (X-Matrix headers carry a signature). */
+#define MAX_AUTH_HEADER		4096
+
+/* Spec: sid, client_secret and tokens are 1-255 of [0-9a-zA-Z.=_-]. */
+#define MAX_OPAQUE_ID		255
+
+/* Spec: a user ID is at most 255 bytes; server names are under it. */
+#define MAX_USER_ID		255
+#define MAX_SERVER_NAME		255
+
+/* Key ids "ed25519:<id>", and how many keys the configuration may list. */
+#define MAX_KEY_ID		64
+#define MAX_KEYS		32
+
+/* An Ed25519 public key in base64 is 43 characters; allow padding. */
+#define MAX_PUBLIC_KEY_B64	64
+
+/* Configuration file: line length and size. */
+#define MAX_CFG_LINE		4096
+
+/* Environment values copied from the FastCGI parameters. */
+#define MAX_HEADER_VALUE	1024
+
+#endif /* !SIGIL_LIMITS_H */

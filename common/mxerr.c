@@ -1,0 +1,51 @@
+/*
+ * The errcode table: code, HTTP status, and a default message for replies
+ * that have nothing more specific to say.
+ */
+#include "mxerr.h"
+
+static const struct {
+	const char	*code;
+	int		 status;
+	const char	*message;
+} mxerrs[MX__MAX] = {
+	[MX_BAD_JSON] = { "M_BAD_JSON", 400, "Malformed JSON" },
+	[MX_NOT_JSON] = { "M_NOT_JSON", 400, "Body is not valid JSON" },
+	[MX_MISSING_PARAMS] = { "M_MISSING_PARAMS", 400,
+	    "Missing parameters" },
+	[MX_INVALID_PARAM] = { "M_INVALID_PARAM", 400, "Invalid parameter" },
+	[MX_UNRECOGNIZED] = { "M_UNRECOGNIZED", 404, "Unrecognized request" },
+	[MX_METHOD_NOT_ALLOWED] = { "M_UNRECOGNIZED", 405,
+	    "Method not allowed on this path" },
+	[MX_NOT_FOUND] = { "M_NOT_FOUND", 404, "Not found" },
+	[MX_UNAUTHORIZED] = { "M_UNAUTHORIZED", 401, "Unauthorized" },
+	[MX_FORBIDDEN] = { "M_FORBIDDEN", 403, "Forbidden" },
+	[MX_TERMS_NOT_SIGNED] = { "M_TERMS_NOT_SIGNED", 403,
+	    "Terms of service not accepted" },
+	[MX_TOO_LARGE] = { "M_TOO_LARGE", 413, "Request too large" },
+	[MX_LIMIT_EXCEEDED] = { "M_LIMIT_EXCEEDED", 429, "Too many requests" },
+	[MX_UNKNOWN] = { "M_UNKNOWN", 500, "Internal server error" },
+	[MX_UNAVAILABLE] = { "M_UNKNOWN", 503,
+	    "Service temporarily unavailable" },
+};
+
+/* Returns the errcode string, e.g. "M_NOT_FOUND"; static storage. */
+const char *
+mxerr_code(enum mxerr e)
+{
+	return mxerrs[e].code;
+}
+
+/* Returns the HTTP status that goes with the error. */
+int
+mxerr_status(enum mxerr e)
+{
+	return mxerrs[e].status;
+}
+
+/* Returns the default human-readable message; static storage. */
+const char *
+mxerr_message(enum mxerr e)
+{
+	return mxerrs[e].message;
+}

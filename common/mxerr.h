@@ -1,0 +1,30 @@
+/*
+ * The Matrix error codes sigil answers with, and the HTTP status of each.
+ * This table is the only place an errcode string is spelled.
+ */
+#ifndef SIGIL_MXERR_H
+#define SIGIL_MXERR_H
+
+enum mxerr {
+	MX_BAD_JSON,		/* body is JSON but not of the right shape */
+	MX_NOT_JSON,		/* body is not JSON at all */
+	MX_MISSING_PARAMS,	/* a required parameter is absent */
+	MX_INVALID_PARAM,	/* a parameter has a bad type or value */
+	MX_UNRECOGNIZED,	/* unknown path (404) */
+	MX_METHOD_NOT_ALLOWED,	/* known path, wrong method: M_UNRECOGNIZED 405 */
+	MX_NOT_FOUND,		/* a named resource does not exist */
+	MX_UNAUTHORIZED,	/* no or bad access token */
+	MX_FORBIDDEN,		/* authenticated but not allowed */
+	MX_TERMS_NOT_SIGNED,	/* the user has not agreed to the terms */
+	MX_TOO_LARGE,		/* body or list over its limit */
+	MX_LIMIT_EXCEEDED,	/* rate limited */
+	MX_UNKNOWN,		/* our fault or the environment's (500) */
+	MX_UNAVAILABLE,		/* the database is down right now (503) */
+	MX__MAX
+};
+
+const char	*mxerr_code(enum mxerr);
+int		 mxerr_status(enum mxerr);
+const char	*mxerr_message(enum mxerr);
+
+#endif /* !SIGIL_MXERR_H */

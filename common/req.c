@@ -1,0 +1,212 @@
+/*
+ * Request parsing that does not depend on how the request arrived:
+ * method names, application/x-www-form-urlencoded pairs (query strings
+ * and form bodies) and the JSON body.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "json.h"
+#include "mxerr.h"
+#include "req.h"
+#include "resp.h"
+#include "util.h"
+
+/* Returns the method named by s (as in REQUEST_METHOD). */
+enum http_method
+req_method(const char *s)
+{
+	static const struct {
+		const char		*name;
+		enum http_method	 method;
+	} methods[] = {
+		{ "GET", METHOD_GET }, { "POST", METHOD_POST },
+		{ "PUT", METHOD_PUT }, { "DELETE", METHOD_DELETE },
+		{ "OPTIONS", METHOD_OPTIONS }, { "HEAD", METHOD_HEAD },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(s, methods[i].name) == 0)
+			return methods[i].method;
+	return METHOD_OTHER;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes n bytes of form-urlencoded text ('+' is a space, %XX a byte).
+ * Returns a string the caller frees, or NULL on a bad or NUL escape or
+ * when the result is not valid UTF-8.
+ */
+static char *
+form_decode(const char *s, size_t n)
+{
+	char	*out, *o;
+	size_t	 i;
+	int	 hi, lo;
+
+	o = out = xmalloc(n + 1);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '+')
+			*o++ = ' ';
+		else if (s[i] == '%') {
+			if (i + 2 >= n)
+				goto bad;
+			if ((hi = hexval(s[i + 1])) == -1 ||
+			    (lo = hexval(s[i + 2])) == -1 ||
+			    (hi == 0 && lo == 0))
+				goto bad;
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '\0')
+			goto bad;
+		else
+			*o++ = s[i];
+	}
+	*o = '\0';
+	if (!json_utf8_valid((unsigned char *)out, (size_t)(o - out)))
+		goto bad;
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/*
+ * Parses len bytes of "a=1&b=2" into out (empty on entry).  Empty pieces
+ * ("a=1&&b=2") are skipped; a name without '=' has the value "".  Returns
+ * 0, or -1 on a bad escape, a repeated name or more than MAX_PARAMS
+ * pairs; out is then freed.
+ */
+int
+req_params_parse(const char *s, size_t len, struct params *out)
+{
+	const char	*p = s, *end = s + len, *amp, *eq;
+	char		*name, *value;
+	size_t		 i;
+
+	while (p < end) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		if (amp == p) {
+			p++;
+			continue;
+		}
+		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL)
+			eq = amp;
+		if (out->n >= MAX_PARAMS)
+			goto bad;
+		if ((name = form_decode(p, (size_t)(eq - p))) == NULL)
+			goto bad;
+		value = eq < amp ? form_decode(eq + 1, (size_t)(amp - eq - 1)) :
+		    xstrdup("");
+		if (value == NULL) {
+			free(name);
+			goto bad;
+		}
+		for (i = 0; i < out->n; i++)
+			if (strcmp(out->p[i].name, name) == 0)
+				break;
+		if (i < out->n) {
+			free(name);
+			free(value);
+			goto bad;
+		}
+		out->p[out->n].name = name;
+		out->p[out->n].value = value;
+		out->n++;
+		p = amp < end ? amp + 1 : end;
+	}
+	return 0;
+bad:
+	req_params_free(out);
+	return -1;
+}
+
+/* Frees the pairs; out is empty afterwards. */
+void
+req_params_free(struct params *ps)
+{
+	size_t	 i;
+
+	for (i = 0; i < ps->n; i++) {
+		free(ps->p[i].name);
+		free(ps->p[i].value);
+	}
+	ps->n = 0;
+}
+
+/* Returns the value of the pair named name, borrowed, or NULL. */
+const char *
+req_params_get(const struct params *ps, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < ps->n; i++)
+		if (strcmp(ps->p[i].name, name) == 0)
+			return ps->p[i].value;
+	return NULL;
+}
+
+/* Returns the query parameter name, borrowed from the request, or NULL. */
+const char *
+req_query(const struct req *r, const char *name)
+{
+	return req_params_get(&r->query, name);
+}
+
+/*
+ * Parses the body as a strict JSON object (see json.h).  Returns 0 and a
+ * tree in *out that the caller deletes, or -1 with the error response
+ * already set in rs.
+ */
+int
+req_json(const struct req *r, cJSON **out, struct resp *rs)
+{
+	if (r->body == NULL || r->body_len == 0) {
+		resp_err(rs, MX_NOT_JSON, "Request body is empty; "
+		    "a JSON object is required");
+		return -1;
+	}
+	switch (json_parse_object(r->body, r->body_len, out)) {
+	case JSON_PARSE_OK:
+		return 0;
+	case JSON_PARSE_SYNTAX:
+		resp_err(rs, MX_NOT_JSON, "Request body is not valid JSON "
+		    "(UTF-8, no NUL, no trailing bytes)");
+		return -1;
+	case JSON_PARSE_SHAPE:
+		resp_err(rs, MX_BAD_JSON, "Request body must be a JSON object "
+		    "without duplicate keys");
+		return -1;
+	}
+	abort();
+}
+
+/* Frees everything the request owns; r is zeroed. */
+void
+req_free(struct req *r)
+{
+	free(r->path);
+	free(r->request_uri);
+	free(r->query_string);
+	free(r->content_type);
+	free(r->authorization);
+	free(r->remote_addr);
+	free(r->body);
+	req_params_free(&r->query);
+	memset(r, 0, sizeof(*r));
+}

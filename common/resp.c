@@ -1,0 +1,93 @@
+/*
+ * Building responses.  Bodies are written with the canonical JSON writer,
+ * so every reply is compact, has sorted keys and exact integers.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "canon.h"
+#include "log.h"
+#include "resp.h"
+
+/*
+ * Sets the response to status with body v, which stays owned by the
+ * caller.  A body that cannot be written becomes a 500 M_UNKNOWN.
+ */
+void
+resp_json(struct resp *rs, int status, const cJSON *v)
+{
+	buf_reset(&rs->body);
+	if (canon_write(v, &rs->body) == -1) {
+		log_err("response body is not canonical JSON");
+		resp_err(rs, MX_UNKNOWN, NULL);
+		return;
+	}
+	rs->status = status;
+}
+
+static void
+resp_err_v(struct resp *rs, enum mxerr e, cJSON *extra, const char *fmt,
+    va_list ap)
+{
+	char	 msg[512];
+	cJSON	*o;
+
+	if (fmt == NULL)
+		snprintf(msg, sizeof(msg), "%s", mxerr_message(e));
+	else
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+	o = extra != NULL ? extra : cJSON_CreateObject();
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "errcode");
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "error");
+	cJSON_AddStringToObject(o, "errcode", mxerr_code(e));
+	cJSON_AddStringToObject(o, "error", msg);
+	buf_reset(&rs->body);
+	if (canon_write(o, &rs->body) == -1) {
+		buf_reset(&rs->body);
+		buf_puts(&rs->body, "{\"errcode\":\"M_UNKNOWN\","
+		    "\"error\":\"Internal server error\"}");
+		rs->status = 500;
+	} else
+		rs->status = mxerr_status(e);
+	cJSON_Delete(o);
+}
+
+/*
+ * Sets the response to the Matrix error e: its HTTP status and a body
+ * {"errcode", "error"}.  fmt (NULL for the table's default message) must
+ * not carry raw input or library error text.
+ */
+void
+resp_err(struct resp *rs, enum mxerr e, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	resp_err_v(rs, e, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * As resp_err, with the members of extra (an object; taken over and
+ * deleted) added to the body, e.g. "mxid" for M_THREEPID_IN_USE.
+ */
+void
+resp_err_with(struct resp *rs, enum mxerr e, cJSON *extra, const char *fmt,
+    ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	resp_err_v(rs, e, extra, fmt, ap);
+	va_end(ap);
+}
+
+/* Frees the body; rs is reusable afterwards. */
+void
+resp_free(struct resp *rs)
+{
+	buf_free(&rs->body);
+	rs->status = 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * The response a handler builds: a status and a JSON body.  The FastCGI
+ * module adds the headers every response carries (JSON content type and
+ * CORS) when it writes it out.
+ */
+#ifndef SIGIL_RESP_H
+#define SIGIL_RESP_H
+
+#include "buf.h"
+#include "mxerr.h"
+
+struct cJSON;
+
+struct resp {
+	int		 status;	/* 0 until a handler answers */
+	struct buf	 body;		/* JSON text */
+};
+
+void	 resp_json(struct resp *, int, const struct cJSON *);
+void	 resp_err(struct resp *, enum mxerr, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 resp_err_with(struct resp *, enum mxerr, struct cJSON *,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
+void	 resp_free(struct resp *);
+
+#endif /* !SIGIL_RESP_H */

@@ -1,0 +1,322 @@
+/*
+ * Signing keys and signed JSON.  A key file is either PEM (as written by
+ * "openssl genpkey -algorithm ed25519") or sydent's one-line format
+ * "ed25519 <version> <unpadded base64 seed>".  PureEdDSA is one-shot in
+ * OpenSSL: EVP_DigestSignInit with a NULL digest, then EVP_DigestSign.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "b64.h"
+#include "buf.h"
+#include "canon.h"
+#include "sign.h"
+#include "util.h"
+
+/*
+ * Returns 1 when id is "ed25519:" followed by 1 or more of [a-zA-Z0-9_],
+ * the key id grammar of the spec, and fits MAX_KEY_ID.
+ */
+int
+sign_key_id_valid(const char *id)
+{
+	const char	*p;
+
+	if (strncmp(id, "ed25519:", 8) != 0 || id[8] == '\0' ||
+	    strlen(id) > MAX_KEY_ID)
+		return 0;
+	for (p = id + 8; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_'))
+			return 0;
+	return 1;
+}
+
+static struct sign_key *
+sign_key_wrap(EVP_PKEY *pkey, const char *id)
+{
+	struct sign_key	*k;
+	unsigned char	 pub[ED25519_PUBLIC_LEN];
+	size_t		 publen = sizeof(pub);
+
+	if (EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1 ||
+	    publen != sizeof(pub))
+		return NULL;
+	k = xcalloc(1, sizeof(*k));
+	snprintf(k->id, sizeof(k->id), "%s", id);
+	b64_encode(pub, publen, B64_STANDARD, k->public_b64,
+	    sizeof(k->public_b64));
+	k->pkey = pkey;
+	return k;
+}
+
+/*
+ * Makes a key from a 32-byte seed, under the key id id.  Returns 0 and a
+ * key in *out that the caller frees with sign_key_free(), or -1.
+ */
+int
+sign_key_from_seed(const unsigned char *seed, const char *id,
+    struct sign_key **out)
+{
+	EVP_PKEY	*pkey;
+	struct sign_key	*k;
+
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed,
+	    ED25519_SEED_LEN);
+	if (pkey == NULL)
+		return -1;
+	if ((k = sign_key_wrap(pkey, id)) == NULL) {
+		EVP_PKEY_free(pkey);
+		return -1;
+	}
+	*out = k;
+	return 0;
+}
+
+/* Makes a fresh random key under id.  Returns 0 and *out, or -1. */
+int
+sign_key_generate(const char *id, struct sign_key **out)
+{
+	unsigned char	 seed[ED25519_SEED_LEN];
+	int		 rc;
+
+	if (random_bytes(seed, sizeof(seed)) == -1)
+		return -1;
+	rc = sign_key_from_seed(seed, id, out);
+	secure_wipe(seed, sizeof(seed));
+	return rc;
+}
+
+/*
+ * Writes the key's seed as unpadded standard base64 into out (outsz bytes
+ * with the NUL).  Returns 0 or -1.  The caller wipes out after use.
+ */
+int
+sign_key_seed_b64(const struct sign_key *k, char *out, size_t outsz)
+{
+	unsigned char	 seed[ED25519_SEED_LEN];
+	size_t		 len = sizeof(seed);
+	int		 rc = -1;
+
+	if (EVP_PKEY_get_raw_private_key(k->pkey, seed, &len) == 1 &&
+	    len == sizeof(seed) &&
+	    b64_encode(seed, len, B64_STANDARD, out, outsz) > 0)
+		rc = 0;
+	secure_wipe(seed, sizeof(seed));
+	return rc;
+}
+
+/* Frees k and its key material; NULL is allowed. */
+void
+sign_key_free(struct sign_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+/* Parses sydent's "ed25519 <version> <seed>" line. */
+static int
+sign_key_parse_sydent(char *line, const char *id, struct sign_key **out,
+    char *err, size_t errlen)
+{
+	unsigned char	 seed[ED25519_SEED_LEN + 3];
+	char		 keyid[MAX_KEY_ID + 1];
+	char		*alg, *version, *b64, *extra, *save = NULL;
+	size_t		 seedlen;
+	int		 rc;
+
+	alg = strtok_r(line, " \t\r\n", &save);
+	version = strtok_r(NULL, " \t\r\n", &save);
+	b64 = strtok_r(NULL, " \t\r\n", &save);
+	extra = strtok_r(NULL, " \t\r\n", &save);
+	if (alg == NULL || strcmp(alg, "ed25519") != 0 || version == NULL ||
+	    b64 == NULL || extra != NULL) {
+		snprintf(err, errlen, "not a PEM key and not a sydent key line "
+		    "\"ed25519 <version> <seed>\"");
+		return -1;
+	}
+	if (b64_decode(b64, strlen(b64), seed, sizeof(seed), &seedlen) == -1 ||
+	    seedlen != ED25519_SEED_LEN) {
+		snprintf(err, errlen, "the seed is not 32 bytes of base64");
+		return -1;
+	}
+	if (id == NULL) {
+		snprintf(keyid, sizeof(keyid), "ed25519:%s", version);
+		id = keyid;
+	}
+	if (!sign_key_id_valid(id)) {
+		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
+		secure_wipe(seed, sizeof(seed));
+		return -1;
+	}
+	rc = sign_key_from_seed(seed, id, out);
+	secure_wipe(seed, sizeof(seed));
+	if (rc == -1)
+		snprintf(err, errlen, "OpenSSL refused the seed");
+	return rc;
+}
+
+/*
+ * Loads the private key in the file at path.  id is the key id to use, or
+ * NULL for the one a sydent file names ("ed25519:<version>"; PEM files
+ * then get "ed25519:0").  Returns 0 and *out (caller frees), or -1 with a
+ * reason in err.
+ */
+int
+sign_key_load(const char *path, const char *id, struct sign_key **out,
+    char *err, size_t errlen)
+{
+	FILE		*f;
+	EVP_PKEY	*pkey;
+	struct sign_key	*k;
+	char		 line[512];
+	int		 rc = -1;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "cannot open %s", path);
+		return -1;
+	}
+	if (id != NULL && !sign_key_id_valid(id)) {
+		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
+		goto out;
+	}
+	if ((pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL)) != NULL) {
+		if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+			snprintf(err, errlen, "%s: not an Ed25519 key", path);
+			EVP_PKEY_free(pkey);
+			goto out;
+		}
+		if ((k = sign_key_wrap(pkey, id == NULL ? "ed25519:0" : id)) ==
+		    NULL) {
+			snprintf(err, errlen, "%s: unusable key", path);
+			EVP_PKEY_free(pkey);
+			goto out;
+		}
+		*out = k;
+		rc = 0;
+		goto out;
+	}
+	rewind(f);
+	if (fgets(line, sizeof(line), f) == NULL) {
+		snprintf(err, errlen, "%s: empty key file", path);
+		goto out;
+	}
+	rc = sign_key_parse_sydent(line, id, out, err, errlen);
+	secure_wipe(line, sizeof(line));
+out:
+	fclose(f);
+	return rc;
+}
+
+/* Signs len bytes at msg; sig receives 64 bytes.  Returns 0 or -1. */
+static int
+ed25519_sign(EVP_PKEY *pkey, const void *msg, size_t len, unsigned char *sig)
+{
+	EVP_MD_CTX	*ctx;
+	size_t		 siglen = ED25519_SIG_LEN;
+	int		 rc = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 &&
+	    siglen == ED25519_SIG_LEN)
+		rc = 0;
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/*
+ * Signs the object obj in place: the canonical JSON of obj without
+ * "signatures" and "unsigned" is signed with k, and the signature is added
+ * at obj.signatures[server_name][k->id], keeping any signatures already
+ * there.  Returns 0, or -1 leaving obj as it was.
+ */
+int
+sign_json(const struct sign_key *k, const char *server_name, cJSON *obj)
+{
+	struct buf	 canon = { 0 };
+	unsigned char	 sig[ED25519_SIG_LEN];
+	char		 sigb64[128];
+	cJSON		*sigs, *mine;
+	int		 rc = -1;
+
+	if (!cJSON_IsObject(obj))
+		return -1;
+	sigs = cJSON_GetObjectItemCaseSensitive(obj, "signatures");
+	if (sigs != NULL && !cJSON_IsObject(sigs))
+		return -1;
+	mine = sigs == NULL ? NULL :
+	    cJSON_GetObjectItemCaseSensitive(sigs, server_name);
+	if (mine != NULL && !cJSON_IsObject(mine))
+		return -1;
+	if (canon_write_except(obj, &canon, "signatures", "unsigned") == -1 ||
+	    ed25519_sign(k->pkey, canon.data, canon.len, sig) == -1)
+		goto out;
+	b64_encode(sig, sizeof(sig), B64_STANDARD, sigb64, sizeof(sigb64));
+	if (sigs == NULL)
+		sigs = cJSON_AddObjectToObject(obj, "signatures");
+	if (mine == NULL)
+		mine = cJSON_AddObjectToObject(sigs, server_name);
+	if (sigs == NULL || mine == NULL)
+		goto out;
+	cJSON_DeleteItemFromObjectCaseSensitive(mine, k->id);
+	if (cJSON_AddStringToObject(mine, k->id, sigb64) == NULL)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&canon);
+	return rc;
+}
+
+/*
+ * Checks that obj carries a valid signature by server_name under key_id,
+ * made by the Ed25519 public key whose base64 (either alphabet) is
+ * public_b64.  Returns 0 when it does, -1 otherwise.
+ */
+int
+sign_verify_json(const cJSON *obj, const char *server_name,
+    const char *key_id, const char *public_b64)
+{
+	const cJSON	*sigs, *mine, *s;
+	struct buf	 canon = { 0 };
+	unsigned char	 pub[ED25519_PUBLIC_LEN + 3], sig[ED25519_SIG_LEN + 3];
+	size_t		 publen, siglen;
+	EVP_PKEY	*pkey = NULL;
+	EVP_MD_CTX	*ctx = NULL;
+	int		 rc = -1;
+
+	if ((sigs = cJSON_GetObjectItemCaseSensitive(obj, "signatures")) ==
+	    NULL ||
+	    (mine = cJSON_GetObjectItemCaseSensitive(sigs, server_name)) ==
+	    NULL ||
+	    (s = cJSON_GetObjectItemCaseSensitive(mine, key_id)) == NULL ||
+	    !cJSON_IsString(s))
+		return -1;
+	if (b64_decode(public_b64, strlen(public_b64), pub, sizeof(pub),
+	    &publen) == -1 || publen != ED25519_PUBLIC_LEN ||
+	    b64_decode(s->valuestring, strlen(s->valuestring), sig,
+	    sizeof(sig), &siglen) == -1 || siglen != ED25519_SIG_LEN)
+		return -1;
+	if (canon_write_except(obj, &canon, "signatures", "unsigned") == -1)
+		goto out;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, publen);
+	if (pkey == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+	    EVP_DigestVerify(ctx, sig, siglen, (unsigned char *)canon.data,
+	    canon.len) == 1)
+		rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	buf_free(&canon);
+	return rc;
+}

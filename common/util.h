@@ -1,0 +1,26 @@
+/*
+ * Small helpers every module uses: allocation that aborts on failure (a
+ * worker that cannot allocate is better restarted than half-answering),
+ * bounded number parsing, random bytes and constant-time comparison.
+ */
+#ifndef SIGIL_UTIL_H
+#define SIGIL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+int	 parse_int64(const char *, int64_t, int64_t, int64_t *);
+int	 random_bytes(unsigned char *, size_t);
+int	 random_token(char *, size_t);
+int	 ct_streq(const char *, const char *);
+void	 secure_wipe(void *, size_t);
+int64_t	 now_ms(void);
+
+#endif /* !SIGIL_UTIL_H */
