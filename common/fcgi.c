@@ -124,10 +124,17 @@ read_request(FCGX_Request *fr, struct req *r, struct resp *rs)
 	return 0;
 }
 
+/*
+ * Writes the response with the headers every response carries.  The head
+ * is formatted here with snprintf: libfcgi's own printf knows no %zu.
+ */
 static void
 write_response(FCGX_Request *fr, const struct resp *rs)
 {
-	FCGX_FPrintF(fr->out,
+	char	 head[512];
+	int	 n;
+
+	n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n"
@@ -137,6 +144,9 @@ write_response(FCGX_Request *fr, const struct resp *rs)
 	    "Access-Control-Allow-Headers: Origin, X-Requested-With, "
 	    "Content-Type, Accept, Authorization\r\n"
 	    "\r\n", rs->status, http_reason(rs->status), rs->body.len);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		abort();
+	FCGX_PutStr(head, n, fr->out);
 	FCGX_PutStr(buf_str(&rs->body), (int)rs->body.len, fr->out);
 }
 
