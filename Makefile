@@ -76,13 +76,17 @@ $(BUILD)/t/tap.o: t/tap.c t/tap.h
 $(BUILD)/t/%.t: $(BUILD)/t/%.o $(BUILD)/t/tap.o $(BUILD)/libsigil.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/t/tap.o $(BUILD)/libsigil.a $(LIBS)
 
+$(BUILD)/t/sign-json: t/sign-json.c $(BUILD)/libsigil.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/sign-json.c $(BUILD)/libsigil.a $(LIBS)
+
 deps:
 	@sh deploy/install-deps
 
 # The unit tests, then the HTTP tests through a real stack.
-test: all $(UNIT_BINS)
-	SIGIL_BUILD=$(BUILD) prove -f -e '' $(UNIT_BINS)
-	SIGIL_BUILD=$(BUILD) prove -f t/http/
+test: all $(UNIT_BINS) $(BUILD)/t/sign-json
+	prove -f -e '' $(UNIT_BINS)
+	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
 
 check: deps
 	$(MAKE) test
@@ -93,9 +97,11 @@ sanitize: deps
 	    SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
 	    CFLAGS='-O1 -g' test
 
-valgrind: deps all $(UNIT_BINS)
-	SIGIL_BUILD=$(BUILD) prove -f -e 'sh t/lib/valgrind' $(UNIT_BINS)
-	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 prove -f t/http/
+VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=all \
+	   --show-leak-kinds=all --error-exitcode=99
+valgrind: deps all $(UNIT_BINS) $(BUILD)/t/sign-json
+	prove -f -e '$(VALGRIND)' $(UNIT_BINS)
+	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 t/lib/with-stack prove -f t/http/
 
 FUZZ_SRC = $(COMMON:%=common/%.c)
 $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS)

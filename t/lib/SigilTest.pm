@@ -1,0 +1,100 @@
+# Helpers for the HTTP tests in t/http/: requests to the stack that
+# t/lib/with-stack started, Matrix error checks, the stack's files, and
+# signature checks by python3-signedjson.
+package SigilTest;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use HTTP::Tiny;
+use JSON::PP;
+use Test::More;
+
+our @EXPORT = qw(api get post request is_error conf_value stack_dir
+    worker_pids psql verify_signed build_dir);
+
+my $URL = $ENV{SIGIL_TEST_URL}
+    or plan skip_all => 'no stack: run through t/lib/with-stack';
+my $DIR = $ENV{SIGIL_TEST_DIR};
+my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
+my $json = JSON::PP->new->utf8->canonical;
+
+sub stack_dir { $DIR }
+sub build_dir { $ENV{SIGIL_BUILD} // 'build' }
+
+# request(METHOD, PATH, BODY?, HEADERS?) -> hash with status, headers,
+# content and json (the decoded body, undef when it is not JSON).
+sub request {
+	my ($method, $path, $body, $headers) = @_;
+	my %opt = (headers => $headers // {});
+	if (defined $body) {
+		$opt{content} = ref $body ? $json->encode($body) : $body;
+		$opt{headers}{'Content-Type'} //= 'application/json';
+	}
+	my $r = $http->request($method, "$URL$path", \%opt);
+	$r->{json} = eval { $json->decode($r->{content}) };
+	return $r;
+}
+
+sub get { request('GET', @_) }
+sub post { request('POST', @_) }
+
+# api(VERSION, PATH): the full path of PATH under v1 or v2.
+sub api {
+	my ($v, $path) = @_;
+	return ($v eq 'v1' ? '/_matrix/identity/api/v1' :
+	    '/_matrix/identity/v2') . "/$path";
+}
+
+# is_error(RESPONSE, STATUS, ERRCODE, NAME): a Matrix JSON error with
+# CORS headers.
+sub is_error {
+	my ($r, $status, $errcode, $name) = @_;
+	my $ok = $r->{status} == $status && ref $r->{json} eq 'HASH' &&
+	    ($r->{json}{errcode} // '') eq $errcode &&
+	    defined $r->{json}{error} &&
+	    ($r->{headers}{'content-type'} // '') eq 'application/json' &&
+	    ($r->{headers}{'access-control-allow-origin'} // '') eq '*';
+	ok($ok, $name) or diag("got $r->{status}: $r->{content}");
+}
+
+# conf_value(KEY): the stack's configuration lines for KEY, in order.
+sub conf_value {
+	my ($key) = @_;
+	open(my $fh, '<', "$DIR/sigil.conf") or die "sigil.conf: $!";
+	my @v = map { /^\s*\Q$key\E\s*=\s*(.*?)\s*$/ ? ($1) : () } <$fh>;
+	return wantarray ? @v : $v[0];
+}
+
+# worker_pids(PROGRAM): the pids spawn-fcgi started for sigil-PROGRAM.
+sub worker_pids {
+	my ($prog) = @_;
+	open(my $fh, '<', "$DIR/run/sigil-$prog.pid") or return ();
+	return grep { /^\d+$/ } map { s/\s+//gr } <$fh>;
+}
+
+# psql(SQL): runs SQL on the stack's database; returns its output.
+sub psql {
+	my ($sql) = @_;
+	open(my $fh, '-|', 'psql', '-X', '-q', '-A', '-t', '-v',
+	    'ON_ERROR_STOP=1', '-d', "host=$DIR/pgsock dbname=sigil user=sigil",
+	    '-c', $sql) or die "psql: $!";
+	local $/;
+	my $out = <$fh>;
+	close($fh) or die "psql failed on: $sql";
+	chomp $out;
+	return $out;
+}
+
+# verify_signed(JSON_TEXT, SERVER, KEY_ID, PUBLIC_KEY): 1 when
+# python3-signedjson verifies the signature.
+sub verify_signed {
+	my ($text, $server, $key_id, $pub) = @_;
+	open(my $fh, '|-', '/usr/bin/python3', 't/lib/verify-signed.py',
+	    $server, $key_id, $pub) or die "verify-signed.py: $!";
+	print $fh $text;
+	return close($fh) ? 1 : 0;
+}
+
+1;
