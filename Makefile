@@ -38,7 +38,7 @@ LIBS	 = $(PKG_LIBS) -lm
 
 COMMON	 = app b64 buf canon cfg db fcgi json log mxerr req resp sign util
 PROGRAMS = status pubkey
-UNITS	 = b64 canon json sign req cfg mxerr
+UNITS	 = b64 canon json sign req cfg mxerr example_conf
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o)
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%)
@@ -130,8 +130,11 @@ lint:
 bench: deps all
 	sh deploy/bench
 
+# The dev stack keeps its data in .run/ (git-ignored) between runs.
+RUN_DIR	?= $(CURDIR)/.run
+RUN_PORT ?= 8090
 run: deps all
-	sh deploy/sigil-devstack run
+	SIGIL_BUILD=$(BUILD) SIGIL_MAIL_PORT=8025 deploy/sigil-stack run $(RUN_DIR) $(RUN_PORT)
 
 clean:
 	rm -rf build build-asan
