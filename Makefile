@@ -3,6 +3,7 @@
 #   make            build the programs into $(BUILD)/
 #   make run        the whole stack on http://127.0.0.1:8090, in the foreground
 #   make check      build, start a throw-away stack, run every test
+#   make test       the unit and HTTP tests only (no install, no fuzz)
 #   make sanitize   the tests again with ASan and UBSan
 #   make valgrind   the tests again with every worker under valgrind
 #   make fuzz       libFuzzer on request parsing and canonical JSON
@@ -88,12 +89,16 @@ test: all $(UNIT_BINS) $(BUILD)/t/sign-json
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
 
+# Everything, as CI runs it: the tests, again under ASan/UBSan and under
+# valgrind, then the fuzzers for FUZZ_SECONDS each.
 check: deps
 	$(MAKE) test
+	$(MAKE) sanitize
+	$(MAKE) valgrind
 	$(MAKE) fuzz
 
 sanitize: deps
-	$(MAKE) BUILD=build-asan \
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan \
 	    SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
 	    CFLAGS='-O1 -g' test
 
