@@ -85,10 +85,10 @@ canon_object(const cJSON *obj, struct buf *out, int depth, const char *skip1,
 
 	for (c = obj->child; c != NULL; c = c->next)
 		n++;
-	members = xreallocarray(NULL, n, sizeof(*members));
+	members = xreallocarray(NULL, n, sizeof(const cJSON *));
 	for (i = 0, c = obj->child; c != NULL; c = c->next)
 		members[i++] = c;
-	qsort(members, n, sizeof(*members), member_cmp);
+	qsort(members, n, sizeof(const cJSON *), member_cmp);
 	buf_putc(out, '{');
 	for (i = 0; i < n && rc == 0; i++) {
 		if (members[i]->string == NULL) {

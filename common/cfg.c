@@ -40,26 +40,26 @@ enum cfg_key {
 
 static const struct {
 	const char	*name;
-	enum cfg_type	 type;
 	size_t		 offset;	/* into struct cfg */
+	enum cfg_type	 type;
 	int		 flags;
 } cfg_keys[CFG_KEY__MAX] = {
-	[CFG_KEY_SERVER_NAME] = { "server_name", CFG_SERVER_NAME,
-	    offsetof(struct cfg, server_name), CFG_REQUIRED },
-	[CFG_KEY_PUBLIC_BASE_URL] = { "public_base_url", CFG_URL,
-	    offsetof(struct cfg, public_base_url), CFG_REQUIRED },
-	[CFG_KEY_DATABASE] = { "database", CFG_STRING,
-	    offsetof(struct cfg, database), CFG_REQUIRED },
-	[CFG_KEY_SIGNING_KEY] = { "signing_key", CFG_STRING,
-	    offsetof(struct cfg, signing_key), CFG_REQUIRED },
-	[CFG_KEY_SIGNING_KEY_ID] = { "signing_key_id", CFG_STRING,
-	    offsetof(struct cfg, signing_key_id), 0 },
-	[CFG_KEY_ENABLE_V1] = { "enable_v1", CFG_BOOL,
-	    offsetof(struct cfg, enable_v1), 0 },
-	[CFG_KEY_OLD_KEY] = { "old_key", CFG_PUBKEY,
-	    offsetof(struct cfg, old_keys), 0 },
-	[CFG_KEY_REVOKED_KEY] = { "revoked_key", CFG_PUBKEY,
-	    offsetof(struct cfg, revoked_keys), 0 },
+	[CFG_KEY_SERVER_NAME] = { "server_name",
+	    offsetof(struct cfg, server_name), CFG_SERVER_NAME, CFG_REQUIRED },
+	[CFG_KEY_PUBLIC_BASE_URL] = { "public_base_url",
+	    offsetof(struct cfg, public_base_url), CFG_URL, CFG_REQUIRED },
+	[CFG_KEY_DATABASE] = { "database",
+	    offsetof(struct cfg, database), CFG_STRING, CFG_REQUIRED },
+	[CFG_KEY_SIGNING_KEY] = { "signing_key",
+	    offsetof(struct cfg, signing_key), CFG_STRING, CFG_REQUIRED },
+	[CFG_KEY_SIGNING_KEY_ID] = { "signing_key_id",
+	    offsetof(struct cfg, signing_key_id), CFG_STRING, 0 },
+	[CFG_KEY_ENABLE_V1] = { "enable_v1",
+	    offsetof(struct cfg, enable_v1), CFG_BOOL, 0 },
+	[CFG_KEY_OLD_KEY] = { "old_key",
+	    offsetof(struct cfg, old_keys), CFG_PUBKEY, 0 },
+	[CFG_KEY_REVOKED_KEY] = { "revoked_key",
+	    offsetof(struct cfg, revoked_keys), CFG_PUBKEY, 0 },
 };
 
 /*
@@ -341,8 +341,8 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	text = xmalloc(1024 * 1024);
-	len = fread(text, 1, 1024 * 1024, f);
+	text = xmalloc(MAX_CFG_FILE);
+	len = fread(text, 1, MAX_CFG_FILE, f);
 	if (ferror(f) || !feof(f)) {
 		snprintf(err, errlen, "%s: unreadable or over 1 MiB", path);
 		fclose(f);

@@ -100,7 +100,7 @@ read_request(FCGX_Request *fr, struct req *r, struct resp *rs)
 		return -1;
 	}
 	if (n > MAX_BODY) {
-		resp_err(rs, MX_TOO_LARGE, "Request body over %d bytes",
+		resp_err(rs, MX_TOO_LARGE, "Request body over %ld bytes",
 		    MAX_BODY);
 		return -1;
 	}

@@ -6,7 +6,7 @@
 #define SIGIL_LIMITS_H
 
 /* Request body: a v2 lookup of 10,000 hashes is about 460 KiB. */
-#define MAX_BODY		(1024 * 1024)
+#define MAX_BODY		(1024L * 1024)
 
 /* Nesting of a JSON body; no request we accept nests deeper than 4. */
 #define MAX_JSON_DEPTH		32
@@ -37,6 +37,7 @@
 
 /* Configuration file: line length and size. */
 #define MAX_CFG_LINE		4096
+#define MAX_CFG_FILE		(1024L * 1024)
 
 /* Environment values copied from the FastCGI parameters. */
 #define MAX_HEADER_VALUE	1024
