@@ -132,8 +132,11 @@ lint:
 	clang-tidy --quiet common/*.c cgi/*.c -- -std=c11 \
 	    -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon $(PKG_CFLAGS)
 
-bench: deps all
-	sh deploy/bench
+$(BUILD)/bench-baseline: t/bench/baseline.c
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/baseline.c $(LIBS)
+
+bench: deps all $(BUILD)/bench-baseline
+	SIGIL_BUILD=$(BUILD) t/bench/run
 
 # The dev stack keeps its data in .run/ (git-ignored) between runs.
 RUN_DIR	?= $(CURDIR)/.run
