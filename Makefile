@@ -89,9 +89,10 @@ test: all $(UNIT_BINS) $(BUILD)/t/sign-json
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
 
-# Everything, as CI runs it: the tests, again under ASan/UBSan and under
+# Everything, as CI runs it: lint, the tests, again under ASan/UBSan and under
 # valgrind, then the fuzzers for FUZZ_SECONDS each.
 check: deps
+	$(MAKE) lint
 	$(MAKE) test
 	$(MAKE) sanitize
 	$(MAKE) valgrind

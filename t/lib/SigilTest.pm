@@ -83,7 +83,7 @@ sub psql {
 	local $/;
 	my $out = <$fh>;
 	close($fh) or die "psql failed on: $sql";
-	chomp $out;
+	$out =~ s/\n+\z//;
 	return $out;
 }
 
