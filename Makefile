@@ -19,7 +19,7 @@ WERROR	?=
 SANITIZE ?=
 FUZZ_SECONDS ?= 5
 
-PKGS	 = fcgi libcjson libcrypto libpq
+PKGS	 = fcgi libcjson libcrypto libpq libcurl
 PKG_CFLAGS != pkg-config --cflags $(PKGS) 2>/dev/null || true
 PKG_LIBS   != pkg-config --libs $(PKGS) 2>/dev/null || echo "-lfcgi -lcjson -lcrypto -lpq"
 
@@ -33,12 +33,12 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	     $(WARNINGS) $(WERROR) $(HARDEN) $(SANITIZE) $(CFLAGS) \
 	     -Icommon $(PKG_CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SANITIZE) $(LDFLAGS)
-LIBS	 = $(PKG_LIBS) -lm
+LIBS	 = $(PKG_LIBS) -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg db fcgi json log mxerr req resp sign util
-PROGRAMS = status pubkey
+COMMON	 = app b64 buf canon cfg db fcgi http ident json log mxerr netrange req resp sign terms util
+PROGRAMS = status pubkey account
 UNITS	 = b64 canon json sign req cfg mxerr example_conf
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o)

@@ -135,10 +135,10 @@ h_ephemeral_isvalid(struct ctx *c, const struct req *r, struct resp *rs)
 }
 
 static const struct route routes[] = {
-	{ METHOD_GET, API_V1 | API_V2, "pubkey/isvalid", h_isvalid },
+	{ METHOD_GET, API_V1 | API_V2, "pubkey/isvalid", h_isvalid, AUTH_NONE },
 	{ METHOD_GET, API_V1 | API_V2, "pubkey/ephemeral/isvalid",
-	    h_ephemeral_isvalid },
-	{ METHOD_GET, API_V1 | API_V2, "pubkey/*", h_pubkey },
+	    h_ephemeral_isvalid, AUTH_NONE },
+	{ METHOD_GET, API_V1 | API_V2, "pubkey/*", h_pubkey, AUTH_NONE },
 };
 
 static const struct app pubkey_app = {

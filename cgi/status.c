@@ -50,8 +50,8 @@ h_ping(struct ctx *c, const struct req *r, struct resp *rs)
 }
 
 static const struct route routes[] = {
-	{ METHOD_GET, API_ROOT, "versions", h_versions },
-	{ METHOD_GET, API_V1 | API_V2, "", h_ping },
+	{ METHOD_GET, API_ROOT, "versions", h_versions, AUTH_NONE },
+	{ METHOD_GET, API_V1 | API_V2, "", h_ping, AUTH_NONE },
 };
 
 static const struct app status_app = {

@@ -7,16 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
 #include "app.h"
 #include "db.h"
+#include "http.h"
 #include "log.h"
 #include "mxerr.h"
 #include "req.h"
 #include "resp.h"
 #include "sign.h"
+#include "util.h"
 
 #define PREFIX_ROOT	"/_matrix/identity/"
 #define PREFIX_V1	"/_matrix/identity/api/v1"
@@ -81,6 +84,69 @@ path_match(const char *pat, const char *rest, const char **arg)
 	return strcmp(pat, rest) == 0;
 }
 
+/* The longest access token we look up; ours are 43 characters. */
+#define MAX_ACCESS_TOKEN	512
+
+/*
+ * Returns the access token of the request, borrowed from it: the
+ * Authorization header's Bearer token, else ?access_token= (Synapse still
+ * sends that).  NULL when there is none.
+ */
+static const char *
+access_token(const struct req *r)
+{
+	const char	*a = r->authorization;
+
+	if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0) {
+		a += 7;
+		while (*a == ' ')
+			a++;
+		return *a == '\0' ? NULL : a;
+	}
+	a = req_query(r, "access_token");
+	return a == NULL || *a == '\0' ? NULL : a;
+}
+
+/*
+ * The v2 gate: one query finds the token's user and whether they agreed
+ * to the current terms.  Returns 0 with r->user_id set, or -1 with the
+ * error response in rs.
+ */
+static int
+gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
+{
+	const char	*token;
+	int64_t		 agreed = 0;
+
+	if ((token = access_token(r)) == NULL) {
+		resp_err(rs, MX_UNAUTHORIZED, "Missing access token");
+		return -1;
+	}
+	if (strlen(token) > MAX_ACCESS_TOKEN) {
+		resp_err(rs, MX_UNAUTHORIZED, "Unrecognised access token");
+		return -1;
+	}
+	sha256_hex(token, strlen(token), r->token_hash);
+	switch (db_auth_lookup(c->db, r->token_hash, c->terms.keys,
+	    c->terms.npolicies, now_ms(), &r->user_id, &agreed)) {
+	case DB_OK:
+		break;
+	case DB_NOTFOUND:
+		resp_err(rs, MX_UNAUTHORIZED, "Unrecognised access token");
+		return -1;
+	case DB_CONFLICT:
+	case DB_ERROR:
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		return -1;
+	}
+	if (auth == AUTH_USER && agreed < (int64_t)c->terms.npolicies) {
+		resp_err(rs, MX_TERMS_NOT_SIGNED, "Terms of service not "
+		    "accepted: see GET /_matrix/identity/v2/terms");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Routes the request r to its handler, or answers it here: 404 for an
  * unknown path (or a v1 path with v1 switched off), 405 for a known path
@@ -131,6 +197,9 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 		resp_err(rs, MX_INVALID_PARAM, "Malformed query string");
 		return;
 	}
+	if (api == API_V2 && found->auth != AUTH_NONE &&
+	    gate(c, found->auth, r, rs) == -1)
+		return;
 	found->handler(c, r, rs);
 	if (rs->status == 0) {
 		log_err("handler for %s left no response", r->path);
@@ -198,6 +267,15 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 	}
 	if (keys_consistent(c) == -1)
 		return -1;
+	if (c->cfg.terms_file == NULL)
+		terms_empty(&c->terms);
+	else if (terms_load(c->cfg.terms_file, &c->terms, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	if ((app->flags & APP_NEEDS_HTTP) && http_init(&c->cfg) == -1)
+		return -1;
 	if (app->flags & APP_NEEDS_DB) {
 		c->db = db_open(c->cfg.database);
 		if (db_ready(c->db) == DB_SCHEMA_MISMATCH)
@@ -212,6 +290,8 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 void
 app_ctx_free(struct ctx *c)
 {
+	http_free();
+	terms_free(&c->terms);
 	db_close(c->db);
 	sign_key_free(c->key);
 	cfg_free(&c->cfg);

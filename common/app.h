@@ -8,6 +8,7 @@
 #define SIGIL_APP_H
 
 #include "cfg.h"
+#include "terms.h"
 
 struct db;
 struct req;
@@ -19,18 +20,33 @@ struct ctx {
 	struct cfg	 cfg;
 	struct sign_key	*key;		/* the key that signs; owned */
 	struct db	*db;		/* NULL for programs without one */
+	struct terms	 terms;		/* what v2 users must agree to */
 };
 
 typedef void	(*handler_fn)(struct ctx *, const struct req *, struct resp *);
+
+/*
+ * Who may call a route on v2 (v1 has no authentication): anyone, a user
+ * with a token who agreed to the terms, or a user with a token who need
+ * not have (POST terms and logout).  The dispatcher enforces it and puts
+ * the user in req.user_id.
+ */
+enum route_auth {
+	AUTH_NONE,
+	AUTH_USER,
+	AUTH_USER_ANY_TERMS,
+};
 
 struct route {
 	unsigned	 methods;	/* enum http_method bits */
 	unsigned	 apis;		/* enum api bits */
 	const char	*path;		/* after the API prefix; "x/ *" = 1 segment */
 	handler_fn	 handler;
+	enum route_auth	 auth;		/* on v2 */
 };
 
 #define APP_NEEDS_DB	0x01
+#define APP_NEEDS_HTTP	0x02	/* outbound HTTPS to homeservers */
 
 struct app {
 	const char		*name;		/* e.g. "sigil-pubkey" */

@@ -79,6 +79,29 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Appends s percent-encoded for a URL query value: everything but the
+ * RFC 3986 unreserved characters becomes %XX.
+ */
+void
+buf_put_urlencoded(struct buf *b, const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		    *p == '_' || *p == '~')
+			buf_putc(b, (char)*p);
+		else {
+			buf_putc(b, '%');
+			buf_putc(b, hex[*p >> 4]);
+			buf_putc(b, hex[*p & 0xf]);
+		}
+	}
+}
+
 /* Empties the buffer and keeps its memory for reuse. */
 void
 buf_reset(struct buf *b)

@@ -21,6 +21,7 @@ void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_vprintf(struct buf *, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
+void	 buf_put_urlencoded(struct buf *, const char *);
 void	 buf_reset(struct buf *);
 void	 buf_free(struct buf *);
 const char *buf_str(const struct buf *);

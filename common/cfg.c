@@ -13,6 +13,7 @@
 
 #include "b64.h"
 #include "cfg.h"
+#include "ident.h"
 #include "sign.h"
 #include "util.h"
 
@@ -22,6 +23,9 @@ enum cfg_type {
 	CFG_URL,		/* http:// or https:// URL */
 	CFG_BOOL,		/* true or false */
 	CFG_PUBKEY,		/* "ed25519:<id> <base64 public key>", repeatable */
+	CFG_SECONDS,		/* an integer number of seconds, >= 0 */
+	CFG_SERVER_LIST,	/* server names separated by spaces, repeatable */
+	CFG_RANGE_LIST,		/* address ranges separated by spaces, repeatable */
 };
 
 enum cfg_key {
@@ -33,6 +37,11 @@ enum cfg_key {
 	CFG_KEY_ENABLE_V1,
 	CFG_KEY_OLD_KEY,
 	CFG_KEY_REVOKED_KEY,
+	CFG_KEY_TERMS_FILE,
+	CFG_KEY_TOKEN_LIFETIME,
+	CFG_KEY_HOMESERVER_ALLOW,
+	CFG_KEY_HTTP_CA_FILE,
+	CFG_KEY_HTTP_ALLOW,
 	CFG_KEY__MAX
 };
 
@@ -60,6 +69,16 @@ static const struct {
 	    offsetof(struct cfg, old_keys), CFG_PUBKEY, 0 },
 	[CFG_KEY_REVOKED_KEY] = { "revoked_key",
 	    offsetof(struct cfg, revoked_keys), CFG_PUBKEY, 0 },
+	[CFG_KEY_TERMS_FILE] = { "terms_file",
+	    offsetof(struct cfg, terms_file), CFG_STRING, 0 },
+	[CFG_KEY_TOKEN_LIFETIME] = { "token_lifetime",
+	    offsetof(struct cfg, token_lifetime), CFG_SECONDS, 0 },
+	[CFG_KEY_HOMESERVER_ALLOW] = { "homeserver_allow",
+	    offsetof(struct cfg, homeserver_allow), CFG_SERVER_LIST, 0 },
+	[CFG_KEY_HTTP_CA_FILE] = { "http_ca_file",
+	    offsetof(struct cfg, http_ca_file), CFG_STRING, 0 },
+	[CFG_KEY_HTTP_ALLOW] = { "http_allow",
+	    offsetof(struct cfg, http_allow), CFG_RANGE_LIST, 0 },
 };
 
 /*
@@ -75,50 +94,6 @@ cfg_path(int argc, char *const *argv)
 		if (strcmp(argv[i], "-c") == 0)
 			return argv[i + 1];
 	return getenv("SIGIL_CONFIG");
-}
-
-/*
- * Returns 1 when s is a server name as the spec's grammar gives it: an
- * IPv4 literal, a bracketed IPv6 literal or a DNS name, then an optional
- * ":port" of 1-65535 without leading zeros.
- */
-static int
-server_name_valid(const char *s)
-{
-	const char	*host_end, *p;
-	size_t		 len = strlen(s);
-	long		 port;
-	char		*end;
-
-	if (len == 0 || len > MAX_SERVER_NAME)
-		return 0;
-	if (s[0] == '[') {
-		if ((host_end = strchr(s, ']')) == NULL || host_end == s + 1)
-			return 0;
-		for (p = s + 1; p < host_end; p++)
-			if (!strchr("0123456789abcdefABCDEF:.", *p))
-				return 0;
-		host_end++;
-	} else {
-		host_end = strchr(s, ':');
-		if (host_end == NULL)
-			host_end = s + len;
-		if (host_end == s)
-			return 0;
-		for (p = s; p < host_end; p++)
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
-			    *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-			    *p == '-' || *p == '.'))
-				return 0;
-	}
-	if (*host_end == '\0')
-		return 1;
-	if (*host_end != ':' || host_end[1] < '1' || host_end[1] > '9')
-		return 0;
-	errno = 0;
-	port = strtol(host_end + 1, &end, 10);
-	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535 &&
-	    end - (host_end + 1) <= 5;
 }
 
 static int
@@ -186,6 +161,41 @@ cfg_set_pubkey(struct cfg *c, enum cfg_key key, char *value, char *err,
 	return 0;
 }
 
+/* Appends the space-separated items of value to a list-valued key. */
+static int
+cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
+    size_t errlen)
+{
+	char	*item, *save = NULL;
+	size_t	*n;
+
+	n = key == CFG_KEY_HTTP_ALLOW ? &c->n_http_allow :
+	    &c->n_homeserver_allow;
+	for (item = strtok_r(value, " \t", &save); item != NULL;
+	    item = strtok_r(NULL, " \t", &save)) {
+		if (*n >= MAX_LIST) {
+			snprintf(err, errlen, "more than %d items", MAX_LIST);
+			return -1;
+		}
+		if (key == CFG_KEY_HTTP_ALLOW) {
+			if (netrange_parse(item, &c->http_allow[*n]) == -1) {
+				snprintf(err, errlen, "\"%.64s\" is not an "
+				    "address or address/prefix", item);
+				return -1;
+			}
+		} else {
+			if (!ident_server_name_valid(item)) {
+				snprintf(err, errlen, "\"%.64s\" is not a "
+				    "server name", item);
+				return -1;
+			}
+			c->homeserver_allow[*n] = xstrdup(item);
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
 static int
 cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
     size_t errlen)
@@ -195,7 +205,7 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 
 	switch (cfg_keys[key].type) {
 	case CFG_SERVER_NAME:
-		if (!server_name_valid(value)) {
+		if (!ident_server_name_valid(value)) {
 			snprintf(err, errlen, "not a server name "
 			    "(host or IP literal, optional :port)");
 			return -1;
@@ -223,6 +233,16 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 		return 0;
 	case CFG_PUBKEY:
 		return cfg_set_pubkey(c, key, value, err, errlen);
+	case CFG_SECONDS:
+		if (parse_int64(value, 0, INT64_C(100) * 365 * 86400,
+		    (int64_t *)(void *)flag) == -1) {
+			snprintf(err, errlen, "want a whole number of seconds");
+			return -1;
+		}
+		return 0;
+	case CFG_SERVER_LIST:
+	case CFG_RANGE_LIST:
+		return cfg_set_list(c, key, value, err, errlen);
 	}
 	if (key == CFG_KEY_SIGNING_KEY_ID && !sign_key_id_valid(value)) {
 		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
@@ -299,7 +319,9 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 			    name, lineno, k);
 			return -1;
 		}
-		if (seen[key] && cfg_keys[key].type != CFG_PUBKEY) {
+		if (seen[key] && cfg_keys[key].type != CFG_PUBKEY &&
+		    cfg_keys[key].type != CFG_SERVER_LIST &&
+		    cfg_keys[key].type != CFG_RANGE_LIST) {
 			snprintf(err, errlen, "%s:%zu: %s is set twice", name,
 			    lineno, k);
 			return -1;
@@ -359,10 +381,16 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 void
 cfg_free(struct cfg *c)
 {
+	size_t	 i;
+
 	free(c->server_name);
 	free(c->public_base_url);
 	free(c->database);
 	free(c->signing_key);
 	free(c->signing_key_id);
+	free(c->terms_file);
+	free(c->http_ca_file);
+	for (i = 0; i < c->n_homeserver_allow; i++)
+		free(c->homeserver_allow[i]);
 	memset(c, 0, sizeof(*c));
 }

@@ -7,8 +7,10 @@
 #define SIGIL_CFG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "limits.h"
+#include "netrange.h"
 
 /* A public key listed in the configuration: older or revoked. */
 struct cfg_pubkey {
@@ -27,6 +29,13 @@ struct cfg {
 	size_t	 n_old_keys;
 	struct cfg_pubkey revoked_keys[MAX_KEYS]; /* reported invalid */
 	size_t	 n_revoked_keys;
+	char	*terms_file;		/* NULL: no terms */
+	int64_t	 token_lifetime;	/* seconds; 0: tokens never expire */
+	char	*homeserver_allow[MAX_LIST];	/* empty: any homeserver */
+	size_t	 n_homeserver_allow;
+	char	*http_ca_file;		/* NULL: the system's CAs */
+	struct netrange http_allow[MAX_LIST];	/* exempt from the blocklist */
+	size_t	 n_http_allow;
 };
 
 int	 cfg_load(const char *, struct cfg *, char *, size_t);

@@ -11,6 +11,7 @@
 
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -18,6 +19,10 @@
 enum stmt {
 	STMT_SCHEMA_VERSION,
 	STMT_EPHEMERAL_KEY_EXISTS,
+	STMT_AUTH_LOOKUP,
+	STMT_ACCOUNT_REGISTER,
+	STMT_TOKEN_DELETE,
+	STMT_TERMS_ACCEPT,
 	STMT__MAX
 };
 
@@ -34,6 +39,28 @@ static const struct {
 	[STMT_EPHEMERAL_KEY_EXISTS] = {
 	    "SELECT 1 FROM ephemeral_public_keys WHERE public_key = $1",
 	    1, STMT_READ_ONLY },
+	/* The v2 gate: one indexed query gives the user and how many of the
+	 * current policies ($2) they accepted. */
+	[STMT_AUTH_LOOKUP] = {
+	    "SELECT t.user_id, (SELECT count(*) FROM accepted_terms a"
+	    " WHERE a.user_id = t.user_id AND a.policy_key = ANY($2::text[]))"
+	    " FROM account_tokens t WHERE t.token_hash = $1"
+	    " AND (t.expires_ts IS NULL OR t.expires_ts > $3)",
+	    3, STMT_READ_ONLY },
+	[STMT_ACCOUNT_REGISTER] = {
+	    "WITH a AS (INSERT INTO accounts (user_id, created_ts)"
+	    " VALUES ($2, $3) ON CONFLICT DO NOTHING)"
+	    " INSERT INTO account_tokens (token_hash, user_id, created_ts,"
+	    " expires_ts) VALUES ($1, $2, $3, $4)",
+	    4, 0 },
+	[STMT_TOKEN_DELETE] = {
+	    "DELETE FROM account_tokens WHERE token_hash = $1",
+	    1, 0 },
+	[STMT_TERMS_ACCEPT] = {
+	    "INSERT INTO accepted_terms (user_id, policy_key, url, accepted_ts)"
+	    " SELECT $1, k, u, $4 FROM unnest($2::text[], $3::text[]) AS x(k, u)"
+	    " ON CONFLICT DO NOTHING",
+	    4, 0 },
 };
 
 struct db {
@@ -246,4 +273,127 @@ db_ephemeral_key_exists(struct db *db, const char *public_key)
 	rc = PQntuples(res) > 0 ? DB_OK : DB_NOTFOUND;
 	PQclear(res);
 	return rc;
+}
+
+/* Appends items as a PostgreSQL text array literal, {"a","b\\"c"}. */
+static void
+db_text_array(struct buf *out, const char *const *items, size_t n)
+{
+	const char	*p;
+	size_t		 i;
+
+	buf_putc(out, '{');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(out, ',');
+		buf_putc(out, '"');
+		for (p = items[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_putc(out, '\\');
+			buf_putc(out, *p);
+		}
+		buf_putc(out, '"');
+	}
+	buf_putc(out, '}');
+}
+
+/*
+ * The v2 gate's query: the account holding the token whose hash is
+ * token_hash and that has not expired at now (ms).  On DB_OK *user_id is
+ * the user (caller frees) and *agreed how many of the npolicies current
+ * policy keys the user accepted.
+ */
+enum db_res
+db_auth_lookup(struct db *db, const char *token_hash,
+    const char *const *policy_keys, size_t npolicies, int64_t now,
+    char **user_id, int64_t *agreed)
+{
+	struct buf	 keys = { 0 };
+	char		 nowbuf[24];
+	const char	*params[3];
+	PGresult	*res;
+	enum db_res	 rc = DB_NOTFOUND;
+
+	db_text_array(&keys, policy_keys, npolicies);
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	params[0] = token_hash;
+	params[1] = buf_str(&keys);
+	params[2] = nowbuf;
+	res = db_exec(db, STMT_AUTH_LOOKUP, params, NULL);
+	buf_free(&keys);
+	if (res == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1) {
+		*user_id = xstrdup(PQgetvalue(res, 0, 0));
+		*agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		rc = DB_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Records a token (by its hash) for user_id, creating the account when it
+ * is new.  expires is in ms, or 0 for a token that does not expire.
+ */
+enum db_res
+db_account_register(struct db *db, const char *token_hash,
+    const char *user_id, int64_t now, int64_t expires)
+{
+	char		 nowbuf[24], expbuf[24];
+	const char	*params[4];
+	PGresult	*res;
+
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	snprintf(expbuf, sizeof(expbuf), "%lld", (long long)expires);
+	params[0] = token_hash;
+	params[1] = user_id;
+	params[2] = nowbuf;
+	params[3] = expires == 0 ? NULL : expbuf;
+	if ((res = db_exec(db, STMT_ACCOUNT_REGISTER, params, NULL)) == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+/* Deletes the token whose hash is token_hash (logout). */
+enum db_res
+db_token_delete(struct db *db, const char *token_hash)
+{
+	const char	*params[1] = { token_hash };
+	PGresult	*res;
+
+	if ((res = db_exec(db, STMT_TOKEN_DELETE, params, NULL)) == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+/*
+ * Records that user_id accepted the n policy keys, through the URLs at the
+ * same index in urls; keys already accepted are left as they were.
+ */
+enum db_res
+db_terms_accept(struct db *db, const char *user_id,
+    const char *const *keys, const char *const *urls, size_t n, int64_t now)
+{
+	struct buf	 k = { 0 }, u = { 0 };
+	char		 nowbuf[24];
+	const char	*params[4];
+	PGresult	*res;
+
+	db_text_array(&k, keys, n);
+	db_text_array(&u, urls, n);
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	params[0] = user_id;
+	params[1] = buf_str(&k);
+	params[2] = buf_str(&u);
+	params[3] = nowbuf;
+	res = db_exec(db, STMT_TERMS_ACCEPT, params, NULL);
+	buf_free(&k);
+	buf_free(&u);
+	if (res == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
 }

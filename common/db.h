@@ -6,8 +6,11 @@
 #ifndef SIGIL_DB_H
 #define SIGIL_DB_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	1
+#define SIGIL_SCHEMA_VERSION	2
 
 struct db;
 
@@ -30,5 +33,12 @@ void		 db_end_request(struct db *);
 void		 db_close(struct db *);
 
 enum db_res	 db_ephemeral_key_exists(struct db *, const char *);
+enum db_res	 db_auth_lookup(struct db *, const char *, const char *const *,
+		    size_t, int64_t, char **, int64_t *);
+enum db_res	 db_account_register(struct db *, const char *, const char *,
+		    int64_t, int64_t);
+enum db_res	 db_token_delete(struct db *, const char *);
+enum db_res	 db_terms_accept(struct db *, const char *, const char *const *,
+		    const char *const *, size_t, int64_t);
 
 #endif /* !SIGIL_DB_H */

@@ -48,6 +48,7 @@ http_reason(int status)
 	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
 	case 429: return "Too Many Requests";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	default: return status >= 500 ? "Internal Server Error" : "Unknown";
 	}

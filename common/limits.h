@@ -35,6 +35,9 @@
 /* An Ed25519 public key in base64 is 43 characters; allow padding. */
 #define MAX_PUBLIC_KEY_B64	64
 
+/* Items in a list-valued configuration key (allow-lists). */
+#define MAX_LIST		64
+
 /* Configuration file: line length and size. */
 #define MAX_CFG_LINE		4096
 #define MAX_CFG_FILE		(1024L * 1024)

@@ -27,6 +27,8 @@ static const struct {
 	[MX_UNKNOWN] = { "M_UNKNOWN", 500, "Internal server error" },
 	[MX_UNAVAILABLE] = { "M_UNKNOWN", 503,
 	    "Service temporarily unavailable" },
+	[MX_BAD_GATEWAY] = { "M_UNKNOWN", 502,
+	    "The homeserver could not be used" },
 };
 
 /* Returns the errcode string, e.g. "M_NOT_FOUND"; static storage. */

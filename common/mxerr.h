@@ -20,6 +20,7 @@ enum mxerr {
 	MX_LIMIT_EXCEEDED,	/* rate limited */
 	MX_UNKNOWN,		/* our fault or the environment's (500) */
 	MX_UNAVAILABLE,		/* the database is down right now (503) */
+	MX_BAD_GATEWAY,		/* a homeserver failed us (502 M_UNKNOWN) */
 	MX__MAX
 };
 

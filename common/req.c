@@ -207,6 +207,7 @@ req_free(struct req *r)
 	free(r->authorization);
 	free(r->remote_addr);
 	free(r->body);
+	free(r->user_id);
 	req_params_free(&r->query);
 	memset(r, 0, sizeof(*r));
 }

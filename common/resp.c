@@ -27,6 +27,18 @@ resp_json(struct resp *rs, int status, const cJSON *v)
 	rs->status = status;
 }
 
+/*
+ * Sets the response to status with body text, JSON the caller prepared
+ * (for instance at start-up); text is copied.
+ */
+void
+resp_json_text(struct resp *rs, int status, const char *text)
+{
+	buf_reset(&rs->body);
+	buf_puts(&rs->body, text);
+	rs->status = status;
+}
+
 static void
 resp_err_v(struct resp *rs, enum mxerr e, cJSON *extra, const char *fmt,
     va_list ap)

@@ -17,6 +17,7 @@ struct resp {
 };
 
 void	 resp_json(struct resp *, int, const struct cJSON *);
+void	 resp_json_text(struct resp *, int, const char *);
 void	 resp_err(struct resp *, enum mxerr, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 resp_err_with(struct resp *, enum mxerr, struct cJSON *,

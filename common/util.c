@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "util.h"
 
@@ -172,4 +173,20 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes the SHA-256 of n bytes at p as 64 hex digits and a NUL to out. */
+void
+sha256_hex(const void *p, size_t n, char *out)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[SHA256_DIGEST_LENGTH];
+	size_t			 i;
+
+	SHA256(p, n, md);
+	for (i = 0; i < sizeof(md); i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[2 * sizeof(md)] = '\0';
 }

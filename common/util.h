@@ -22,5 +22,8 @@ int	 random_token(char *, size_t);
 int	 ct_streq(const char *, const char *);
 void	 secure_wipe(void *, size_t);
 int64_t	 now_ms(void);
+void	 sha256_hex(const void *, size_t, char *);
+
+#define SHA256_HEX_LEN	64
 
 #endif /* !SIGIL_UTIL_H */

@@ -37,7 +37,8 @@ sub request {
 	return $r;
 }
 
-sub get { request('GET', @_) }
+# get(PATH, HEADERS?) and post(PATH, BODY, HEADERS?).
+sub get { request('GET', $_[0], undef, $_[1]) }
 sub post { request('POST', @_) }
 
 # api(VERSION, PATH): the full path of PATH under v1 or v2.

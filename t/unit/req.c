@@ -30,11 +30,11 @@ h_any(struct ctx *c, const struct req *r, struct resp *rs)
 }
 
 static const struct route routes[] = {
-	{ METHOD_GET, API_V1 | API_V2, "pubkey/isvalid", h_any },
-	{ METHOD_GET, API_V1 | API_V2, "pubkey/*", h_any },
-	{ METHOD_POST, API_V2, "lookup", h_any },
-	{ METHOD_GET, API_ROOT, "versions", h_any },
-	{ METHOD_GET, API_V1 | API_V2, "", h_any },
+	{ METHOD_GET, API_V1 | API_V2, "pubkey/isvalid", h_any, AUTH_NONE },
+	{ METHOD_GET, API_V1 | API_V2, "pubkey/*", h_any, AUTH_NONE },
+	{ METHOD_POST, API_V2, "lookup", h_any, AUTH_NONE },
+	{ METHOD_GET, API_ROOT, "versions", h_any, AUTH_NONE },
+	{ METHOD_GET, API_V1 | API_V2, "", h_any, AUTH_NONE },
 };
 static const struct app test_app = { "test", 0, routes, 5 };
 

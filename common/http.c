@@ -1,0 +1,424 @@
+/*
+ * Outbound HTTPS.  One curl easy handle per process, reused so that
+ * connections to a homeserver are kept.  Every socket curl opens passes
+ * through http_open_socket(), which refuses addresses on the blocklist
+ * (netrange.c) unless the configuration allows their range: whatever a
+ * server name, a .well-known answer, an SRV record or a redirect points
+ * at, the operator's own network stays out of reach.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <resolv.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "cfg.h"
+#include "http.h"
+#include "ident.h"
+#include "json.h"
+#include "limits.h"
+#include "log.h"
+#include "netrange.h"
+#include "util.h"
+
+#define WELL_KNOWN_CACHE	64
+#define WELL_KNOWN_TTL		(24 * 3600)	/* spec: sensible default */
+#define WELL_KNOWN_MAX_TTL	(48 * 3600)	/* spec: recommended maximum */
+#define WELL_KNOWN_ERROR_TTL	3600		/* spec: errors up to an hour */
+
+/* Where to send a request for a server name. */
+struct target {
+	char	 url_host[MAX_SERVER_NAME + 8];	/* host[:port] in the URL */
+	char	 connect_to[MAX_SERVER_NAME + NS_MAXDNAME + 32]; /* CONNECT_TO */
+	char	 host_header[MAX_SERVER_NAME + 8];	/* "" for the default */
+};
+
+/* One cached .well-known answer: the delegated name, or "" for none. */
+struct well_known {
+	char	 server_name[MAX_SERVER_NAME + 1];
+	char	 delegated[MAX_SERVER_NAME + 1];
+	time_t	 expires;
+};
+
+static struct {
+	CURL			*curl;
+	const struct cfg	*cfg;		/* borrowed for life */
+	int			 blocked;	/* a socket was refused */
+	struct well_known	 cache[WELL_KNOWN_CACHE];
+	size_t			 cache_next;
+} http;
+
+struct sink {
+	struct buf	*body;
+	size_t		 cap;
+	int		 over;
+};
+
+static curl_socket_t
+http_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
+{
+	unsigned char	 a[16];
+	size_t		 i;
+
+	(void)arg;
+	(void)purpose;
+	if (netrange_addr_of(&sa->addr, a) == -1)
+		return CURL_SOCKET_BAD;
+	if (netrange_blocked(a)) {
+		for (i = 0; i < http.cfg->n_http_allow; i++)
+			if (netrange_contains(&http.cfg->http_allow[i], a))
+				break;
+		if (i == http.cfg->n_http_allow) {
+			http.blocked = 1;
+			return CURL_SOCKET_BAD;
+		}
+	}
+	return socket(sa->family, sa->socktype, sa->protocol);
+}
+
+static size_t
+http_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct sink	*s = arg;
+
+	n *= size;		/* size is 1 by libcurl's contract */
+	if (s->body->len + n > s->cap) {
+		s->over = 1;
+		return 0;		/* makes curl stop with a write error */
+	}
+	buf_append(s->body, data, n);
+	return n;
+}
+
+/* Reads Cache-Control: max-age from the response headers. */
+static size_t
+http_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_resp	*r = arg;
+	char			 line[256], *p;
+	size_t			 len = size * n;
+	long			 age;
+
+	if (len >= sizeof(line))
+		return len;
+	memcpy(line, data, len);
+	line[len] = '\0';
+	if (strncasecmp(line, "cache-control:", 14) != 0)
+		return len;
+	for (p = line + 14; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if ((p = strstr(line + 14, "max-age=")) != NULL) {
+		age = strtol(p + 8, NULL, 10);
+		if (age >= 0)
+			r->max_age = age;
+	}
+	return len;
+}
+
+/*
+ * Prepares the process's curl handle.  c is borrowed for the life of the
+ * process.  Returns 0 or -1.
+ */
+int
+http_init(const struct cfg *c)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (http.curl = curl_easy_init()) == NULL) {
+		log_err("http: cannot initialise libcurl");
+		return -1;
+	}
+	http.cfg = c;
+	return 0;
+}
+
+/* Releases the curl handle. */
+void
+http_free(void)
+{
+	if (http.curl == NULL)
+		return;
+	curl_easy_cleanup(http.curl);
+	http.curl = NULL;
+	curl_global_cleanup();
+}
+
+/* Returns a short description of r for logs and error messages. */
+const char *
+http_res_str(enum http_res r)
+{
+	switch (r) {
+	case HTTP_OK:
+		return "ok";
+	case HTTP_BAD_NAME:
+		return "not a valid server name";
+	case HTTP_BLOCKED:
+		return "address not allowed";
+	case HTTP_UNREACHABLE:
+		return "unreachable";
+	case HTTP_TIMEOUT:
+		return "timed out";
+	case HTTP_TOO_LARGE:
+		return "response too large";
+	case HTTP_FAILED:
+		break;
+	}
+	return "request failed";
+}
+
+/*
+ * GETs url (https only, also for redirects) into out, with the body
+ * capped at cap bytes.  connect_to and host_header may be "" for none.
+ */
+static enum http_res
+http_fetch(const char *url, const char *connect_to, const char *host_header,
+    size_t cap, struct http_resp *out)
+{
+	struct curl_slist	*connect = NULL, *headers = NULL;
+	struct sink		 sink = { &out->body, cap, 0 };
+	char			 hdr[MAX_SERVER_NAME + 16];
+	CURLcode		 rc;
+	enum http_res		 res;
+
+	buf_reset(&out->body);
+	out->status = 0;
+	out->max_age = -1;
+	http.blocked = 0;
+	curl_easy_reset(http.curl);
+	curl_easy_setopt(http.curl, CURLOPT_URL, url);
+	curl_easy_setopt(http.curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(http.curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	curl_easy_setopt(http.curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(http.curl, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
+	curl_easy_setopt(http.curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)HTTP_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(http.curl, CURLOPT_TIMEOUT_MS,
+	    (long)HTTP_TOTAL_TIMEOUT_MS);
+	curl_easy_setopt(http.curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(http.curl, CURLOPT_PROXY, "");
+	curl_easy_setopt(http.curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(http.curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (http.cfg->http_ca_file != NULL)
+		curl_easy_setopt(http.curl, CURLOPT_CAINFO,
+		    http.cfg->http_ca_file);
+	curl_easy_setopt(http.curl, CURLOPT_OPENSOCKETFUNCTION,
+	    http_open_socket);
+	curl_easy_setopt(http.curl, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(http.curl, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(http.curl, CURLOPT_HEADERFUNCTION, http_header);
+	curl_easy_setopt(http.curl, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(http.curl, CURLOPT_USERAGENT, "sigil");
+	if (*connect_to != '\0') {
+		connect = curl_slist_append(NULL, connect_to);
+		curl_easy_setopt(http.curl, CURLOPT_CONNECT_TO, connect);
+	}
+	if (*host_header != '\0') {
+		snprintf(hdr, sizeof(hdr), "Host: %s", host_header);
+		headers = curl_slist_append(NULL, hdr);
+		curl_easy_setopt(http.curl, CURLOPT_HTTPHEADER, headers);
+	}
+	rc = curl_easy_perform(http.curl);
+	curl_slist_free_all(connect);
+	curl_slist_free_all(headers);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(http.curl, CURLINFO_RESPONSE_CODE,
+		    &out->status);
+		return HTTP_OK;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		res = HTTP_TIMEOUT;
+	else if (rc == CURLE_WRITE_ERROR && sink.over)
+		res = HTTP_TOO_LARGE;
+	else if (http.blocked)
+		res = HTTP_BLOCKED;
+	else if (rc == CURLE_COULDNT_RESOLVE_HOST ||
+	    rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CONNECT_ERROR ||
+	    rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_RECV_ERROR ||
+	    rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING)
+		res = HTTP_UNREACHABLE;
+	else
+		res = HTTP_FAILED;
+	log_warn("http: GET %s: %s (%s)", url, http_res_str(res),
+	    curl_easy_strerror(rc));
+	return res;
+}
+
+/*
+ * Looks up the SRV record name; on success writes "target:port" (the
+ * record with the lowest priority) into out.  Returns 0, or -1 when
+ * there is none.
+ */
+static int
+srv_lookup(const char *name, char *out, size_t outsz)
+{
+	unsigned char	 answer[4096];
+	ns_msg		 msg;
+	ns_rr		 rr;
+	char		 target[NS_MAXDNAME];
+	const unsigned char *rd;
+	int		 len, i, count, best = -1;
+	unsigned	 prio, best_prio = 65536, port;
+
+	len = res_query(name, ns_c_in, ns_t_srv, answer, sizeof(answer));
+	if (len <= 0 || ns_initparse(answer, len, &msg) == -1)
+		return -1;
+	count = ns_msg_count(msg, ns_s_an);
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1 ||
+		    ns_rr_type(rr) != ns_t_srv || ns_rr_rdlen(rr) < 7)
+			continue;
+		rd = ns_rr_rdata(rr);
+		prio = (unsigned)rd[0] << 8 | rd[1];
+		if (prio >= best_prio)
+			continue;
+		port = (unsigned)rd[4] << 8 | rd[5];
+		if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 6,
+		    target, sizeof(target)) < 0 || port == 0 ||
+		    strcmp(target, ".") == 0 || target[0] == '\0')
+			continue;
+		best_prio = prio;
+		best = i;
+		snprintf(out, outsz, "%s:%u", target, port);
+	}
+	return best == -1 ? -1 : 0;
+}
+
+/*
+ * Returns the delegated server name from hostname's .well-known, or NULL
+ * when it has none; the result is borrowed from the cache.
+ */
+static const char *
+well_known_lookup(const char *hostname)
+{
+	struct well_known	*w;
+	struct http_resp	 resp = { 0, -1, { 0 } };
+	cJSON			*doc = NULL;
+	const char		*m_server;
+	char			 url[MAX_SERVER_NAME + 64];
+	time_t			 now = time(NULL), ttl = WELL_KNOWN_ERROR_TTL;
+	size_t			 i;
+
+	for (i = 0; i < WELL_KNOWN_CACHE; i++) {
+		w = &http.cache[i];
+		if (strcmp(w->server_name, hostname) == 0 && w->expires > now)
+			return w->delegated[0] == '\0' ? NULL : w->delegated;
+	}
+	w = &http.cache[http.cache_next];
+	http.cache_next = (http.cache_next + 1) % WELL_KNOWN_CACHE;
+	snprintf(w->server_name, sizeof(w->server_name), "%s", hostname);
+	w->delegated[0] = '\0';
+	snprintf(url, sizeof(url), "https://%s/.well-known/matrix/server",
+	    hostname);
+	if (http_fetch(url, "", "", HTTP_CAP_WELL_KNOWN, &resp) == HTTP_OK &&
+	    resp.status == 200 &&
+	    json_parse_object(resp.body.data, resp.body.len, &doc) ==
+	    JSON_PARSE_OK &&
+	    json_get_str(doc, "m.server", 1, MAX_SERVER_NAME, &m_server) ==
+	    JSON_OK && ident_server_name_valid(m_server)) {
+		snprintf(w->delegated, sizeof(w->delegated), "%s", m_server);
+		ttl = resp.max_age >= 0 ? (time_t)resp.max_age :
+		    WELL_KNOWN_TTL;
+	}
+	if (ttl > WELL_KNOWN_MAX_TTL)
+		ttl = WELL_KNOWN_MAX_TTL;
+	w->expires = now + ttl;
+	cJSON_Delete(doc);
+	http_resp_free(&resp);
+	return w->delegated[0] == '\0' ? NULL : w->delegated;
+}
+
+/*
+ * Resolves a delegated (or original) name without .well-known: IP
+ * literal, explicit port, SRV _matrix-fed._tcp, SRV _matrix._tcp, 8448.
+ */
+static void
+resolve_direct(const char *name, struct target *t)
+{
+	char	 host[MAX_SERVER_NAME + 1], srv[NS_MAXDNAME + 16];
+	char	 query[MAX_SERVER_NAME + 32];
+	int	 port;
+
+	ident_server_name_split(name, host, sizeof(host), &port);
+	if (ident_is_ip_literal(host) || port != 0) {
+		snprintf(t->url_host, sizeof(t->url_host), "%s:%d", host,
+		    port == 0 ? 8448 : port);
+		snprintf(t->host_header, sizeof(t->host_header), "%s", name);
+		return;
+	}
+	snprintf(query, sizeof(query), "_matrix-fed._tcp.%s", host);
+	if (srv_lookup(query, srv, sizeof(srv)) == -1) {
+		snprintf(query, sizeof(query), "_matrix._tcp.%s", host);
+		if (srv_lookup(query, srv, sizeof(srv)) == -1) {
+			snprintf(t->url_host, sizeof(t->url_host), "%s:8448",
+			    host);
+			snprintf(t->host_header, sizeof(t->host_header), "%s",
+			    host);
+			return;
+		}
+	}
+	/* Connect to the SRV target; TLS and Host stay the delegated name. */
+	snprintf(t->url_host, sizeof(t->url_host), "%s:8448", host);
+	snprintf(t->connect_to, sizeof(t->connect_to), "%s:8448:%s", host,
+	    srv);
+	snprintf(t->host_header, sizeof(t->host_header), "%s", host);
+}
+
+/* The spec's "Resolving server names", steps 1 to 4 and on. */
+static int
+resolve_server(const char *server_name, struct target *t)
+{
+	char		 host[MAX_SERVER_NAME + 1];
+	const char	*delegated;
+	int		 port;
+
+	memset(t, 0, sizeof(*t));
+	if (ident_server_name_split(server_name, host, sizeof(host), &port) ==
+	    -1)
+		return -1;
+	if (ident_is_ip_literal(host) || port != 0) {
+		resolve_direct(server_name, t);
+		return 0;
+	}
+	if ((delegated = well_known_lookup(host)) != NULL)
+		resolve_direct(delegated, t);
+	else
+		resolve_direct(server_name, t);
+	return 0;
+}
+
+/*
+ * GETs path_query (starting with '/', already URL-encoded) from the
+ * homeserver server_name, found by server discovery, with the body capped
+ * at cap bytes.  Returns HTTP_OK with out->status and out->body set (out
+ * is the caller's; free it with http_resp_free), or the failure.
+ */
+enum http_res
+http_matrix_get(const char *server_name, const char *path_query, size_t cap,
+    struct http_resp *out)
+{
+	struct target	 t;
+	struct buf	 url = { 0 };
+	enum http_res	 res;
+
+	if (resolve_server(server_name, &t) == -1)
+		return HTTP_BAD_NAME;
+	buf_printf(&url, "https://%s%s", t.url_host, path_query);
+	res = http_fetch(buf_str(&url), t.connect_to, t.host_header, cap, out);
+	buf_free(&url);
+	return res;
+}
+
+/* Frees the body of a response. */
+void
+http_resp_free(struct http_resp *r)
+{
+	buf_free(&r->body);
+	r->status = 0;
+}

@@ -1,0 +1,21 @@
+/*
+ * IP address ranges ("10.0.0.0/8", "fc00::/7") and the built-in list of
+ * ranges no outbound request may reach: loopback, private, link-local,
+ * CGNAT, multicast, unique-local, documentation and reserved space.
+ */
+#ifndef SIGIL_NETRANGE_H
+#define SIGIL_NETRANGE_H
+
+struct sockaddr;
+
+struct netrange {
+	unsigned char	 addr[16];	/* IPv4 as ::ffff:a.b.c.d */
+	int		 prefix;	/* bits, over the 128 */
+};
+
+int	 netrange_parse(const char *, struct netrange *);
+int	 netrange_contains(const struct netrange *, const unsigned char *);
+int	 netrange_addr_of(const struct sockaddr *, unsigned char *);
+int	 netrange_blocked(const unsigned char *);
+
+#endif /* !SIGIL_NETRANGE_H */

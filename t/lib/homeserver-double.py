@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""A homeserver double for sigil's tests: HTTPS on loopback with a
+certificate from the test CA, answering what an identity server asks a
+homeserver.  What it answers depends on the OpenID token asked about:
+
+  good-<localpart>@<server>  200 {"sub": "@<localpart>:<server>"}
+  unknown                    401 M_UNKNOWN_TOKEN
+  nosub                      200 {}
+  500                        500
+  garbage                    200 with a body that is not JSON
+  big                        200 with 6 KiB of JSON
+  endless                    200 with a body that never ends
+  slow                       answers after 10 s
+  redirect-blocked           302 to https://127.0.0.2:<port>/...
+  redirect-loop              302 to itself, for ever
+  redirect-<token>           302 to the same server with <token>
+
+/.well-known/matrix/server answers {"m.server": <--delegate>}.
+
+    homeserver-double.py --port P --cert C --key K [--delegate NAME]
+        [--well-known-port 443]
+"""
+import argparse
+import json
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, urlparse
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("double: %s %s\n" % (self.address_string(), fmt % args))
+
+    def send_json(self, status, obj=None, raw=None):
+        body = raw if raw is not None else json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def redirect(self, location):
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/.well-known/matrix/server":
+            return self.send_json(200, {"m.server": self.server.delegate})
+        if url.path == "/_matrix/federation/v1/openid/userinfo":
+            return self.userinfo(url.path, query.get("access_token", [""])[0])
+        return self.send_json(404, {"errcode": "M_UNRECOGNIZED",
+                                    "error": "not here"})
+
+    def userinfo(self, path, token):
+        port = self.server.server_address[1]
+        if token.startswith("good-") and "@" in token:
+            local, server = token[5:].split("@", 1)
+            return self.send_json(200, {"sub": "@%s:%s" % (local, server)})
+        if token == "unknown":
+            return self.send_json(401, {"errcode": "M_UNKNOWN_TOKEN",
+                                        "error": "unknown token"})
+        if token == "nosub":
+            return self.send_json(200, {})
+        if token == "500":
+            return self.send_json(500, {"errcode": "M_UNKNOWN"})
+        if token == "garbage":
+            return self.send_json(200, raw=b"this is not json {")
+        if token == "big":
+            return self.send_json(200, {"sub": "@big:x", "pad": "x" * 6144})
+        if token == "endless":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            deadline = time.time() + 30
+            try:
+                self.wfile.write(b'{"sub": "')
+                while time.time() < deadline:
+                    self.wfile.write(b"a" * 1024)
+            except OSError:
+                pass
+            self.close_connection = True
+            return None
+        if token == "slow":
+            time.sleep(10)
+            return self.send_json(200, {"sub": "@slow:localhost"})
+        if token == "redirect-blocked":
+            return self.redirect("https://127.0.0.2:%d%s?access_token=x"
+                                 % (port, path))
+        if token == "redirect-loop":
+            return self.redirect("https://localhost:%d%s?access_token=%s"
+                                 % (port, path, token))
+        if token.startswith("redirect-"):
+            return self.redirect("https://localhost:%d%s?access_token=%s"
+                                 % (port, path, quote(token[9:])))
+        return self.send_json(401, {"errcode": "M_UNKNOWN_TOKEN",
+                                    "error": "unknown token"})
+
+
+def serve(port, args):
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    httpd.daemon_threads = True
+    httpd.delegate = args.delegate
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    return httpd
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--delegate", default="")
+    p.add_argument("--well-known-port", type=int, default=0)
+    args = p.parse_args()
+    servers = [serve(args.port, args)]
+    if args.well_known_port:
+        try:
+            servers.append(serve(args.well_known_port, args))
+        except OSError as e:
+            sys.stderr.write("double: no well-known port: %s\n" % e)
+    for s in servers[1:]:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
+
+
+if __name__ == "__main__":
+    main()
