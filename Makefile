@@ -39,7 +39,7 @@ LIBS	 = $(PKG_LIBS) -lresolv -lm
 
 COMMON	 = app b64 buf canon cfg db fcgi http ident json log mxerr netrange req resp sign terms util
 PROGRAMS = status pubkey account
-UNITS	 = b64 canon json sign req cfg mxerr example_conf
+UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o)
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%)

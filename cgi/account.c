@@ -117,7 +117,7 @@ openid_user(const char *server, const char *openid_token, struct resp *rs)
 	if (strcmp(ident_user_id_server(sub), server) != 0) {
 		log_warn("register: %s vouched for a user on another server",
 		    server);
-		resp_err(rs, MX_UNAUTHORIZED, "The homeserver named a user on "
+		resp_err(rs, MX_NOT_ALLOWED, "The homeserver named a user on "
 		    "another server");
 		goto out;
 	}
@@ -160,7 +160,7 @@ h_register(struct ctx *c, const struct req *r, struct resp *rs)
 		goto out;
 	}
 	if (!homeserver_allowed(&c->cfg, server)) {
-		resp_err(rs, MX_UNAUTHORIZED, "This identity server does not "
+		resp_err(rs, MX_NOT_ALLOWED, "This identity server does not "
 		    "serve users of that homeserver");
 		goto out;
 	}

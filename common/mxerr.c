@@ -20,6 +20,7 @@ static const struct {
 	[MX_NOT_FOUND] = { "M_NOT_FOUND", 404, "Not found" },
 	[MX_UNAUTHORIZED] = { "M_UNAUTHORIZED", 401, "Unauthorized" },
 	[MX_FORBIDDEN] = { "M_FORBIDDEN", 403, "Forbidden" },
+	[MX_NOT_ALLOWED] = { "M_UNAUTHORIZED", 403, "Not allowed" },
 	[MX_TERMS_NOT_SIGNED] = { "M_TERMS_NOT_SIGNED", 403,
 	    "Terms of service not accepted" },
 	[MX_TOO_LARGE] = { "M_TOO_LARGE", 413, "Request too large" },

@@ -15,6 +15,7 @@ enum mxerr {
 	MX_NOT_FOUND,		/* a named resource does not exist */
 	MX_UNAUTHORIZED,	/* no or bad access token */
 	MX_FORBIDDEN,		/* authenticated but not allowed */
+	MX_NOT_ALLOWED,		/* M_UNAUTHORIZED with 403: refused by policy */
 	MX_TERMS_NOT_SIGNED,	/* the user has not agreed to the terms */
 	MX_TOO_LARGE,		/* body or list over its limit */
 	MX_LIMIT_EXCEEDED,	/* rate limited */

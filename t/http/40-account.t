@@ -130,8 +130,8 @@ is_error(get('/_matrix/identity/v2/account/register'), 405,
 # Register: what the homeserver answers.
 is_error(register('unknown'), 401, 'M_UNAUTHORIZED',
     'the homeserver refuses the OpenID token: 401');
-is_error(register('good-mallory@other.example'), 401, 'M_UNAUTHORIZED',
-    'a sub on another server: refused');
+is_error(register('good-mallory@other.example'), 403, 'M_UNAUTHORIZED',
+    'a sub on another server: 403');
 is_error(register('nosub'), 502, 'M_UNKNOWN', 'no sub: 502');
 is_error(register('500'), 502, 'M_UNKNOWN', 'a 500 from the homeserver: 502');
 is_error(register('garbage'), 502, 'M_UNKNOWN', 'garbage: 502');

@@ -12,7 +12,8 @@ use JSON::PP;
 use Test::More;
 
 our @EXPORT = qw(api get post request is_error conf_value stack_dir
-    worker_pids psql verify_signed build_dir);
+    worker_pids psql verify_signed build_dir start_worker fcgi_request
+    stop_worker);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -96,6 +97,67 @@ sub verify_signed {
 	    $server, $key_id, $pub) or die "verify-signed.py: $!";
 	print $fh $text;
 	return close($fh) ? 1 : 0;
+}
+
+# start_worker(PROGRAM, CONFIG_TEXT): one worker of sigil-PROGRAM under
+# spawn-fcgi with its own configuration and socket, for tests of other
+# settings than the stack's.  Returns a handle for fcgi_request.
+my $workers = 0;
+sub start_worker {
+	my ($prog, $conf) = @_;
+	my $n = ++$workers;
+	my $base = "$DIR/alt-$n";
+	open(my $fh, '>', "$base.conf") or die "$base.conf: $!";
+	print $fh $conf;
+	close $fh;
+	my $build = build_dir();
+	system('spawn-fcgi', '-s', "$base.sock", '-F', '1', '-P', "$base.pid",
+	    '--', '/bin/sh', '-c', 'exec "$0" -c "$1" 2>>"$2"',
+	    "$build/sigil-$prog", "$base.conf", "$base.log") == 0
+	    or die "spawn-fcgi sigil-$prog failed";
+	return { sock => "$base.sock", pid => "$base.pid", log => "$base.log" };
+}
+
+# fcgi_request(HANDLE, METHOD, PATH?QUERY, BODY?, HEADERS?): a FastCGI
+# request straight to the worker with cgi-fcgi; returns what request()
+# returns.
+sub fcgi_request {
+	my ($w, $method, $target, $body, $headers) = @_;
+	my ($path, $query) = split /\?/, $target, 2;
+	$body = $json->encode($body) if ref $body;
+	local %ENV = (%ENV, REQUEST_METHOD => $method, DOCUMENT_URI => $path,
+	    REQUEST_URI => $target, QUERY_STRING => $query // '',
+	    CONTENT_LENGTH => length($body // ''),
+	    CONTENT_TYPE => 'application/json', REMOTE_ADDR => '127.0.0.1');
+	for my $h (keys %{ $headers // {} }) {
+		$ENV{'HTTP_' . uc($h =~ s/-/_/gr)} = $headers->{$h};
+	}
+	my $in = "$w->{sock}.in";
+	open(my $fh, '>', $in) or die;
+	print $fh $body // '';
+	close $fh;
+	my $out = `cgi-fcgi -bind -connect '$w->{sock}' < '$in'`;
+	my ($head, $content) = split /\r\n\r\n/, $out, 2;
+	my %r = (content => $content // '', headers => {});
+	for (split /\r\n/, $head // '') {
+		$r{status} = $1 if /^Status: (\d+)/;
+		$r{headers}{lc $1} = $2 if /^([^:]+): (.*)$/;
+	}
+	$r{status} //= 0;
+	$r{json} = eval { $json->decode($r{content}) };
+	return \%r;
+}
+
+# stop_worker(HANDLE): SIGTERM to the worker; waits for it to go.
+sub stop_worker {
+	my ($w) = @_;
+	open(my $fh, '<', $w->{pid}) or return;
+	my ($pid) = <$fh> =~ /(\d+)/;
+	kill 'TERM', $pid;
+	for (1 .. 50) {
+		last unless kill 0, $pid;
+		select(undef, undef, undef, 0.1);
+	}
 }
 
 1;
