@@ -90,4 +90,27 @@ is_error(fcgi_request($w, 'GET', "$v2/account", undef,
     'an expired token: 401');
 stop_worker($w);
 
+# Certificate checks stay on: without the test CA the double's
+# certificate is not trusted.
+$w = start_worker('account', $base =~ s/^http_ca_file.*\n//mr);
+is_error(register_on($w, 'sam'), 502, 'M_UNKNOWN',
+    'a homeserver whose certificate we cannot verify: 502');
+stop_worker($w);
+
+# .well-known answers are cached by each worker.
+SKIP: {
+	skip('port 443 not free for the .well-known double', 2)
+	    if `grep -c 'no well-known port' $dir/logs/homeserver-double.log` > 0;
+	$w = start_worker('account', $base);
+	my $count = sub {
+		0 + `grep -c 'well-known/matrix/server' $dir/logs/homeserver-double.log`;
+	};
+	my $before = $count->();
+	is(register_on($w, 'tess', 'localhost')->{status}, 200,
+	    'register through .well-known');
+	register_on($w, 'uma', 'localhost');
+	is($count->() - $before, 1, 'two registrations, one .well-known fetch');
+	stop_worker($w);
+}
+
 done_testing();

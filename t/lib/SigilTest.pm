@@ -111,9 +111,9 @@ sub start_worker {
 	print $fh $conf;
 	close $fh;
 	my $build = build_dir();
-	system('spawn-fcgi', '-s', "$base.sock", '-F', '1', '-P', "$base.pid",
-	    '--', '/bin/sh', '-c', 'exec "$0" -c "$1" 2>>"$2"',
-	    "$build/sigil-$prog", "$base.conf", "$base.log") == 0
+	system("spawn-fcgi -s '$base.sock' -F 1 -P '$base.pid' -- /bin/sh -c "
+	    . "'exec \"\$0\" -c \"\$1\" 2>>\"\$2\"' '$build/sigil-$prog' "
+	    . "'$base.conf' '$base.log' >/dev/null") == 0
 	    or die "spawn-fcgi sigil-$prog failed";
 	return { sock => "$base.sock", pid => "$base.pid", log => "$base.log" };
 }
