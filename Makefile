@@ -19,7 +19,7 @@ WERROR	?=
 SANITIZE ?=
 FUZZ_SECONDS ?= 5
 
-PKGS	 = fcgi libcjson libcrypto libpq libcurl
+PKGS	 = fcgi libcjson libcrypto libpq libcurl icu-uc
 PKG_CFLAGS != pkg-config --cflags $(PKGS) 2>/dev/null || true
 PKG_LIBS   != pkg-config --libs $(PKGS) 2>/dev/null || echo "-lfcgi -lcjson -lcrypto -lpq"
 
@@ -37,8 +37,8 @@ LIBS	 = $(PKG_LIBS) -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg db fcgi http ident json log mxerr netrange req resp sign terms util
-PROGRAMS = status pubkey account
+COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange req resp sign terms tmpl util
+PROGRAMS = status pubkey account validate
 UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o)

@@ -43,24 +43,6 @@ reply_empty(struct resp *rs)
 	resp_json_text(rs, 200, "{}");
 }
 
-/* Maps a getter's result on a required field to the Matrix error. */
-static int
-field_error(struct resp *rs, enum json_res res, const char *field)
-{
-	switch (res) {
-	case JSON_OK:
-		return 0;
-	case JSON_MISSING:
-		resp_err(rs, MX_MISSING_PARAMS, "Missing %s", field);
-		return -1;
-	case JSON_BADTYPE:
-	case JSON_RANGE:
-		break;
-	}
-	resp_err(rs, MX_INVALID_PARAM, "Invalid %s", field);
-	return -1;
-}
-
 static int
 homeserver_allowed(const struct cfg *cfg, const char *server)
 {
@@ -141,13 +123,13 @@ h_register(struct ctx *c, const struct req *r, struct resp *rs)
 
 	if (req_json(r, &body, rs) == -1)
 		goto out;
-	if (field_error(rs, json_get_str(body, "access_token", 1,
+	if (req_field_ok(rs, json_get_str(body, "access_token", 1,
 	    MAX_OPENID_TOKEN, &openid_token), "access_token") == -1 ||
-	    field_error(rs, json_get_str(body, "token_type", 1, 64,
+	    req_field_ok(rs, json_get_str(body, "token_type", 1, 64,
 	    &token_type), "token_type") == -1 ||
-	    field_error(rs, json_get_str(body, "matrix_server_name", 1,
+	    req_field_ok(rs, json_get_str(body, "matrix_server_name", 1,
 	    MAX_SERVER_NAME, &server), "matrix_server_name") == -1 ||
-	    field_error(rs, json_get_int(body, "expires_in", 0, JSON_INT_MAX,
+	    req_field_ok(rs, json_get_int(body, "expires_in", 0, JSON_INT_MAX,
 	    &expires_in), "expires_in") == -1)
 		goto out;
 	if (strcmp(token_type, "Bearer") != 0) {

@@ -14,6 +14,7 @@
 #include "app.h"
 #include "db.h"
 #include "http.h"
+#include "mail.h"
 #include "log.h"
 #include "mxerr.h"
 #include "req.h"
@@ -276,6 +277,24 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 	}
 	if ((app->flags & APP_NEEDS_HTTP) && http_init(&c->cfg) == -1)
 		return -1;
+	if (app->flags & APP_NEEDS_MAIL) {
+		if (c->cfg.mail_from == NULL || c->cfg.template_dir == NULL) {
+			log_err("%s needs mail_from and template_dir in the "
+			    "configuration", app->name);
+			return -1;
+		}
+		if (!mail_header_safe(c->cfg.mail_from)) {
+			log_err("mail_from holds a control character");
+			return -1;
+		}
+		if (tmpl_load(c->cfg.template_dir, c->cfg.default_brand,
+		    &c->templates, err, sizeof(err)) == -1) {
+			log_err("%s", err);
+			return -1;
+		}
+		if (mail_init(&c->cfg) == -1)
+			return -1;
+	}
 	if (app->flags & APP_NEEDS_DB) {
 		c->db = db_open(c->cfg.database);
 		if (db_ready(c->db) == DB_SCHEMA_MISMATCH)
@@ -291,6 +310,8 @@ void
 app_ctx_free(struct ctx *c)
 {
 	http_free();
+	mail_free();
+	tmpl_free(&c->templates);
 	terms_free(&c->terms);
 	db_close(c->db);
 	sign_key_free(c->key);

@@ -9,6 +9,7 @@
 
 #include "cfg.h"
 #include "terms.h"
+#include "tmpl.h"
 
 struct db;
 struct req;
@@ -21,6 +22,7 @@ struct ctx {
 	struct sign_key	*key;		/* the key that signs; owned */
 	struct db	*db;		/* NULL for programs without one */
 	struct terms	 terms;		/* what v2 users must agree to */
+	struct tmpl_set	 templates;	/* APP_NEEDS_MAIL: loaded at start */
 };
 
 typedef void	(*handler_fn)(struct ctx *, const struct req *, struct resp *);
@@ -47,6 +49,7 @@ struct route {
 
 #define APP_NEEDS_DB	0x01
 #define APP_NEEDS_HTTP	0x02	/* outbound HTTPS to homeservers */
+#define APP_NEEDS_MAIL	0x04	/* SMTP and the templates */
 
 struct app {
 	const char		*name;		/* e.g. "sigil-pubkey" */

@@ -26,6 +26,10 @@ enum cfg_type {
 	CFG_SECONDS,		/* an integer number of seconds, >= 0 */
 	CFG_SERVER_LIST,	/* server names separated by spaces, repeatable */
 	CFG_RANGE_LIST,		/* address ranges separated by spaces, repeatable */
+	CFG_HOST_LIST,		/* host names separated by spaces, repeatable */
+	CFG_COUNT,		/* a whole number from 1 to 1000 */
+	CFG_RATE,		/* "<count> <seconds>", or 0 for off */
+	CFG_TLS_MODE,		/* starttls, opportunistic or off */
 };
 
 enum cfg_key {
@@ -42,6 +46,18 @@ enum cfg_key {
 	CFG_KEY_HOMESERVER_ALLOW,
 	CFG_KEY_HTTP_CA_FILE,
 	CFG_KEY_HTTP_ALLOW,
+	CFG_KEY_SMTP_URL,
+	CFG_KEY_SMTP_TLS,
+	CFG_KEY_SMTP_USER,
+	CFG_KEY_SMTP_PASSWORD,
+	CFG_KEY_SMTP_CA_FILE,
+	CFG_KEY_MAIL_FROM,
+	CFG_KEY_TEMPLATE_DIR,
+	CFG_KEY_DEFAULT_BRAND,
+	CFG_KEY_NEXT_LINK_HOSTS,
+	CFG_KEY_MAX_TOKEN_ATTEMPTS,
+	CFG_KEY_RATELIMIT_ADDRESS,
+	CFG_KEY_RATELIMIT_REQUESTER,
 	CFG_KEY__MAX
 };
 
@@ -79,6 +95,30 @@ static const struct {
 	    offsetof(struct cfg, http_ca_file), CFG_STRING, 0 },
 	[CFG_KEY_HTTP_ALLOW] = { "http_allow",
 	    offsetof(struct cfg, http_allow), CFG_RANGE_LIST, 0 },
+	[CFG_KEY_SMTP_URL] = { "smtp_url",
+	    offsetof(struct cfg, smtp_url), CFG_STRING, 0 },
+	[CFG_KEY_SMTP_TLS] = { "smtp_tls",
+	    offsetof(struct cfg, smtp_tls), CFG_TLS_MODE, 0 },
+	[CFG_KEY_SMTP_USER] = { "smtp_user",
+	    offsetof(struct cfg, smtp_user), CFG_STRING, 0 },
+	[CFG_KEY_SMTP_PASSWORD] = { "smtp_password",
+	    offsetof(struct cfg, smtp_password), CFG_STRING, 0 },
+	[CFG_KEY_SMTP_CA_FILE] = { "smtp_ca_file",
+	    offsetof(struct cfg, smtp_ca_file), CFG_STRING, 0 },
+	[CFG_KEY_MAIL_FROM] = { "mail_from",
+	    offsetof(struct cfg, mail_from), CFG_STRING, 0 },
+	[CFG_KEY_TEMPLATE_DIR] = { "template_dir",
+	    offsetof(struct cfg, template_dir), CFG_STRING, 0 },
+	[CFG_KEY_DEFAULT_BRAND] = { "default_brand",
+	    offsetof(struct cfg, default_brand), CFG_STRING, 0 },
+	[CFG_KEY_NEXT_LINK_HOSTS] = { "next_link_hosts",
+	    offsetof(struct cfg, next_link_hosts), CFG_HOST_LIST, 0 },
+	[CFG_KEY_MAX_TOKEN_ATTEMPTS] = { "max_token_attempts",
+	    offsetof(struct cfg, max_token_attempts), CFG_COUNT, 0 },
+	[CFG_KEY_RATELIMIT_ADDRESS] = { "ratelimit_address",
+	    offsetof(struct cfg, ratelimit_address), CFG_RATE, 0 },
+	[CFG_KEY_RATELIMIT_REQUESTER] = { "ratelimit_requester",
+	    offsetof(struct cfg, ratelimit_requester), CFG_RATE, 0 },
 };
 
 /*
@@ -161,6 +201,29 @@ cfg_set_pubkey(struct cfg *c, enum cfg_key key, char *value, char *err,
 	return 0;
 }
 
+/* Reads "<count> <seconds>" (count 0, alone, turns the limit off). */
+static int
+cfg_set_rate(struct cfg_rate *r, char *value, char *err, size_t errlen)
+{
+	char	*count, *seconds, *extra, *save = NULL;
+
+	count = strtok_r(value, " \t", &save);
+	seconds = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	if (count != NULL && strcmp(count, "0") == 0 && seconds == NULL) {
+		r->count = r->seconds = 0;
+		return 0;
+	}
+	if (count == NULL || seconds == NULL || extra != NULL ||
+	    parse_int64(count, 0, 1000000, &r->count) == -1 ||
+	    parse_int64(seconds, 1, 86400 * 30, &r->seconds) == -1) {
+		snprintf(err, errlen, "want \"<count> <seconds>\", or 0 "
+		    "for no limit");
+		return -1;
+	}
+	return 0;
+}
+
 /* Appends the space-separated items of value to a list-valued key. */
 static int
 cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
@@ -169,8 +232,18 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 	char	*item, *save = NULL;
 	size_t	*n;
 
-	n = key == CFG_KEY_HTTP_ALLOW ? &c->n_http_allow :
-	    &c->n_homeserver_allow;
+	char	**list;
+
+	if (key == CFG_KEY_HTTP_ALLOW) {
+		n = &c->n_http_allow;
+		list = NULL;
+	} else if (key == CFG_KEY_NEXT_LINK_HOSTS) {
+		n = &c->n_next_link_hosts;
+		list = c->next_link_hosts;
+	} else {
+		n = &c->n_homeserver_allow;
+		list = c->homeserver_allow;
+	}
 	for (item = strtok_r(value, " \t", &save); item != NULL;
 	    item = strtok_r(NULL, " \t", &save)) {
 		if (*n >= MAX_LIST) {
@@ -189,7 +262,7 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 				    "server name", item);
 				return -1;
 			}
-			c->homeserver_allow[*n] = xstrdup(item);
+			list[*n] = xstrdup(item);
 		}
 		(*n)++;
 	}
@@ -241,9 +314,31 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 		}
 		return 0;
 	case CFG_SERVER_LIST:
+	case CFG_HOST_LIST:
 	case CFG_RANGE_LIST:
 		return cfg_set_list(c, key, value, err, errlen);
+	case CFG_COUNT:
+		if (parse_int64(value, 1, 1000, (int64_t *)(void *)flag) ==
+		    -1) {
+			snprintf(err, errlen, "want a whole number from 1 to "
+			    "1000");
+			return -1;
+		}
+		return 0;
+	case CFG_RATE:
+		return cfg_set_rate((struct cfg_rate *)(void *)flag, value,
+		    err, errlen);
+	case CFG_TLS_MODE:
+		if (strcmp(value, "starttls") != 0 &&
+		    strcmp(value, "opportunistic") != 0 &&
+		    strcmp(value, "off") != 0) {
+			snprintf(err, errlen, "want starttls, opportunistic "
+			    "or off");
+			return -1;
+		}
+		break;
 	}
+	free(*str);		/* a default set before parsing */
 	if (key == CFG_KEY_SIGNING_KEY_ID && !sign_key_id_valid(value)) {
 		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
 		return -1;
@@ -283,6 +378,12 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	int		 i, key;
 
 	c->enable_v1 = 1;
+	c->smtp_url = xstrdup("smtp://127.0.0.1:25");
+	c->smtp_tls = xstrdup("starttls");
+	c->default_brand = xstrdup("default");
+	c->max_token_attempts = 10;
+	c->ratelimit_address = (struct cfg_rate){ 10, 3600 };
+	c->ratelimit_requester = (struct cfg_rate){ 50, 3600 };
 	while (p < end) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -321,6 +422,7 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 		}
 		if (seen[key] && cfg_keys[key].type != CFG_PUBKEY &&
 		    cfg_keys[key].type != CFG_SERVER_LIST &&
+		    cfg_keys[key].type != CFG_HOST_LIST &&
 		    cfg_keys[key].type != CFG_RANGE_LIST) {
 			snprintf(err, errlen, "%s:%zu: %s is set twice", name,
 			    lineno, k);
@@ -392,5 +494,15 @@ cfg_free(struct cfg *c)
 	free(c->http_ca_file);
 	for (i = 0; i < c->n_homeserver_allow; i++)
 		free(c->homeserver_allow[i]);
+	for (i = 0; i < c->n_next_link_hosts; i++)
+		free(c->next_link_hosts[i]);
+	free(c->smtp_url);
+	free(c->smtp_tls);
+	free(c->smtp_user);
+	free(c->smtp_password);
+	free(c->smtp_ca_file);
+	free(c->mail_from);
+	free(c->template_dir);
+	free(c->default_brand);
 	memset(c, 0, sizeof(*c));
 }

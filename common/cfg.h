@@ -12,6 +12,12 @@
 #include "limits.h"
 #include "netrange.h"
 
+/* A rate limit: at most count events per seconds; count 0 is off. */
+struct cfg_rate {
+	int64_t	 count;
+	int64_t	 seconds;
+};
+
 /* A public key listed in the configuration: older or revoked. */
 struct cfg_pubkey {
 	char	 id[MAX_KEY_ID + 1];
@@ -36,6 +42,19 @@ struct cfg {
 	char	*http_ca_file;		/* NULL: the system's CAs */
 	struct netrange http_allow[MAX_LIST];	/* exempt from the blocklist */
 	size_t	 n_http_allow;
+	char	*smtp_url;		/* smtp://host:port or smtps:// */
+	char	*smtp_tls;		/* starttls, opportunistic or off */
+	char	*smtp_user;		/* NULL: no login */
+	char	*smtp_password;
+	char	*smtp_ca_file;		/* NULL: the system's CAs */
+	char	*mail_from;		/* From: of our mails */
+	char	*template_dir;		/* brand folders of templates */
+	char	*default_brand;
+	char	*next_link_hosts[MAX_LIST];	/* empty: any host */
+	size_t	 n_next_link_hosts;
+	int64_t	 max_token_attempts;	/* wrong tokens before a session dies */
+	struct cfg_rate ratelimit_address;	/* mails per address */
+	struct cfg_rate ratelimit_requester;	/* per client IP (v1) or user */
 };
 
 int	 cfg_load(const char *, struct cfg *, char *, size_t);

@@ -23,10 +23,24 @@ enum stmt {
 	STMT_ACCOUNT_REGISTER,
 	STMT_TOKEN_DELETE,
 	STMT_TERMS_ACCEPT,
+	STMT_SESSION_INSERT,
+	STMT_SESSION_LOCK,
+	STMT_SESSION_LOCK_BY_SID,
+	STMT_SESSION_GET,
+	STMT_SESSION_DELETE,
+	STMT_SESSION_SENT,
+	STMT_SESSION_FAILED_ATTEMPT,
+	STMT_SESSION_VALIDATED,
+	STMT_RATE_HIT,
 	STMT__MAX
 };
 
 #define STMT_READ_ONLY	0x01	/* safe to run again after a reconnect */
+
+#define SESSION_COLUMNS \
+	"sid, medium, address, client_secret_hash, token, next_link," \
+	" send_attempt, failed_attempts, created_ts, modified_ts," \
+	" coalesce(validated_ts, 0)"
 
 static const struct {
 	const char	*sql;
@@ -61,6 +75,47 @@ static const struct {
 	    " SELECT $1, k, u, $4 FROM unnest($2::text[], $3::text[]) AS x(k, u)"
 	    " ON CONFLICT DO NOTHING",
 	    4, 0 },
+	[STMT_SESSION_INSERT] = {
+	    "INSERT INTO validation_sessions (sid, medium, address,"
+	    " client_secret_hash, token, next_link, created_ts, modified_ts)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+	    " ON CONFLICT (medium, address, client_secret_hash) DO NOTHING",
+	    7, 0 },
+	[STMT_SESSION_LOCK] = {
+	    "SELECT " SESSION_COLUMNS " FROM validation_sessions"
+	    " WHERE medium = $1 AND address = $2 AND client_secret_hash = $3"
+	    " FOR UPDATE",
+	    3, 0 },
+	[STMT_SESSION_LOCK_BY_SID] = {
+	    "SELECT " SESSION_COLUMNS " FROM validation_sessions"
+	    " WHERE sid = $1 FOR UPDATE",
+	    1, 0 },
+	[STMT_SESSION_GET] = {
+	    "SELECT " SESSION_COLUMNS " FROM validation_sessions"
+	    " WHERE sid = $1",
+	    1, STMT_READ_ONLY },
+	[STMT_SESSION_DELETE] = {
+	    "DELETE FROM validation_sessions WHERE sid = $1",
+	    1, 0 },
+	[STMT_SESSION_SENT] = {
+	    "UPDATE validation_sessions SET send_attempt = $2 WHERE sid = $1",
+	    2, 0 },
+	[STMT_SESSION_FAILED_ATTEMPT] = {
+	    "UPDATE validation_sessions SET failed_attempts ="
+	    " failed_attempts + 1 WHERE sid = $1",
+	    1, 0 },
+	[STMT_SESSION_VALIDATED] = {
+	    "UPDATE validation_sessions SET validated_ts = $2,"
+	    " modified_ts = $2 WHERE sid = $1 AND validated_ts IS NULL",
+	    2, 0 },
+	/* A fixed window: a new window restarts the count at 1. */
+	[STMT_RATE_HIT] = {
+	    "INSERT INTO rate_limits (bucket, window_start, count)"
+	    " VALUES ($1, $2, 1) ON CONFLICT (bucket) DO UPDATE SET"
+	    " count = CASE WHEN rate_limits.window_start = $2"
+	    " THEN rate_limits.count + 1 ELSE 1 END, window_start = $2"
+	    " RETURNING count",
+	    2, 0 },
 };
 
 struct db {
@@ -394,6 +449,235 @@ db_terms_accept(struct db *db, const char *user_id,
 	buf_free(&u);
 	if (res == NULL)
 		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+/* Starts a transaction.  Returns DB_OK or DB_ERROR (logged). */
+enum db_res
+db_begin(struct db *db)
+{
+	PGresult	*res;
+	int		 ok;
+
+	if (db_ready(db) != DB_READY)
+		return DB_ERROR;
+	res = PQexec(db->conn, "BEGIN");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_err("database: BEGIN failed: %s", PQerrorMessage(db->conn));
+	PQclear(res);
+	return ok ? DB_OK : DB_ERROR;
+}
+
+/* Commits the transaction.  Returns DB_OK or DB_ERROR (logged). */
+enum db_res
+db_commit(struct db *db)
+{
+	PGresult	*res;
+	int		 ok;
+
+	if (db->conn == NULL)
+		return DB_ERROR;
+	res = PQexec(db->conn, "COMMIT");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_err("database: COMMIT failed: %s",
+		    PQerrorMessage(db->conn));
+	PQclear(res);
+	return ok ? DB_OK : DB_ERROR;
+}
+
+/* Rolls the transaction back, if there is one. */
+void
+db_rollback(struct db *db)
+{
+	PGresult	*res;
+
+	if (db->conn == NULL ||
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+		return;
+	res = PQexec(db->conn, "ROLLBACK");
+	PQclear(res);
+}
+
+static void
+session_from_row(const PGresult *res, struct db_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->sid, sizeof(s->sid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(s->medium, sizeof(s->medium), "%s", PQgetvalue(res, 0, 1));
+	s->address = xstrdup(PQgetvalue(res, 0, 2));
+	snprintf(s->client_secret_hash, sizeof(s->client_secret_hash), "%s",
+	    PQgetvalue(res, 0, 3));
+	s->token = xstrdup(PQgetvalue(res, 0, 4));
+	s->next_link = PQgetisnull(res, 0, 5) ? NULL :
+	    xstrdup(PQgetvalue(res, 0, 5));
+	s->send_attempt = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+	s->failed_attempts = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
+	s->created_ts = strtoll(PQgetvalue(res, 0, 8), NULL, 10);
+	s->modified_ts = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
+	s->validated_ts = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
+}
+
+/* Runs a statement returning at most one session row into *s. */
+static enum db_res
+session_query(struct db *db, enum stmt st, const char *const *params,
+    struct db_session *s)
+{
+	PGresult	*res;
+	enum db_res	 rc = DB_NOTFOUND;
+
+	if ((res = db_exec(db, st, params, NULL)) == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1) {
+		session_from_row(res, s);
+		rc = DB_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * In a transaction: locks the session of (medium, address, client secret
+ * hash) and reads it into *s (caller clears it).  DB_NOTFOUND when none.
+ */
+enum db_res
+db_session_lock(struct db *db, const char *medium, const char *address,
+    const char *cs_hash, struct db_session *s)
+{
+	const char	*params[3] = { medium, address, cs_hash };
+
+	return session_query(db, STMT_SESSION_LOCK, params, s);
+}
+
+/* In a transaction: locks the session sid and reads it into *s. */
+enum db_res
+db_session_lock_by_sid(struct db *db, const char *sid, struct db_session *s)
+{
+	const char	*params[1] = { sid };
+
+	return session_query(db, STMT_SESSION_LOCK_BY_SID, params, s);
+}
+
+/* Reads the session sid into *s, without a lock. */
+enum db_res
+db_session_get(struct db *db, const char *sid, struct db_session *s)
+{
+	const char	*params[1] = { sid };
+
+	return session_query(db, STMT_SESSION_GET, params, s);
+}
+
+/*
+ * Inserts the session s unless one exists for its (medium, address,
+ * client secret hash); either way the caller then locks it.
+ */
+enum db_res
+db_session_insert(struct db *db, const struct db_session *s)
+{
+	char		 now[24];
+	const char	*params[7];
+	PGresult	*res;
+
+	snprintf(now, sizeof(now), "%lld", (long long)s->created_ts);
+	params[0] = s->sid;
+	params[1] = s->medium;
+	params[2] = s->address;
+	params[3] = s->client_secret_hash;
+	params[4] = s->token;
+	params[5] = s->next_link;
+	params[6] = now;
+	if ((res = db_exec(db, STMT_SESSION_INSERT, params, NULL)) == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+static enum db_res
+session_update(struct db *db, enum stmt st, const char *sid, int64_t v)
+{
+	char		 vbuf[24];
+	const char	*params[2] = { sid, vbuf };
+	PGresult	*res;
+
+	snprintf(vbuf, sizeof(vbuf), "%lld", (long long)v);
+	if ((res = db_exec(db, st, params, NULL)) == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+/* Deletes the session sid (expired or dead, before a fresh one). */
+enum db_res
+db_session_delete(struct db *db, const char *sid)
+{
+	const char	*params[1] = { sid };
+	PGresult	*res;
+
+	if ((res = db_exec(db, STMT_SESSION_DELETE, params, NULL)) == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+/* Records that send attempt attempt of session sid was sent. */
+enum db_res
+db_session_sent(struct db *db, const char *sid, int64_t attempt)
+{
+	return session_update(db, STMT_SESSION_SENT, sid, attempt);
+}
+
+/* Counts one wrong token against session sid. */
+enum db_res
+db_session_failed_attempt(struct db *db, const char *sid)
+{
+	const char	*params[1] = { sid };
+	PGresult	*res;
+
+	if ((res = db_exec(db, STMT_SESSION_FAILED_ATTEMPT, params, NULL)) ==
+	    NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+/* Marks session sid validated at now (ms), unless it already was. */
+enum db_res
+db_session_validated(struct db *db, const char *sid, int64_t now)
+{
+	return session_update(db, STMT_SESSION_VALIDATED, sid, now);
+}
+
+/* Frees what a session read owns; s is zeroed. */
+void
+db_session_clear(struct db_session *s)
+{
+	free(s->address);
+	free(s->token);
+	free(s->next_link);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Counts one event against bucket in the fixed window of window_ms that
+ * now falls in.  On DB_OK *count is the events in this window (this one
+ * included) and *retry_after_ms the time until the window ends.
+ */
+enum db_res
+db_rate_hit(struct db *db, const char *bucket, int64_t window_ms,
+    int64_t now, int64_t *count, int64_t *retry_after_ms)
+{
+	char		 start[24];
+	const char	*params[2] = { bucket, start };
+	int64_t		 window_start = now - now % window_ms;
+	PGresult	*res;
+
+	snprintf(start, sizeof(start), "%lld", (long long)window_start);
+	if ((res = db_exec(db, STMT_RATE_HIT, params, NULL)) == NULL)
+		return DB_ERROR;
+	*count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*retry_after_ms = window_start + window_ms - now;
 	PQclear(res);
 	return DB_OK;
 }

@@ -10,9 +10,24 @@
 #include <stdint.h>
 
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	2
+#define SIGIL_SCHEMA_VERSION	3
 
 struct db;
+
+/* A validation session as stored (see sql/003_validation.sql). */
+struct db_session {
+	char	 sid[64];
+	char	 medium[16];
+	char	*address;		/* owned; db_session_clear() */
+	char	 client_secret_hash[65];
+	char	*token;			/* owned */
+	char	*next_link;		/* owned; NULL when none */
+	int64_t	 send_attempt;
+	int64_t	 failed_attempts;
+	int64_t	 created_ts;
+	int64_t	 modified_ts;
+	int64_t	 validated_ts;		/* 0 until validated */
+};
 
 enum db_res {
 	DB_OK,
@@ -38,6 +53,23 @@ enum db_res	 db_auth_lookup(struct db *, const char *, const char *const *,
 enum db_res	 db_account_register(struct db *, const char *, const char *,
 		    int64_t, int64_t);
 enum db_res	 db_token_delete(struct db *, const char *);
+enum db_res	 db_begin(struct db *);
+enum db_res	 db_commit(struct db *);
+void		 db_rollback(struct db *);
+enum db_res	 db_session_lock(struct db *, const char *, const char *,
+		    const char *, struct db_session *);
+enum db_res	 db_session_lock_by_sid(struct db *, const char *,
+		    struct db_session *);
+enum db_res	 db_session_insert(struct db *, const struct db_session *);
+enum db_res	 db_session_delete(struct db *, const char *);
+enum db_res	 db_session_sent(struct db *, const char *, int64_t);
+enum db_res	 db_session_failed_attempt(struct db *, const char *);
+enum db_res	 db_session_validated(struct db *, const char *, int64_t);
+enum db_res	 db_session_get(struct db *, const char *,
+		    struct db_session *);
+void		 db_session_clear(struct db_session *);
+enum db_res	 db_rate_hit(struct db *, const char *, int64_t, int64_t,
+		    int64_t *, int64_t *);
 enum db_res	 db_terms_accept(struct db *, const char *, const char *const *,
 		    const char *const *, size_t, int64_t);
 

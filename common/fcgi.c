@@ -132,19 +132,27 @@ read_request(FCGX_Request *fr, struct req *r, struct resp *rs)
 static void
 write_response(FCGX_Request *fr, const struct resp *rs)
 {
-	char	 head[512];
+	char	 head[512 + MAX_HEADER_VALUE * 2];
 	int	 n;
 
+	if (rs->location != NULL && (strlen(rs->location) > MAX_HEADER_VALUE * 2
+	    || strpbrk(rs->location, "\r\n") != NULL))
+		abort();		/* handlers pass only checked URLs */
 	n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\n"
-	    "Content-Type: application/json\r\n"
+	    "Content-Type: %s\r\n"
+	    "%s%s%s"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Access-Control-Allow-Origin: *\r\n"
 	    "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS\r\n"
 	    "Access-Control-Allow-Headers: Origin, X-Requested-With, "
 	    "Content-Type, Accept, Authorization\r\n"
-	    "\r\n", rs->status, http_reason(rs->status), rs->body.len);
+	    "\r\n", rs->status, http_reason(rs->status),
+	    rs->content_type == NULL ? "application/json" : rs->content_type,
+	    rs->location == NULL ? "" : "Location: ",
+	    rs->location == NULL ? "" : rs->location,
+	    rs->location == NULL ? "" : "\r\n", rs->body.len);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		abort();
 	FCGX_PutStr(head, n, fr->out);

@@ -414,6 +414,28 @@ json_get_int(const cJSON *obj, const char *key, int64_t lo, int64_t hi,
 	return JSON_OK;
 }
 
+/*
+ * As json_get_int, but a string of decimal digits counts too: clients
+ * (matrix-js-sdk) send send_attempt as "1", and v1 form fields are
+ * strings.
+ */
+enum json_res
+json_get_int_lenient(const cJSON *obj, const char *key, int64_t lo,
+    int64_t hi, int64_t *out)
+{
+	const cJSON	*v;
+	int64_t		 n;
+
+	if ((v = member(obj, key)) == NULL)
+		return JSON_MISSING;
+	if (!cJSON_IsString(v))
+		return json_get_int(obj, key, lo, hi, out);
+	if (parse_int64(v->valuestring, lo, hi, &n) == -1)
+		return JSON_RANGE;
+	*out = n;
+	return JSON_OK;
+}
+
 /* Reads obj[key] as a boolean; *out is 0 or 1. */
 enum json_res
 json_get_bool(const cJSON *obj, const char *key, int *out)

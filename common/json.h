@@ -43,6 +43,8 @@ enum json_res json_get_object(const struct cJSON *, const char *,
 	    const struct cJSON **);
 enum json_res json_get_array(const struct cJSON *, const char *, size_t,
 	    const struct cJSON **);
+enum json_res json_get_int_lenient(const struct cJSON *, const char *,
+	    int64_t, int64_t, int64_t *);
 int	 json_number_as_int(const struct cJSON *, int64_t *);
 
 #endif /* !SIGIL_JSON_H */

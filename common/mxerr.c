@@ -30,6 +30,18 @@ static const struct {
 	    "Service temporarily unavailable" },
 	[MX_BAD_GATEWAY] = { "M_UNKNOWN", 502,
 	    "The homeserver could not be used" },
+	[MX_INVALID_EMAIL] = { "M_INVALID_EMAIL", 400,
+	    "Not a valid email address" },
+	[MX_EMAIL_SEND_ERROR] = { "M_EMAIL_SEND_ERROR", 400,
+	    "The email could not be sent" },
+	[MX_TOKEN_INCORRECT] = { "M_TOKEN_INCORRECT", 400,
+	    "The token is incorrect" },
+	[MX_SESSION_EXPIRED] = { "M_SESSION_EXPIRED", 400,
+	    "The session has expired" },
+	[MX_SESSION_NOT_VALIDATED] = { "M_SESSION_NOT_VALIDATED", 400,
+	    "The session has not been validated" },
+	[MX_NO_VALID_SESSION] = { "M_NO_VALID_SESSION", 404,
+	    "No valid session was found" },
 };
 
 /* Returns the errcode string, e.g. "M_NOT_FOUND"; static storage. */

@@ -22,6 +22,12 @@ enum mxerr {
 	MX_UNKNOWN,		/* our fault or the environment's (500) */
 	MX_UNAVAILABLE,		/* the database is down right now (503) */
 	MX_BAD_GATEWAY,		/* a homeserver failed us (502 M_UNKNOWN) */
+	MX_INVALID_EMAIL,	/* not an address we accept */
+	MX_EMAIL_SEND_ERROR,	/* the mail could not be sent */
+	MX_TOKEN_INCORRECT,	/* wrong validation token */
+	MX_SESSION_EXPIRED,
+	MX_SESSION_NOT_VALIDATED,
+	MX_NO_VALID_SESSION,	/* 404 */
 	MX__MAX
 };
 

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -194,6 +195,72 @@ req_json(const struct req *r, cJSON **out, struct resp *rs)
 		return -1;
 	}
 	abort();
+}
+
+static cJSON *
+params_to_object(const struct params *ps)
+{
+	cJSON	*o = cJSON_CreateObject();
+	size_t	 i;
+
+	for (i = 0; i < ps->n; i++)
+		cJSON_AddStringToObject(o, ps->p[i].name, ps->p[i].value);
+	return o;
+}
+
+/*
+ * The request's parameters as one JSON object, so handlers read v1 and
+ * v2 alike.  v2, and v1 with a JSON body: the body (req_json).  v1 with a
+ * form-urlencoded body: its pairs, as strings.  v1 without a body (GET,
+ * or POST with the fields in the query string): the query pairs.  Returns
+ * 0 and a tree the caller deletes, or -1 with the error response set.
+ */
+int
+req_args(const struct req *r, cJSON **out, struct resp *rs)
+{
+	struct params	 form;
+	const char	*ct = r->content_type == NULL ? "" : r->content_type;
+
+	if (r->api != API_V1 && r->method != METHOD_GET)
+		return req_json(r, out, rs);
+	if (r->method == METHOD_GET || r->body_len == 0 ||
+	    (r->body_len == 4 && memcmp(r->body, "null", 4) == 0)) {
+		*out = params_to_object(&r->query);
+		return 0;
+	}
+	if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+		memset(&form, 0, sizeof(form));
+		if (req_params_parse(r->body, r->body_len, &form) == -1) {
+			resp_err(rs, MX_INVALID_PARAM, "Malformed form body");
+			return -1;
+		}
+		*out = params_to_object(&form);
+		req_params_free(&form);
+		return 0;
+	}
+	return req_json(r, out, rs);
+}
+
+/*
+ * Turns the result of a getter on a required field into the Matrix error:
+ * absent is 400 M_MISSING_PARAMS, a wrong type or value 400
+ * M_INVALID_PARAM.  Returns 0 for JSON_OK, else -1 with rs set.
+ */
+int
+req_field_ok(struct resp *rs, int res, const char *field)
+{
+	switch ((enum json_res)res) {
+	case JSON_OK:
+		return 0;
+	case JSON_MISSING:
+		resp_err(rs, MX_MISSING_PARAMS, "Missing %s", field);
+		return -1;
+	case JSON_BADTYPE:
+	case JSON_RANGE:
+		break;
+	}
+	resp_err(rs, MX_INVALID_PARAM, "Invalid %s", field);
+	return -1;
 }
 
 /* Frees everything the request owns; r is zeroed. */

@@ -63,6 +63,8 @@ void	 req_params_free(struct params *);
 const char *req_params_get(const struct params *, const char *);
 const char *req_query(const struct req *, const char *);
 int	 req_json(const struct req *, struct cJSON **, struct resp *);
+int	 req_args(const struct req *, struct cJSON **, struct resp *);
+int	 req_field_ok(struct resp *, int, const char *);
 void	 req_free(struct req *);
 
 #endif /* !SIGIL_REQ_H */

@@ -4,12 +4,14 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <cjson/cJSON.h>
 
 #include "canon.h"
 #include "log.h"
 #include "resp.h"
+#include "util.h"
 
 /*
  * Sets the response to status with body v, which stays owned by the
@@ -19,6 +21,7 @@ void
 resp_json(struct resp *rs, int status, const cJSON *v)
 {
 	buf_reset(&rs->body);
+	rs->content_type = NULL;
 	if (canon_write(v, &rs->body) == -1) {
 		log_err("response body is not canonical JSON");
 		resp_err(rs, MX_UNKNOWN, NULL);
@@ -36,6 +39,7 @@ resp_json_text(struct resp *rs, int status, const char *text)
 {
 	buf_reset(&rs->body);
 	buf_puts(&rs->body, text);
+	rs->content_type = NULL;
 	rs->status = status;
 }
 
@@ -56,6 +60,9 @@ resp_err_v(struct resp *rs, enum mxerr e, cJSON *extra, const char *fmt,
 	cJSON_AddStringToObject(o, "errcode", mxerr_code(e));
 	cJSON_AddStringToObject(o, "error", msg);
 	buf_reset(&rs->body);
+	rs->content_type = NULL;
+	free(rs->location);
+	rs->location = NULL;
 	if (canon_write(o, &rs->body) == -1) {
 		buf_reset(&rs->body);
 		buf_puts(&rs->body, "{\"errcode\":\"M_UNKNOWN\","
@@ -96,10 +103,34 @@ resp_err_with(struct resp *rs, enum mxerr e, cJSON *extra, const char *fmt,
 	va_end(ap);
 }
 
+/* Sets an HTML response: status and a copy of page. */
+void
+resp_html(struct resp *rs, int status, const struct buf *page)
+{
+	buf_reset(&rs->body);
+	buf_append(&rs->body, buf_str(page), page->len);
+	rs->content_type = "text/html; charset=utf-8";
+	rs->status = status;
+}
+
+/* Sets a 302 to url (copied), which the caller has checked. */
+void
+resp_redirect(struct resp *rs, const char *url)
+{
+	free(rs->location);
+	rs->location = xstrdup(url);
+	buf_reset(&rs->body);
+	rs->content_type = "text/html; charset=utf-8";
+	rs->status = 302;
+}
+
 /* Frees the body; rs is reusable afterwards. */
 void
 resp_free(struct resp *rs)
 {
 	buf_free(&rs->body);
+	free(rs->location);
+	rs->location = NULL;
+	rs->content_type = NULL;
 	rs->status = 0;
 }

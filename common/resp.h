@@ -13,7 +13,9 @@ struct cJSON;
 
 struct resp {
 	int		 status;	/* 0 until a handler answers */
-	struct buf	 body;		/* JSON text */
+	struct buf	 body;		/* JSON text, unless content_type says */
+	const char	*content_type;	/* static; NULL: application/json */
+	char		*location;	/* owned; a redirect's target or NULL */
 };
 
 void	 resp_json(struct resp *, int, const struct cJSON *);
@@ -22,6 +24,8 @@ void	 resp_err(struct resp *, enum mxerr, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 resp_err_with(struct resp *, enum mxerr, struct cJSON *,
 	    const char *, ...) __attribute__((format(printf, 4, 5)));
+void	 resp_html(struct resp *, int, const struct buf *);
+void	 resp_redirect(struct resp *, const char *);
 void	 resp_free(struct resp *);
 
 #endif /* !SIGIL_RESP_H */

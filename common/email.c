@@ -1,0 +1,145 @@
+/*
+ * Address checking and canonical form.  Accepted: one bare addr-spec,
+ * local@domain, at most MAX_EMAIL bytes of valid UTF-8; the local part
+ * either unquoted (no space, no @, no specials) or one quoted string; the
+ * domain dot-separated labels or an address literal in brackets.  Refused
+ * before anything is stored or mailed: display names, angle brackets,
+ * commas, a second unquoted @, CR, LF, NUL and every other control
+ * character.  The canonical form is Unicode case folding (ICU's full
+ * folding, so "Strauß" becomes "strauss"), which lower-cases the domain
+ * too.
+ */
+#include <string.h>
+
+#include <unicode/uchar.h>
+#include <unicode/ustring.h>
+
+#include "email.h"
+#include "json.h"
+
+/* Characters that may not stand unquoted in a local part. */
+static const char local_specials[] = " \t\"(),:;<>@[\\]";
+
+static int
+local_part_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > 64 * 4)
+		return 0;
+	if (s[0] == '"') {
+		if (n < 2 || s[n - 1] != '"')
+			return 0;
+		for (i = 1; i < n - 1; i++) {
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return 0;
+			if (s[i] == '"')
+				return 0;	/* ends early */
+			if (s[i] == '\\' && ++i >= n - 1)
+				return 0;
+		}
+		return 1;
+	}
+	if (s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f ||
+		    strchr(local_specials, s[i]) != NULL)
+			return 0;
+		if (s[i] == '.' && s[i + 1] == '.')
+			return 0;
+	}
+	return 1;
+}
+
+static int
+domain_valid(const char *s)
+{
+	size_t	 n = strlen(s), i, label = 0;
+
+	if (n == 0)
+		return 0;
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return 0;
+		for (i = 1; i < n - 1; i++)
+			if (strchr("0123456789abcdefABCDEF:.", s[i]) == NULL &&
+			    strncmp(s + i, "IPv6:", 5) != 0)
+				return 0;
+			else if (strncmp(s + i, "IPv6:", 5) == 0)
+				i += 4;
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		/* Letters, digits, hyphens, and UTF-8 for internationalised
+		 * names (the JSON layer has checked the UTF-8). */
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || (unsigned char)s[i] >= 0x80))
+			return 0;
+		label++;
+	}
+	return label > 0;
+}
+
+/*
+ * Finds the @ that separates local part and domain: after a quoted local
+ * part, or the only @ of an unquoted one.  Returns its offset or -1.
+ */
+static long
+split_at(const char *s)
+{
+	const char	*p, *at;
+
+	if (s[0] == '"') {
+		for (p = s + 1; *p != '\0' && *p != '"'; p++)
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+		if (*p != '"' || p[1] != '@')
+			return -1;
+		return (long)(p + 1 - s);
+	}
+	if ((at = strchr(s, '@')) == NULL || strchr(at + 1, '@') != NULL)
+		return -1;
+	return (long)(at - s);
+}
+
+/*
+ * Checks the address in and writes its canonical form into out (outsz
+ * bytes with the NUL).  Returns 0, or -1 when in is not an address we
+ * accept (see above) or its folded form does not fit.
+ */
+int
+email_canonical(const char *in, char *out, size_t outsz)
+{
+	UChar		 u[MAX_EMAIL + 1], folded[3 * (MAX_EMAIL + 1)];
+	UErrorCode	 err = U_ZERO_ERROR;
+	int32_t		 ulen, flen, olen;
+	size_t		 n = strlen(in);
+	long		 at;
+
+	if (n == 0 || n > MAX_EMAIL ||
+	    !json_utf8_valid((const unsigned char *)in, n))
+		return -1;
+	if ((at = split_at(in)) <= 0 ||
+	    !local_part_valid(in, (size_t)at) || !domain_valid(in + at + 1))
+		return -1;
+	u_strFromUTF8(u, MAX_EMAIL + 1, &ulen, in, (int32_t)n, &err);
+	if (U_FAILURE(err))
+		return -1;
+	flen = u_strFoldCase(folded, 3 * (MAX_EMAIL + 1), u, ulen,
+	    U_FOLD_CASE_DEFAULT, &err);
+	if (U_FAILURE(err))
+		return -1;
+	u_strToUTF8(out, (int32_t)outsz, &olen, folded, flen, &err);
+	if (U_FAILURE(err) || err == U_STRING_NOT_TERMINATED_WARNING ||
+	    (size_t)olen >= outsz)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,248 @@
+/*
+ * Mail over SMTP.  Like http.c this module uses libcurl, with a handle of
+ * its own per process.  The envelope recipient is the canonical address
+ * the caller checked (email.c); the message is the rendered template made
+ * into a proper message by mail_finish().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "b64.h"
+#include "buf.h"
+#include "cfg.h"
+#include "log.h"
+#include "mail.h"
+#include "util.h"
+
+static struct {
+	CURL			*curl;
+	const struct cfg	*cfg;		/* borrowed for life */
+	char			 envelope_from[512];
+} mail;
+
+struct upload {
+	const char	*p;
+	size_t		 left;
+};
+
+/*
+ * Prepares the SMTP handle; c is borrowed for the life of the process.
+ * Returns 0 or -1.
+ */
+int
+mail_init(const struct cfg *c)
+{
+	const char	*lt, *gt;
+
+	mail.cfg = c;
+	/* The envelope sender: the address inside <...>, or all of it. */
+	if ((lt = strchr(c->mail_from, '<')) != NULL &&
+	    (gt = strchr(lt, '>')) != NULL)
+		snprintf(mail.envelope_from, sizeof(mail.envelope_from),
+		    "<%.*s>", (int)(gt - lt - 1), lt + 1);
+	else
+		snprintf(mail.envelope_from, sizeof(mail.envelope_from),
+		    "<%s>", c->mail_from);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (mail.curl = curl_easy_init()) == NULL) {
+		log_err("mail: cannot initialise libcurl");
+		return -1;
+	}
+	return 0;
+}
+
+/* Releases the SMTP handle. */
+void
+mail_free(void)
+{
+	if (mail.curl == NULL)
+		return;
+	curl_easy_cleanup(mail.curl);
+	mail.curl = NULL;
+	curl_global_cleanup();
+}
+
+/*
+ * Makes fresh per-message values: the date, a Message-ID under
+ * server_name and a random MIME boundary.  Returns 0 or -1.
+ */
+int
+mail_ids_make(const char *server_name, struct mail_ids *ids)
+{
+	char		 r1[33], r2[33];
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+	const char	*host;
+
+	if (random_token(r1, sizeof(r1)) == -1 ||
+	    random_token(r2, sizeof(r2)) == -1)
+		return -1;
+	gmtime_r(&now, &tm);
+	strftime(ids->date, sizeof(ids->date), "%a, %d %b %Y %H:%M:%S +0000",
+	    &tm);
+	/* A Message-ID's right side is a domain: drop any port. */
+	host = server_name;
+	snprintf(ids->messageid, sizeof(ids->messageid), "<%s@%.*s>", r1,
+	    (int)strcspn(host, ":[]"), host);
+	snprintf(ids->boundary, sizeof(ids->boundary), "=_%s", r2);
+	return 0;
+}
+
+/* Returns 1 when s may go into a header: no CR, LF or other control. */
+int
+mail_header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Appends a header value as an RFC 2047 encoded word when not ASCII. */
+static void
+put_subject(struct buf *out, const char *value, size_t n)
+{
+	char	 enc[1024];
+	size_t	 i, chunk;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)value[i] >= 0x80)
+			break;
+	if (i == n) {
+		buf_append(out, value, n);
+		return;
+	}
+	/* Encoded words of at most 45 bytes each (60 base64 characters),
+	 * split on UTF-8 character boundaries, folded onto new lines. */
+	for (i = 0; i < n; i += chunk) {
+		chunk = n - i > 45 ? 45 : n - i;
+		while (i + chunk < n &&
+		    ((unsigned char)value[i + chunk] & 0xc0) == 0x80)
+			chunk--;
+		if (i > 0)
+			buf_puts(out, "\r\n ");
+		b64_encode((const unsigned char *)value + i, chunk,
+		    B64_STANDARD, enc, sizeof(enc));
+		buf_puts(out, "=?UTF-8?B?");
+		buf_puts(out, enc);
+		/* Encoded words take base64 with its padding. */
+		buf_append(out, "==", (4 - strlen(enc) % 4) % 4);
+		buf_puts(out, "?=");
+	}
+}
+
+/*
+ * Turns a rendered template into the message to send, appended to out:
+ * every line ending becomes CRLF, a non-ASCII Subject is RFC 2047
+ * encoded, and the header must be followed by a body.  Returns 0, or -1
+ * when the text has no header/body split.
+ */
+int
+mail_finish(const char *text, struct buf *out)
+{
+	const char	*p = text, *eol;
+	size_t		 n;
+	int		 in_header = 1, saw_header = 0;
+
+	while (*p != '\0') {
+		eol = strchr(p, '\n');
+		n = eol == NULL ? strlen(p) : (size_t)(eol - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (in_header && n == 0)
+			in_header = 0;
+		else if (in_header) {
+			saw_header = 1;
+			if (strncasecmp(p, "Subject:", 8) == 0) {
+				buf_append(out, p, 8);
+				put_subject(out, p + 8, n - 8);
+			} else
+				buf_append(out, p, n);
+		} else {
+			/* A leading dot is the SMTP end marker; libcurl
+			 * escapes it, so the body can stay as it is. */
+			buf_append(out, p, n);
+		}
+		buf_puts(out, "\r\n");
+		if (eol == NULL)
+			break;
+		p = eol + 1;
+	}
+	return saw_header && !in_header ? 0 : -1;
+}
+
+static size_t
+mail_read(char *dst, size_t size, size_t n, void *arg)
+{
+	struct upload	*u = arg;
+	size_t		 len = size * n;
+
+	if (len > u->left)
+		len = u->left;
+	memcpy(dst, u->p, len);
+	u->p += len;
+	u->left -= len;
+	return len;
+}
+
+/*
+ * Sends the finished message msg to the address rcpt (checked and
+ * canonical).  Returns 0, or -1 after logging why (never the message).
+ */
+int
+mail_send(const char *rcpt, const struct buf *msg)
+{
+	struct curl_slist	*to = NULL;
+	struct upload		 up = { buf_str(msg), msg->len };
+	char			 addr[1024];
+	CURLcode		 rc;
+	long			 ssl = CURLUSESSL_ALL;
+
+	if (strcmp(mail.cfg->smtp_tls, "off") == 0)
+		ssl = CURLUSESSL_NONE;
+	else if (strcmp(mail.cfg->smtp_tls, "opportunistic") == 0)
+		ssl = CURLUSESSL_TRY;
+	snprintf(addr, sizeof(addr), "<%s>", rcpt);
+	to = curl_slist_append(NULL, addr);
+	curl_easy_reset(mail.curl);
+	curl_easy_setopt(mail.curl, CURLOPT_URL, mail.cfg->smtp_url);
+	curl_easy_setopt(mail.curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(mail.curl, CURLOPT_USE_SSL, ssl);
+	curl_easy_setopt(mail.curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(mail.curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (mail.cfg->smtp_ca_file != NULL)
+		curl_easy_setopt(mail.curl, CURLOPT_CAINFO,
+		    mail.cfg->smtp_ca_file);
+	if (mail.cfg->smtp_user != NULL) {
+		curl_easy_setopt(mail.curl, CURLOPT_USERNAME,
+		    mail.cfg->smtp_user);
+		curl_easy_setopt(mail.curl, CURLOPT_PASSWORD,
+		    mail.cfg->smtp_password == NULL ? "" :
+		    mail.cfg->smtp_password);
+	}
+	curl_easy_setopt(mail.curl, CURLOPT_MAIL_FROM, mail.envelope_from);
+	curl_easy_setopt(mail.curl, CURLOPT_MAIL_RCPT, to);
+	curl_easy_setopt(mail.curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(mail.curl, CURLOPT_READFUNCTION, mail_read);
+	curl_easy_setopt(mail.curl, CURLOPT_READDATA, &up);
+	curl_easy_setopt(mail.curl, CURLOPT_INFILESIZE_LARGE,
+	    (curl_off_t)msg->len);
+	curl_easy_setopt(mail.curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)MAIL_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(mail.curl, CURLOPT_TIMEOUT_MS,
+	    (long)MAIL_TOTAL_TIMEOUT_MS);
+	curl_easy_setopt(mail.curl, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(mail.curl);
+	curl_slist_free_all(to);
+	if (rc != CURLE_OK) {
+		log_err("mail: sending through %s failed: %s",
+		    mail.cfg->smtp_url, curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}

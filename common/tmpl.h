@@ -1,0 +1,46 @@
+/*
+ * Templates in sydent's legacy syntax, so operators can bring theirs:
+ * %(name)s is the value, %(name_forhtml)s the value HTML-escaped,
+ * %(name_forurl)s the value percent-encoded, %% a percent sign.
+ * Templates are read at start and grouped by brand: a brand is a
+ * sub-folder of template_dir; a file a brand lacks comes from the default.
+ */
+#ifndef SIGIL_TMPL_H
+#define SIGIL_TMPL_H
+
+#include <stddef.h>
+
+struct buf;
+
+/* The templates of a brand, one per use. */
+enum tmpl_kind {
+	TMPL_VERIFICATION_MAIL,		/* verification_template.eml */
+	TMPL_VERIFY_PAGE,		/* verify_response_template.html */
+	TMPL__MAX
+};
+
+struct tmpl_var {
+	const char	*name;
+	const char	*value;
+};
+
+struct tmpl_brand {
+	char	*name;
+	char	*text[TMPL__MAX];	/* NULL: use the default brand's */
+};
+
+struct tmpl_set {
+	struct tmpl_brand	*brands;
+	size_t			 nbrands;
+	size_t			 fallback;	/* index of the default brand */
+};
+
+int	 tmpl_load(const char *, const char *, struct tmpl_set *, char *,
+	    size_t);
+void	 tmpl_free(struct tmpl_set *);
+const char *tmpl_get(const struct tmpl_set *, const char *, enum tmpl_kind);
+int	 tmpl_render(const char *, const struct tmpl_var *, size_t,
+	    struct buf *);
+void	 buf_put_html(struct buf *, const char *);
+
+#endif /* !SIGIL_TMPL_H */
