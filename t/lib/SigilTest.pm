@@ -13,7 +13,7 @@ use Test::More;
 
 our @EXPORT = qw(api get post request is_error conf_value stack_dir
     worker_pids psql verify_signed build_dir start_worker fcgi_request
-    stop_worker);
+    stop_worker mails register_user);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -97,6 +97,37 @@ sub verify_signed {
 	    $server, $key_id, $pub) or die "verify-signed.py: $!";
 	print $fh $text;
 	return close($fh) ? 1 : 0;
+}
+
+# mails(): every message the stack's mail sink kept, oldest first, as
+# hashes { raw => bytes, rcpt => [addresses], file => path }.
+sub mails {
+	my @out;
+	for my $f (sort glob("$DIR/mail/new/*.eml")) {
+		open(my $fh, '<:raw', $f) or next;
+		my $raw = do { local $/; <$fh> };
+		(my $r = $f) =~ s/\.eml$/.rcpt/;
+		open(my $rh, '<', $r) or next;
+		my @rcpt = map { chomp; $_ } <$rh>;
+		push @out, { raw => $raw, rcpt => \@rcpt, file => $f };
+	}
+	return @out;
+}
+
+# register_user(LOCALPART): a v2 token for @LOCALPART on the homeserver
+# double, with every policy of t/data/terms.json accepted.
+sub register_user {
+	my ($local) = @_;
+	my $hs = $ENV{SIGIL_TEST_HS};
+	my $r = post('/_matrix/identity/v2/account/register', {
+	    access_token => "good-$local\@$hs", token_type => 'Bearer',
+	    matrix_server_name => $hs, expires_in => 60 });
+	my $t = $r->{json}{token} or die "register $local: $r->{content}";
+	post('/_matrix/identity/v2/terms', { user_accepts => [
+	    'https://terms.example.org/privacy-1.0-en.html',
+	    'https://terms.example.org/tos-2.0-en.html'] },
+	    { Authorization => "Bearer $t" });
+	return $t;
 }
 
 # start_worker(PROGRAM, CONFIG_TEXT): one worker of sigil-PROGRAM under
