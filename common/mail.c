@@ -110,6 +110,11 @@ put_subject(struct buf *out, const char *value, size_t n)
 	char	 enc[1024];
 	size_t	 i, chunk;
 
+	/* White space after the colon stays as it is. */
+	while (n > 0 && (*value == ' ' || *value == '\t')) {
+		buf_putc(out, *value++);
+		n--;
+	}
 	for (i = 0; i < n; i++)
 		if ((unsigned char)value[i] >= 0x80)
 			break;
@@ -125,7 +130,7 @@ put_subject(struct buf *out, const char *value, size_t n)
 		    ((unsigned char)value[i + chunk] & 0xc0) == 0x80)
 			chunk--;
 		if (i > 0)
-			buf_puts(out, "\r\n ");
+			buf_puts(out, "\r\n ");	/* folded */
 		b64_encode((const unsigned char *)value + i, chunk,
 		    B64_STANDARD, enc, sizeof(enc));
 		buf_puts(out, "=?UTF-8?B?");
