@@ -39,7 +39,7 @@ LIBS	 = $(PKG_LIBS) -lresolv -lm
 
 COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange req resp sign terms tmpl util
 PROGRAMS = status pubkey account validate
-UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange
+UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o)
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%)

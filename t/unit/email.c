@@ -1,0 +1,62 @@
+/* Unit tests for common/email: what is an address, and its canonical form. */
+#include <string.h>
+
+#include "email.h"
+#include "tap.h"
+
+static const char *
+canon(const char *in)
+{
+	static char	 out[3 * MAX_EMAIL + 1];
+
+	return email_canonical(in, out, sizeof(out)) == 0 ? out : "(refused)";
+}
+
+int
+main(void)
+{
+	static const char *const good[][2] = {
+		{ "alice@example.org", "alice@example.org" },
+		{ "Alice@Example.ORG", "alice@example.org" },
+		{ "Stra\xc3\x9f" "e@Example.com", "strasse@example.com" },
+		{ "\xc3\x89LODIE@EXAMPLE.FR", "\xc3\xa9lodie@example.fr" },
+		{ "a.b+tag@sub.example.co.uk", "a.b+tag@sub.example.co.uk" },
+		{ "\"quoted@local\"@example.org", "\"quoted@local\"@example.org" },
+		{ "\"with space\"@example.org", "\"with space\"@example.org" },
+		{ "user@[192.0.2.1]", "user@[192.0.2.1]" },
+		{ "o'brien@example.ie", "o'brien@example.ie" },
+		{ "x@\xc3\xbc" "ber.example", "x@\xc3\xbc" "ber.example" },
+	};
+	static const char *const bad[] = {
+		"", "plain", "@example.org", "alice@", "a@b@c.example",
+		"a@evil.com@victim.com", "\"Name\" <a@b.example>", "<a@b.example>",
+		"a@b.example,c@d.example", "a@b.example\r\nBcc: c@d.example",
+		"a\r@b.example", "a@b.example\n", "a b@example.org",
+		"a@exam ple.org", "a@example.org ", " a@example.org",
+		"a\t@example.org", "a(comment)@example.org", "a@example..org",
+		".a@example.org", "a.@example.org", "a..b@example.org",
+		"a@.example.org", "\"unterminated@example.org",
+		"\"a\"b@example.org", "a@exa_mple.org", "a@example.org.",
+		"a;b@example.org", "a@\x01.org", "\xff@example.org",
+	};
+	char	 longest[300], out[3 * MAX_EMAIL + 1];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		is_str(canon(good[i][0]), good[i][1], "\"%s\" is canonical as "
+		    "\"%s\"", good[i][0], good[i][1]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_str(canon(bad[i]), "(refused)", "entry %zu of the bad list "
+		    "is refused", i);
+	memset(longest, 'a', sizeof(longest));
+	memcpy(longest + 254 - 12, "@example.org", 13);
+	ok(email_canonical(longest, out, sizeof(out)) == 0,
+	    "254 bytes in all is accepted");
+	memset(longest, 'a', sizeof(longest));
+	memcpy(longest + 255 - 12, "@example.org", 13);
+	ok(email_canonical(longest, out, sizeof(out)) == -1,
+	    "255 bytes is refused");
+	ok(email_canonical("Alice@Example.org", out, 5) == -1,
+	    "an output buffer too small is refused, not overrun");
+	return done_testing();
+}
