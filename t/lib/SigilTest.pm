@@ -142,11 +142,16 @@ sub start_worker {
 	print $fh $conf;
 	close $fh;
 	my $build = build_dir();
+	my $vg = $ENV{SIGIL_VALGRIND} ? "valgrind -q --leak-check=full "
+	    . "--show-leak-kinds=definite,indirect "
+	    . "--errors-for-leak-kinds=definite,indirect "
+	    . "--log-file=$DIR/logs/valgrind-alt$n-%p.log " : '';
 	system("spawn-fcgi -s '$base.sock' -F 1 -P '$base.pid' -- /bin/sh -c "
-	    . "'exec \"\$0\" -c \"\$1\" 2>>\"\$2\"' '$build/sigil-$prog' "
-	    . "'$base.conf' '$base.log' >/dev/null") == 0
+	    . "'exec $vg\"\$0\" -c \"\$1\" 2>>\"\$2\"' '$build/sigil-$prog' "
+	    . "'$base.conf' '$DIR/logs/sigil-alt$n.log' >/dev/null") == 0
 	    or die "spawn-fcgi sigil-$prog failed";
-	return { sock => "$base.sock", pid => "$base.pid", log => "$base.log" };
+	return { sock => "$base.sock", pid => "$base.pid",
+	    log => "$DIR/logs/sigil-alt$n.log" };
 }
 
 # fcgi_request(HANDLE, METHOD, PATH?QUERY, BODY?, HEADERS?): a FastCGI
