@@ -24,7 +24,7 @@
 #include "http.h"
 #include "ident.h"
 #include "json.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "req.h"
 #include "resp.h"

@@ -16,7 +16,7 @@
 #include "b64.h"
 #include "db.h"
 #include "fcgi.h"
-#include "limits.h"
+#include "bounds.h"
 #include "req.h"
 #include "resp.h"
 #include "sign.h"

@@ -32,7 +32,7 @@
 #include "email.h"
 #include "fcgi.h"
 #include "json.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "mail.h"
 #include "req.h"

@@ -12,7 +12,7 @@
 #include "buf.h"
 #include "canon.h"
 #include "json.h"
-#include "limits.h"
+#include "bounds.h"
 #include "util.h"
 
 static int	canon_value(const cJSON *, struct buf *, int, const char *,

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "netrange.h"
 
 /* A rate limit: at most count events per seconds; count 0 is off. */

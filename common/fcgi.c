@@ -17,7 +17,7 @@
 #include "app.h"
 #include "db.h"
 #include "fcgi.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "mxerr.h"
 #include "req.h"

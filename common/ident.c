@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ident.h"
-#include "limits.h"
+#include "bounds.h"
 
 static int
 ipv4_valid(const char *s, size_t n)

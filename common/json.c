@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "json.h"
-#include "limits.h"
+#include "bounds.h"
 #include "util.h"
 
 struct scan {

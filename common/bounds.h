@@ -2,8 +2,8 @@
  * Every bound that sigil puts on its input, in one place.  Each limit says
  * where its number comes from; nginx's client_max_body_size mirrors MAX_BODY.
  */
-#ifndef SIGIL_LIMITS_H
-#define SIGIL_LIMITS_H
+#ifndef SIGIL_BOUNDS_H
+#define SIGIL_BOUNDS_H
 
 /* Request body: a v2 lookup of 10,000 hashes is about 460 KiB. */
 #define MAX_BODY		(1024L * 1024)
@@ -45,4 +45,4 @@
 /* Environment values copied from the FastCGI parameters. */
 #define MAX_HEADER_VALUE	1024
 
-#endif /* !SIGIL_LIMITS_H */
+#endif /* !SIGIL_BOUNDS_H */
