@@ -14,6 +14,7 @@
 
 BUILD	?= build
 CC	?= cc
+CXX	?= c++
 CLANG	?= clang
 WERROR	?=
 SANITIZE ?=
@@ -32,16 +33,18 @@ CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	     $(WARNINGS) $(WERROR) $(HARDEN) $(SANITIZE) $(CFLAGS) \
 	     -Icommon $(PKG_CFLAGS)
-ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SANITIZE) $(LDFLAGS)
-LIBS	 = $(PKG_LIBS) -lresolv -lm
+ALL_CXXFLAGS = -std=c++17 $(WERROR) -Wall -Wextra $(HARDEN) $(SANITIZE) \
+	     $(CFLAGS) -Icommon
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANITIZE) $(LDFLAGS)
+LIBS	 = $(PKG_LIBS) -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange req resp sign terms tmpl util
+COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange req resp sign sms terms tmpl util
 PROGRAMS = status pubkey account validate
 UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail
 
-COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o)
+COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%)
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
@@ -54,6 +57,10 @@ all: $(PROG_BINS)
 $(BUILD)/common/%.o: common/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/common/phone.o: common/phone.cc common/phone.h
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -c -o $@ common/phone.cc
 
 $(BUILD)/cgi/%.o: cgi/%.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -110,11 +117,12 @@ valgrind: deps all $(UNIT_BINS) $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 t/lib/with-stack prove -f t/http/
 
 FUZZ_SRC = $(COMMON:%=common/%.c)
-$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS)
+$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS) \
-	    -o $@ $< $(filter-out common/fcgi.c,$(FUZZ_SRC)) $(LIBS)
+	    -o $@ $< $(filter-out common/fcgi.c,$(FUZZ_SRC)) \
+	    $(BUILD)/common/phone.o $(LIBS)
 
 FUZZERS = fuzz_json fuzz_params
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)

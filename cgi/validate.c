@@ -1,5 +1,6 @@
 /*
- * sigil-validate: proving that someone controls an email address.
+ * sigil-validate: proving that someone controls an email address or a
+ * phone number.
  *
  * POST validate/email/requestToken makes (or finds) the session of
  * (address, client_secret) and mails a link with a token, once per
@@ -8,7 +9,9 @@
  * so identical concurrent requests make one session and one mail.  Rate
  * limits (per address, and per client IP on v1 or user on v2) are checked
  * before anything is sent.  A failed send keeps the session and does not
- * count the attempt.
+ * count the attempt.  validate/msisdn/requestToken does the same for a
+ * phone number parsed by libphonenumber, texting a numeric code through
+ * the SMS gateway, with rate limits per number and per region as well.
  *
  * POST validate/email/submitToken checks the token; GET with the same
  * fields in the query is the link in the mail and answers an HTML page,
@@ -35,8 +38,10 @@
 #include "bounds.h"
 #include "log.h"
 #include "mail.h"
+#include "phone.h"
 #include "req.h"
 #include "resp.h"
+#include "sms.h"
 #include "tmpl.h"
 #include "util.h"
 
@@ -201,6 +206,30 @@ out:
 }
 
 /*
+ * Writes a new validation token for medium into out (at least 33 bytes):
+ * 32 characters of [0-9a-zA-Z] for a mail, sms_code_length digits for a
+ * text.  Returns 0 or -1.
+ */
+static int
+make_token(const struct ctx *c, const char *medium, char *out)
+{
+	unsigned char	 r;
+	int64_t		 i = 0;
+
+	if (strcmp(medium, "email") == 0)
+		return random_token(out, EMAIL_TOKEN_LEN + 1);
+	while (i < c->cfg.sms_code_length) {
+		if (random_bytes(&r, 1) == -1)
+			return -1;
+		if (r >= 250)		/* keep the digits uniform */
+			continue;
+		out[i++] = (char)('0' + r % 10);
+	}
+	out[i] = '\0';
+	return 0;
+}
+
+/*
  * In a transaction: the live session of (medium, address, secret), made
  * when there is none and fresh when the old one expired or died.
  */
@@ -231,7 +260,7 @@ session_open(struct ctx *c, const char *medium, const char *address,
 	fresh.token = xmalloc(EMAIL_TOKEN_LEN + 1);
 	fresh.next_link = (char *)next_link;
 	fresh.created_ts = now;
-	rc = random_token(fresh.token, EMAIL_TOKEN_LEN + 1) == -1 ? DB_ERROR :
+	rc = make_token(c, medium, fresh.token) == -1 ? DB_ERROR :
 	    db_session_insert(c->db, &fresh);
 	free(fresh.token);
 	if (rc != DB_OK)
@@ -239,41 +268,133 @@ session_open(struct ctx *c, const char *medium, const char *address,
 	return db_session_lock(c->db, medium, address, cs_hash, s);
 }
 
-static void
-reply_sid(struct resp *rs, const char *sid)
-{
-	cJSON	*o = cJSON_CreateObject();
+/* How a session's token reaches its owner. */
+struct delivery {
+	const char		*medium;	/* "email" or "msisdn" */
+	const char		*address;	/* canonical */
+	const char		*buckets[2];	/* rate limits besides the */
+	const struct cfg_rate	*rates[2];	/* requester's, NULL-ended */
+	int	(*send)(struct ctx *, const struct req *,
+		    const struct db_session *, const char *);
+	enum mxerr		 send_error;
+};
 
-	cJSON_AddStringToObject(o, "sid", sid);
-	resp_json(rs, 200, o);
-	cJSON_Delete(o);
+/*
+ * The common part of requestToken: reads client_secret, send_attempt and
+ * next_link from args, then in one transaction opens the session, and
+ * unless send_attempt was already sent checks the rate limits and
+ * delivers the token.  Returns 0 with the session in *s when the reply is
+ * a success, or -1 with the error response set.
+ */
+static int
+request_token(struct ctx *c, const struct req *r, const cJSON *args,
+    const struct delivery *d, struct db_session *s, struct resp *rs)
+{
+	const char	*secret, *next_link = NULL;
+	char		 cs_hash[SHA256_HEX_LEN + 1];
+	struct buf	 bucket = { 0 };
+	int64_t		 attempt;
+	enum json_res	 jr;
+	size_t		 i;
+	int		 rc = -1;
+
+	if (req_field_ok(rs, json_get_str(args, "client_secret", 0, SIZE_MAX,
+	    &secret), "client_secret") == -1)
+		return -1;
+	if (!opaque_id_valid(secret)) {
+		resp_err(rs, MX_INVALID_PARAM, "client_secret must be 1 to 255 "
+		    "of [0-9a-zA-Z.=_-]");
+		return -1;
+	}
+	if (req_field_ok(rs, json_get_int_lenient(args, "send_attempt", 0,
+	    JSON_INT_MAX, &attempt), "send_attempt") == -1)
+		return -1;
+	jr = json_get_str(args, "next_link", 1, MAX_NEXT_LINK, &next_link);
+	if (jr == JSON_MISSING)
+		next_link = NULL;
+	else if (jr != JSON_OK || !next_link_valid(&c->cfg, next_link)) {
+		resp_err(rs, MX_INVALID_PARAM, "next_link must be an http or "
+		    "https URL%s", c->cfg.n_next_link_hosts > 0 ?
+		    " on an allowed host" : "");
+		return -1;
+	}
+	sha256_hex(secret, strlen(secret), cs_hash);
+
+	if (db_begin(c->db) != DB_OK) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		return -1;
+	}
+	if (session_open(c, d->medium, d->address, cs_hash, next_link, s) !=
+	    DB_OK) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		goto rollback;
+	}
+	if (attempt <= s->send_attempt) {
+		rc = 0;			/* already sent: send nothing */
+		goto commit;
+	}
+	for (i = 0; i < 2 && d->buckets[i] != NULL; i++)
+		if (rate_check(c, d->buckets[i], d->rates[i], rs) == -1)
+			goto commit;
+	if (r->api == API_V2)
+		buf_printf(&bucket, "user:%s", r->user_id);
+	else
+		buf_printf(&bucket, "ip:%s", r->remote_addr == NULL ? "" :
+		    r->remote_addr);
+	if (rate_check(c, buf_str(&bucket), &c->cfg.ratelimit_requester,
+	    rs) == -1)
+		goto commit;
+	if (d->send(c, r, s, secret) == -1) {
+		/* The session stays; the attempt does not count. */
+		resp_err(rs, d->send_error, NULL);
+		goto commit;
+	}
+	if (db_session_sent(c->db, s->sid, attempt) != DB_OK) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		goto rollback;
+	}
+	rc = 0;
+commit:
+	if (db_commit(c->db) != DB_OK) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		rc = -1;
+	}
+	buf_free(&bucket);
+	return rc;
+rollback:
+	db_rollback(c->db);
+	buf_free(&bucket);
+	return -1;
 }
 
-/* POST validate/email/requestToken. */
+static int
+send_mail(struct ctx *c, const struct req *r, const struct db_session *s,
+    const char *secret)
+{
+	struct buf	 msg = { 0 };
+	int		 rc = -1;
+
+	if (build_mail(c, r, s, secret, &msg) == 0)
+		rc = mail_send(s->address, &msg);
+	buf_free(&msg);
+	return rc;
+}
+
+/* POST validate/email/requestToken: {"sid"}. */
 static void
 h_email_request(struct ctx *c, const struct req *r, struct resp *rs)
 {
-	cJSON			*args = NULL;
+	cJSON			*args = NULL, *o;
 	struct db_session	 s;
-	struct buf		 msg = { 0 }, bucket = { 0 };
-	const char		*secret, *email, *next_link = NULL;
+	struct buf		 bucket = { 0 };
+	struct delivery		 d;
+	const char		*email;
 	char			 address[3 * MAX_EMAIL + 1];
-	char			 cs_hash[SHA256_HEX_LEN + 1];
-	int64_t			 attempt;
 	enum json_res		 jr;
-	int			 in_txn = 0;
 
 	memset(&s, 0, sizeof(s));
 	if (req_args(r, &args, rs) == -1)
 		goto out;
-	if (req_field_ok(rs, json_get_str(args, "client_secret", 0, SIZE_MAX,
-	    &secret), "client_secret") == -1)
-		goto out;
-	if (!opaque_id_valid(secret)) {
-		resp_err(rs, MX_INVALID_PARAM, "client_secret must be 1 to 255 "
-		    "of [0-9a-zA-Z.=_-]");
-		goto out;
-	}
 	if ((jr = json_get_str(args, "email", 0, SIZE_MAX, &email)) ==
 	    JSON_RANGE || jr == JSON_BADTYPE) {
 		resp_err(rs, MX_INVALID_EMAIL, NULL);
@@ -286,71 +407,136 @@ h_email_request(struct ctx *c, const struct req *r, struct resp *rs)
 		    "address");
 		goto out;
 	}
-	if (req_field_ok(rs, json_get_int_lenient(args, "send_attempt", 0,
-	    JSON_INT_MAX, &attempt), "send_attempt") == -1)
-		goto out;
-	jr = json_get_str(args, "next_link", 1, MAX_NEXT_LINK, &next_link);
-	if (jr == JSON_MISSING)
-		next_link = NULL;
-	else if (jr != JSON_OK || !next_link_valid(&c->cfg, next_link)) {
-		resp_err(rs, MX_INVALID_PARAM, "next_link must be an http or "
-		    "https URL%s", c->cfg.n_next_link_hosts > 0 ?
-		    " on an allowed host" : "");
-		goto out;
-	}
-	sha256_hex(secret, strlen(secret), cs_hash);
-
-	if (db_begin(c->db) != DB_OK) {
-		resp_err(rs, MX_UNAVAILABLE, NULL);
-		goto out;
-	}
-	in_txn = 1;
-	if (session_open(c, "email", address, cs_hash, next_link, &s) !=
-	    DB_OK) {
-		resp_err(rs, MX_UNAVAILABLE, NULL);
-		goto out;
-	}
-	if (attempt <= s.send_attempt) {
-		reply_sid(rs, s.sid);	/* already sent: send nothing */
-		goto commit;
-	}
 	buf_printf(&bucket, "email:%s", address);
-	if (rate_check(c, buf_str(&bucket), &c->cfg.ratelimit_address,
-	    rs) == -1)
-		goto commit;
-	buf_reset(&bucket);
-	if (r->api == API_V2)
-		buf_printf(&bucket, "user:%s", r->user_id);
-	else
-		buf_printf(&bucket, "ip:%s", r->remote_addr == NULL ? "" :
-		    r->remote_addr);
-	if (rate_check(c, buf_str(&bucket), &c->cfg.ratelimit_requester,
-	    rs) == -1)
-		goto commit;
-	if (build_mail(c, r, &s, secret, &msg) == -1) {
-		resp_err(rs, MX_UNKNOWN, NULL);
-		goto commit;
+	d = (struct delivery){ "email", address, { buf_str(&bucket), NULL },
+	    { &c->cfg.ratelimit_address, NULL }, send_mail,
+	    MX_EMAIL_SEND_ERROR };
+	if (request_token(c, r, args, &d, &s, rs) == -1)
+		goto out;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "sid", s.sid);
+	resp_json(rs, 200, o);
+	cJSON_Delete(o);
+out:
+	db_session_clear(&s);
+	buf_free(&bucket);
+	cJSON_Delete(args);
+}
+
+static int
+send_sms(struct ctx *c, const struct req *r, const struct db_session *s,
+    const char *secret)
+{
+	const char	*brand = req_query(r, "brand");
+	struct buf	 text = { 0 };
+	int		 rc = -1;
+
+	(void)secret;
+	{
+		const struct tmpl_var vars[] = {
+			{ "token", s->token },
+			{ "brand", brand == NULL ? c->cfg.default_brand :
+			    brand },
+		};
+
+		if (tmpl_render(tmpl_get(&c->templates, brand, TMPL_SMS), vars,
+		    2, &text) == 0) {
+			while (text.len > 0 && (text.data[text.len - 1] ==
+			    '\n' || text.data[text.len - 1] == '\r'))
+				text.data[--text.len] = '\0';
+			rc = sms_send(&c->cfg, s->address, buf_str(&text));
+		}
 	}
-	if (mail_send(s.address, &msg) == -1) {
-		resp_err(rs, MX_EMAIL_SEND_ERROR, "The verification email "
-		    "could not be sent; try again later");
-		goto commit;
-	}
-	if (db_session_sent(c->db, s.sid, attempt) != DB_OK) {
-		resp_err(rs, MX_UNAVAILABLE, NULL);
+	buf_free(&text);
+	return rc;
+}
+
+static int
+region_allowed(const struct cfg *cfg, const char *region)
+{
+	size_t	 i;
+
+	for (i = 0; i < cfg->n_sms_deny_regions; i++)
+		if (strcmp(cfg->sms_deny_regions[i], region) == 0)
+			return 0;
+	if (cfg->n_sms_allow_regions == 0)
+		return 1;
+	for (i = 0; i < cfg->n_sms_allow_regions; i++)
+		if (strcmp(cfg->sms_allow_regions[i], region) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * POST validate/msisdn/requestToken {client_secret, country,
+ * phone_number, send_attempt, next_link?}:
+ * {"success": true, "sid", "msisdn", "intl_fmt"}.
+ */
+static void
+h_msisdn_request(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	cJSON			*args = NULL, *o;
+	struct db_session	 s;
+	struct buf		 number = { 0 }, country_bucket = { 0 };
+	struct delivery		 d;
+	const char		*country, *phone;
+	char			 msisdn[PHONE_MAX_MSISDN];
+	char			 intl[PHONE_MAX_INTL], region[PHONE_MAX_REGION];
+	char			 cc[3];
+	enum json_res		 jr;
+
+	memset(&s, 0, sizeof(s));
+	if (req_args(r, &args, rs) == -1)
+		goto out;
+	if (req_field_ok(rs, json_get_str(args, "country", 0, SIZE_MAX,
+	    &country), "country") == -1)
+		goto out;
+	if ((jr = json_get_str(args, "phone_number", 0, SIZE_MAX, &phone)) ==
+	    JSON_MISSING) {
+		req_field_ok(rs, jr, "phone_number");
 		goto out;
 	}
-	reply_sid(rs, s.sid);
-commit:
-	in_txn = 0;
-	if (db_commit(c->db) != DB_OK)
-		resp_err(rs, MX_UNAVAILABLE, NULL);
+	if (strlen(country) != 2) {
+		resp_err(rs, MX_INVALID_PARAM, "country must be an ISO 3166 "
+		    "alpha-2 code");
+		goto out;
+	}
+	cc[0] = (char)(country[0] & ~0x20);	/* upper case */
+	cc[1] = (char)(country[1] & ~0x20);
+	cc[2] = '\0';
+	if (jr != JSON_OK || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' ||
+	    cc[1] > 'Z' || phone_parse(phone, cc, msisdn, intl, region) == -1) {
+		resp_err(rs, MX_INVALID_ADDRESS, "Not a valid phone number");
+		goto out;
+	}
+	if (!region_allowed(&c->cfg, region)) {
+		resp_err(rs, MX_DESTINATION_REJECTED, NULL);
+		goto out;
+	}
+	if (!sms_configured(&c->cfg)) {
+		resp_err(rs, MX_SEND_ERROR, "This server sends no text "
+		    "messages");
+		goto out;
+	}
+	buf_printf(&number, "msisdn:%s", msisdn);
+	buf_printf(&country_bucket, "region:%s", region);
+	d = (struct delivery){ "msisdn", msisdn,
+	    { buf_str(&number), buf_str(&country_bucket) },
+	    { &c->cfg.ratelimit_msisdn, &c->cfg.ratelimit_country },
+	    send_sms, MX_SEND_ERROR };
+	if (request_token(c, r, args, &d, &s, rs) == -1)
+		goto out;
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "success", 1);
+	cJSON_AddStringToObject(o, "sid", s.sid);
+	cJSON_AddStringToObject(o, "msisdn", msisdn);
+	cJSON_AddStringToObject(o, "intl_fmt", intl);
+	resp_json(rs, 200, o);
+	cJSON_Delete(o);
 out:
-	if (in_txn)
-		db_rollback(c->db);
 	db_session_clear(&s);
-	buf_free(&msg);
-	buf_free(&bucket);
+	buf_free(&number);
+	buf_free(&country_bucket);
 	cJSON_Delete(args);
 }
 
@@ -418,9 +604,10 @@ submit_args(const cJSON *args, const char **sid, const char **secret,
 	return 0;
 }
 
-/* POST validate/email/submitToken: {"success": true} or an error. */
+/* POST validate/<medium>/submitToken: {"success": true} or an error. */
 static void
-h_email_submit(struct ctx *c, const struct req *r, struct resp *rs)
+submit_json(struct ctx *c, const struct req *r, struct resp *rs,
+    const char *medium)
 {
 	cJSON			*args = NULL, *o;
 	const char		*sid, *secret, *token;
@@ -430,7 +617,7 @@ h_email_submit(struct ctx *c, const struct req *r, struct resp *rs)
 	if (req_args(r, &args, rs) == -1 ||
 	    submit_args(args, &sid, &secret, &token, rs) == -1)
 		goto out;
-	switch (submit(c, "email", sid, secret, token, &s)) {
+	switch (submit(c, medium, sid, secret, token, &s)) {
 	case SUBMIT_OK:
 		o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "success", 1);
@@ -462,12 +649,13 @@ out:
 }
 
 /*
- * GET validate/email/submitToken: the link in the mail.  An HTML page
+ * GET validate/<medium>/submitToken: the link in the mail.  An HTML page
  * from the brand's template, or on success with a next_link stored at
  * requestToken, a 302 to it (never to a link from this request).
  */
 static void
-h_email_submit_link(struct ctx *c, const struct req *r, struct resp *rs)
+submit_link(struct ctx *c, const struct req *r, struct resp *rs,
+    const char *medium)
 {
 	struct tmpl_var		 var[2];
 	const char		*brand = req_query(r, "brand");
@@ -484,7 +672,7 @@ h_email_submit_link(struct ctx *c, const struct req *r, struct resp *rs)
 		msg = "Verification failed: the link is incomplete. Copy the "
 		    "whole link from the email into your browser.";
 	else
-		switch (submit(c, "email", sid, secret, token, &s)) {
+		switch (submit(c, medium, sid, secret, token, &s)) {
 		case SUBMIT_OK:
 			if (s.next_link != NULL) {
 				resp_redirect(rs, s.next_link);
@@ -525,6 +713,30 @@ out:
 	buf_free(&page);
 	db_session_clear(&s);
 	cJSON_Delete(args);
+}
+
+static void
+h_email_submit(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	submit_json(c, r, rs, "email");
+}
+
+static void
+h_msisdn_submit(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	submit_json(c, r, rs, "msisdn");
+}
+
+static void
+h_email_submit_link(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	submit_link(c, r, rs, "email");
+}
+
+static void
+h_msisdn_submit_link(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	submit_link(c, r, rs, "msisdn");
 }
 
 /* GET 3pid/getValidated3pid?sid&client_secret. */
@@ -580,12 +792,18 @@ static const struct route routes[] = {
 	    h_email_submit, AUTH_USER },
 	{ METHOD_GET, API_V1 | API_V2, "validate/email/submitToken",
 	    h_email_submit_link, AUTH_NONE },
+	{ METHOD_POST, API_V1 | API_V2, "validate/msisdn/requestToken",
+	    h_msisdn_request, AUTH_USER },
+	{ METHOD_POST, API_V1 | API_V2, "validate/msisdn/submitToken",
+	    h_msisdn_submit, AUTH_USER },
+	{ METHOD_GET, API_V1 | API_V2, "validate/msisdn/submitToken",
+	    h_msisdn_submit_link, AUTH_NONE },
 	{ METHOD_GET, API_V1 | API_V2, "3pid/getValidated3pid",
 	    h_get_validated, AUTH_USER },
 };
 
 static const struct app validate_app = {
-	"sigil-validate", APP_NEEDS_DB | APP_NEEDS_MAIL, routes,
+	"sigil-validate", APP_NEEDS_DB | APP_NEEDS_MAIL | APP_NEEDS_HTTP, routes,
 	sizeof(routes) / sizeof(routes[0]),
 };
 

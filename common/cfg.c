@@ -30,6 +30,9 @@ enum cfg_type {
 	CFG_COUNT,		/* a whole number from 1 to 1000 */
 	CFG_RATE,		/* "<count> <seconds>", or 0 for off */
 	CFG_TLS_MODE,		/* starttls, opportunistic or off */
+	CFG_SMS_GATEWAY,	/* none, webhook or twilio */
+	CFG_REGION_LIST,	/* ISO 3166 alpha-2 codes, repeatable */
+	CFG_CODE_LENGTH,	/* 6 to 12 */
 };
 
 enum cfg_key {
@@ -58,6 +61,16 @@ enum cfg_key {
 	CFG_KEY_MAX_TOKEN_ATTEMPTS,
 	CFG_KEY_RATELIMIT_ADDRESS,
 	CFG_KEY_RATELIMIT_REQUESTER,
+	CFG_KEY_SMS_GATEWAY,
+	CFG_KEY_SMS_URL,
+	CFG_KEY_SMS_TOKEN,
+	CFG_KEY_SMS_ACCOUNT,
+	CFG_KEY_SMS_FROM,
+	CFG_KEY_SMS_CODE_LENGTH,
+	CFG_KEY_SMS_ALLOW_REGIONS,
+	CFG_KEY_SMS_DENY_REGIONS,
+	CFG_KEY_RATELIMIT_MSISDN,
+	CFG_KEY_RATELIMIT_COUNTRY,
 	CFG_KEY__MAX
 };
 
@@ -119,6 +132,26 @@ static const struct {
 	    offsetof(struct cfg, ratelimit_address), CFG_RATE, 0 },
 	[CFG_KEY_RATELIMIT_REQUESTER] = { "ratelimit_requester",
 	    offsetof(struct cfg, ratelimit_requester), CFG_RATE, 0 },
+	[CFG_KEY_SMS_GATEWAY] = { "sms_gateway",
+	    offsetof(struct cfg, sms_gateway), CFG_SMS_GATEWAY, 0 },
+	[CFG_KEY_SMS_URL] = { "sms_url",
+	    offsetof(struct cfg, sms_url), CFG_URL, 0 },
+	[CFG_KEY_SMS_TOKEN] = { "sms_token",
+	    offsetof(struct cfg, sms_token), CFG_STRING, 0 },
+	[CFG_KEY_SMS_ACCOUNT] = { "sms_account",
+	    offsetof(struct cfg, sms_account), CFG_STRING, 0 },
+	[CFG_KEY_SMS_FROM] = { "sms_from",
+	    offsetof(struct cfg, sms_from), CFG_STRING, 0 },
+	[CFG_KEY_SMS_CODE_LENGTH] = { "sms_code_length",
+	    offsetof(struct cfg, sms_code_length), CFG_CODE_LENGTH, 0 },
+	[CFG_KEY_SMS_ALLOW_REGIONS] = { "sms_allow_regions",
+	    offsetof(struct cfg, sms_allow_regions), CFG_REGION_LIST, 0 },
+	[CFG_KEY_SMS_DENY_REGIONS] = { "sms_deny_regions",
+	    offsetof(struct cfg, sms_deny_regions), CFG_REGION_LIST, 0 },
+	[CFG_KEY_RATELIMIT_MSISDN] = { "ratelimit_msisdn",
+	    offsetof(struct cfg, ratelimit_msisdn), CFG_RATE, 0 },
+	[CFG_KEY_RATELIMIT_COUNTRY] = { "ratelimit_country",
+	    offsetof(struct cfg, ratelimit_country), CFG_RATE, 0 },
 };
 
 /*
@@ -240,6 +273,12 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 	} else if (key == CFG_KEY_NEXT_LINK_HOSTS) {
 		n = &c->n_next_link_hosts;
 		list = c->next_link_hosts;
+	} else if (key == CFG_KEY_SMS_ALLOW_REGIONS) {
+		n = &c->n_sms_allow_regions;
+		list = c->sms_allow_regions;
+	} else if (key == CFG_KEY_SMS_DENY_REGIONS) {
+		n = &c->n_sms_deny_regions;
+		list = c->sms_deny_regions;
 	} else {
 		n = &c->n_homeserver_allow;
 		list = c->homeserver_allow;
@@ -250,7 +289,16 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 			snprintf(err, errlen, "more than %d items", MAX_LIST);
 			return -1;
 		}
-		if (key == CFG_KEY_HTTP_ALLOW) {
+		if (key == CFG_KEY_SMS_ALLOW_REGIONS ||
+		    key == CFG_KEY_SMS_DENY_REGIONS) {
+			if (strlen(item) != 2 || item[0] < 'A' || item[0] > 'Z' ||
+			    item[1] < 'A' || item[1] > 'Z') {
+				snprintf(err, errlen, "\"%.16s\" is not an ISO "
+				    "3166 alpha-2 code like GB", item);
+				return -1;
+			}
+			list[*n] = xstrdup(item);
+		} else if (key == CFG_KEY_HTTP_ALLOW) {
 			if (netrange_parse(item, &c->http_allow[*n]) == -1) {
 				snprintf(err, errlen, "\"%.64s\" is not an "
 				    "address or address/prefix", item);
@@ -316,7 +364,22 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 	case CFG_SERVER_LIST:
 	case CFG_HOST_LIST:
 	case CFG_RANGE_LIST:
+	case CFG_REGION_LIST:
 		return cfg_set_list(c, key, value, err, errlen);
+	case CFG_SMS_GATEWAY:
+		if (strcmp(value, "none") != 0 &&
+		    strcmp(value, "webhook") != 0 &&
+		    strcmp(value, "twilio") != 0) {
+			snprintf(err, errlen, "want none, webhook or twilio");
+			return -1;
+		}
+		break;
+	case CFG_CODE_LENGTH:
+		if (parse_int64(value, 6, 12, (int64_t *)(void *)flag) == -1) {
+			snprintf(err, errlen, "want 6 to 12 digits");
+			return -1;
+		}
+		return 0;
 	case CFG_COUNT:
 		if (parse_int64(value, 1, 1000, (int64_t *)(void *)flag) ==
 		    -1) {
@@ -384,6 +447,10 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	c->max_token_attempts = 10;
 	c->ratelimit_address = (struct cfg_rate){ 10, 3600 };
 	c->ratelimit_requester = (struct cfg_rate){ 50, 3600 };
+	c->sms_gateway = xstrdup("none");
+	c->sms_code_length = 6;
+	c->ratelimit_msisdn = (struct cfg_rate){ 5, 3600 };
+	c->ratelimit_country = (struct cfg_rate){ 50, 60 };
 	while (p < end) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -423,6 +490,7 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 		if (seen[key] && cfg_keys[key].type != CFG_PUBKEY &&
 		    cfg_keys[key].type != CFG_SERVER_LIST &&
 		    cfg_keys[key].type != CFG_HOST_LIST &&
+		    cfg_keys[key].type != CFG_REGION_LIST &&
 		    cfg_keys[key].type != CFG_RANGE_LIST) {
 			snprintf(err, errlen, "%s:%zu: %s is set twice", name,
 			    lineno, k);
@@ -504,5 +572,14 @@ cfg_free(struct cfg *c)
 	free(c->mail_from);
 	free(c->template_dir);
 	free(c->default_brand);
+	for (i = 0; i < c->n_sms_allow_regions; i++)
+		free(c->sms_allow_regions[i]);
+	for (i = 0; i < c->n_sms_deny_regions; i++)
+		free(c->sms_deny_regions[i]);
+	free(c->sms_gateway);
+	free(c->sms_url);
+	free(c->sms_token);
+	free(c->sms_account);
+	free(c->sms_from);
 	memset(c, 0, sizeof(*c));
 }

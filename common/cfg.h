@@ -55,6 +55,18 @@ struct cfg {
 	int64_t	 max_token_attempts;	/* wrong tokens before a session dies */
 	struct cfg_rate ratelimit_address;	/* mails per address */
 	struct cfg_rate ratelimit_requester;	/* per client IP (v1) or user */
+	char	*sms_gateway;		/* none, webhook or twilio */
+	char	*sms_url;		/* the webhook, or Twilio's API base */
+	char	*sms_token;		/* Bearer token, or Twilio auth token */
+	char	*sms_account;		/* Twilio account SID */
+	char	*sms_from;		/* sender number or name */
+	int64_t	 sms_code_length;	/* digits in a code, 6 or more */
+	char	*sms_allow_regions[MAX_LIST];	/* empty: every region */
+	size_t	 n_sms_allow_regions;
+	char	*sms_deny_regions[MAX_LIST];
+	size_t	 n_sms_deny_regions;
+	struct cfg_rate ratelimit_msisdn;	/* texts per number */
+	struct cfg_rate ratelimit_country;	/* texts per region */
 };
 
 int	 cfg_load(const char *, struct cfg *, char *, size_t);

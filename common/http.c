@@ -173,17 +173,28 @@ http_res_str(enum http_res r)
 	return "request failed";
 }
 
+/* One outbound request; what http_fetch() needs beyond the URL. */
+struct http_req {
+	const char	*connect_to;	/* "" for none */
+	const char	*host_header;	/* "" for the default */
+	const char	*content_type;	/* with body: a POST */
+	const char	*body;		/* NULL: a GET */
+	size_t		 body_len;
+	const char	*userpwd;	/* basic auth "user:password", or NULL */
+	const char	*bearer;	/* a Bearer token, or NULL */
+	size_t		 cap;		/* response body cap */
+};
+
 /*
- * GETs url (https only, also for redirects) into out, with the body
- * capped at cap bytes.  connect_to and host_header may be "" for none.
+ * Sends the request rq to url (https only, also for redirects) and reads
+ * the answer into out, its body capped at rq->cap bytes.
  */
 static enum http_res
-http_fetch(const char *url, const char *connect_to, const char *host_header,
-    size_t cap, struct http_resp *out)
+http_fetch(const char *url, const struct http_req *rq, struct http_resp *out)
 {
 	struct curl_slist	*connect = NULL, *headers = NULL;
-	struct sink		 sink = { &out->body, cap, 0 };
-	char			 hdr[MAX_SERVER_NAME + 16];
+	struct sink		 sink = { &out->body, rq->cap, 0 };
+	char			 hdr[MAX_SERVER_NAME + 1024];
 	CURLcode		 rc;
 	enum http_res		 res;
 
@@ -215,15 +226,34 @@ http_fetch(const char *url, const char *connect_to, const char *host_header,
 	curl_easy_setopt(http.curl, CURLOPT_HEADERFUNCTION, http_header);
 	curl_easy_setopt(http.curl, CURLOPT_HEADERDATA, out);
 	curl_easy_setopt(http.curl, CURLOPT_USERAGENT, "sigil");
-	if (*connect_to != '\0') {
-		connect = curl_slist_append(NULL, connect_to);
+	if (*rq->connect_to != '\0') {
+		connect = curl_slist_append(NULL, rq->connect_to);
 		curl_easy_setopt(http.curl, CURLOPT_CONNECT_TO, connect);
 	}
-	if (*host_header != '\0') {
-		snprintf(hdr, sizeof(hdr), "Host: %s", host_header);
-		headers = curl_slist_append(NULL, hdr);
-		curl_easy_setopt(http.curl, CURLOPT_HTTPHEADER, headers);
+	if (*rq->host_header != '\0') {
+		snprintf(hdr, sizeof(hdr), "Host: %s", rq->host_header);
+		headers = curl_slist_append(headers, hdr);
 	}
+	if (rq->body != NULL) {
+		snprintf(hdr, sizeof(hdr), "Content-Type: %s", rq->content_type);
+		headers = curl_slist_append(headers, hdr);
+		curl_easy_setopt(http.curl, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(http.curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)rq->body_len);
+		/* A redirect must not turn into a GET or repeat the body. */
+		curl_easy_setopt(http.curl, CURLOPT_FOLLOWLOCATION, 0L);
+	}
+	if (rq->bearer != NULL) {
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s",
+		    rq->bearer);
+		headers = curl_slist_append(headers, hdr);
+	}
+	if (rq->userpwd != NULL) {
+		curl_easy_setopt(http.curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(http.curl, CURLOPT_USERPWD, rq->userpwd);
+	}
+	if (headers != NULL)
+		curl_easy_setopt(http.curl, CURLOPT_HTTPHEADER, headers);
 	rc = curl_easy_perform(http.curl);
 	curl_slist_free_all(connect);
 	curl_slist_free_all(headers);
@@ -316,7 +346,10 @@ well_known_lookup(const char *hostname)
 	w->delegated[0] = '\0';
 	snprintf(url, sizeof(url), "https://%s/.well-known/matrix/server",
 	    hostname);
-	if (http_fetch(url, "", "", HTTP_CAP_WELL_KNOWN, &resp) == HTTP_OK &&
+	struct http_req	 rq = { "", "", NULL, NULL, 0, NULL, NULL,
+	    HTTP_CAP_WELL_KNOWN };
+
+	if (http_fetch(url, &rq, &resp) == HTTP_OK &&
 	    resp.status == 200 &&
 	    json_parse_object(resp.body.data, resp.body.len, &doc) ==
 	    JSON_PARSE_OK &&
@@ -410,9 +443,30 @@ http_matrix_get(const char *server_name, const char *path_query, size_t cap,
 	if (resolve_server(server_name, &t) == -1)
 		return HTTP_BAD_NAME;
 	buf_printf(&url, "https://%s%s", t.url_host, path_query);
-	res = http_fetch(buf_str(&url), t.connect_to, t.host_header, cap, out);
+	{
+		struct http_req	 rq = { t.connect_to, t.host_header, NULL,
+		    NULL, 0, NULL, NULL, cap };
+
+		res = http_fetch(buf_str(&url), &rq, out);
+	}
 	buf_free(&url);
 	return res;
+}
+
+/*
+ * POSTs len bytes of body (of content_type) to the https url, with basic
+ * auth userpwd or a Bearer token when not NULL; the answer goes to out,
+ * its body capped at cap.  The blocklist applies as to any request.
+ */
+enum http_res
+http_post(const char *url, const char *content_type, const char *body,
+    size_t len, const char *userpwd, const char *bearer, size_t cap,
+    struct http_resp *out)
+{
+	struct http_req	 rq = { "", "", content_type, body, len, userpwd,
+	    bearer, cap };
+
+	return http_fetch(url, &rq, out);
 }
 
 /* Frees the body of a response. */

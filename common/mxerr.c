@@ -42,6 +42,12 @@ static const struct {
 	    "The session has not been validated" },
 	[MX_NO_VALID_SESSION] = { "M_NO_VALID_SESSION", 404,
 	    "No valid session was found" },
+	[MX_INVALID_ADDRESS] = { "M_INVALID_ADDRESS", 400,
+	    "Not a valid phone number" },
+	[MX_SEND_ERROR] = { "M_SEND_ERROR", 400,
+	    "The message could not be sent" },
+	[MX_DESTINATION_REJECTED] = { "M_DESTINATION_REJECTED", 400,
+	    "This server does not send messages to that destination" },
 };
 
 /* Returns the errcode string, e.g. "M_NOT_FOUND"; static storage. */

@@ -28,6 +28,9 @@ enum mxerr {
 	MX_SESSION_EXPIRED,
 	MX_SESSION_NOT_VALIDATED,
 	MX_NO_VALID_SESSION,	/* 404 */
+	MX_INVALID_ADDRESS,	/* not a phone number we accept */
+	MX_SEND_ERROR,		/* the SMS could not be sent */
+	MX_DESTINATION_REJECTED, /* we do not text that region */
 	MX__MAX
 };
 

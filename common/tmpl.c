@@ -18,6 +18,7 @@
 static const char *const tmpl_files[TMPL__MAX] = {
 	[TMPL_VERIFICATION_MAIL] = "verification_template.eml",
 	[TMPL_VERIFY_PAGE] = "verify_response_template.html",
+	[TMPL_SMS] = "sms_template.txt",
 };
 
 /* The variables each template may use, space-separated. */
@@ -25,6 +26,7 @@ static const char *const tmpl_names[TMPL__MAX] = {
 	[TMPL_VERIFICATION_MAIL] = " token link ipaddress to from messageid "
 	    "date multipart_boundary brand ",
 	[TMPL_VERIFY_PAGE] = " message brand ",
+	[TMPL_SMS] = " token brand ",
 };
 
 /* Appends s with & < > " ' replaced by entities. */

@@ -16,6 +16,7 @@ struct buf;
 enum tmpl_kind {
 	TMPL_VERIFICATION_MAIL,		/* verification_template.eml */
 	TMPL_VERIFY_PAGE,		/* verify_response_template.html */
+	TMPL_SMS,			/* sms_template.txt */
 	TMPL__MAX
 };
 
