@@ -275,7 +275,10 @@ http_fetch(const char *url, const struct http_req *rq, struct http_resp *out)
 		res = HTTP_UNREACHABLE;
 	else
 		res = HTTP_FAILED;
-	log_warn("http: GET %s: %s (%s)", url, http_res_str(res),
+	/* The query may hold a secret (userinfo's access_token): leave it
+	 * out of the log. */
+	log_warn("http: %s %.*s: %s (%s)", rq->body == NULL ? "GET" : "POST",
+	    (int)strcspn(url, "?"), url, http_res_str(res),
 	    curl_easy_strerror(rc));
 	return res;
 }

@@ -245,8 +245,7 @@ mail_send(const char *rcpt, const struct buf *msg)
 	rc = curl_easy_perform(mail.curl);
 	curl_slist_free_all(to);
 	if (rc != CURLE_OK) {
-		log_err("mail: sending through %s failed: %s",
-		    mail.cfg->smtp_url, curl_easy_strerror(rc));
+		log_err("mail: sending failed: %s", curl_easy_strerror(rc));
 		return -1;
 	}
 	return 0;

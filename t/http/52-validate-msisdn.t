@@ -167,4 +167,20 @@ is_error(fcgi_request($w, 'POST', "$v1/validate/msisdn/requestToken",
     'Twilio refusing our credentials: M_SEND_ERROR');
 stop_worker($w);
 
+# A gateway that does not answer at all.
+$w = start_worker('validate', $base =~ s/^sms_url\s*=.*\n//mr
+    . "sms_url = https://localhost:1/webhook\n");
+is_error(fcgi_request($w, 'POST', "$v1/validate/msisdn/requestToken",
+    { client_secret => 'dn1', country => 'GB', phone_number => '07911 123463',
+      send_attempt => 1 }), 400, 'M_SEND_ERROR',
+    'the gateway is down: M_SEND_ERROR');
+stop_worker($w);
+
+# No secret reaches a sigil log: OpenID tokens, access tokens, client secrets,
+# validation tokens and codes.
+my $logs = `cat $dir/logs/sigil-*.log`;
+unlike($logs, qr/access_token=/, 'no access_token in any log');
+unlike($logs, qr/\b$code\b/, 'no texted code in any log');
+unlike($logs, qr/sms-secret/, 'no gateway token in any log');
+
 done_testing();
