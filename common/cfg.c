@@ -33,6 +33,7 @@ enum cfg_type {
 	CFG_SMS_GATEWAY,	/* none, webhook or twilio */
 	CFG_REGION_LIST,	/* ISO 3166 alpha-2 codes, repeatable */
 	CFG_CODE_LENGTH,	/* 6 to 12 */
+	CFG_LOOKUP_CAP,		/* 1 to 100000 */
 };
 
 enum cfg_key {
@@ -71,6 +72,8 @@ enum cfg_key {
 	CFG_KEY_SMS_DENY_REGIONS,
 	CFG_KEY_RATELIMIT_MSISDN,
 	CFG_KEY_RATELIMIT_COUNTRY,
+	CFG_KEY_LOOKUP_MAX_ADDRESSES,
+	CFG_KEY_LOOKUP_ALLOW_NONE,
 	CFG_KEY__MAX
 };
 
@@ -152,6 +155,10 @@ static const struct {
 	    offsetof(struct cfg, ratelimit_msisdn), CFG_RATE, 0 },
 	[CFG_KEY_RATELIMIT_COUNTRY] = { "ratelimit_country",
 	    offsetof(struct cfg, ratelimit_country), CFG_RATE, 0 },
+	[CFG_KEY_LOOKUP_MAX_ADDRESSES] = { "lookup_max_addresses",
+	    offsetof(struct cfg, lookup_max_addresses), CFG_LOOKUP_CAP, 0 },
+	[CFG_KEY_LOOKUP_ALLOW_NONE] = { "lookup_allow_none",
+	    offsetof(struct cfg, lookup_allow_none), CFG_BOOL, 0 },
 };
 
 /*
@@ -374,6 +381,13 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 			return -1;
 		}
 		break;
+	case CFG_LOOKUP_CAP:
+		if (parse_int64(value, 1, 100000, (int64_t *)(void *)flag) ==
+		    -1) {
+			snprintf(err, errlen, "want 1 to 100000");
+			return -1;
+		}
+		return 0;
 	case CFG_CODE_LENGTH:
 		if (parse_int64(value, 6, 12, (int64_t *)(void *)flag) == -1) {
 			snprintf(err, errlen, "want 6 to 12 digits");
@@ -449,6 +463,8 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	c->ratelimit_requester = (struct cfg_rate){ 50, 3600 };
 	c->sms_gateway = xstrdup("none");
 	c->sms_code_length = 6;
+	c->lookup_max_addresses = 10000;
+	c->lookup_allow_none = 1;
 	c->ratelimit_msisdn = (struct cfg_rate){ 5, 3600 };
 	c->ratelimit_country = (struct cfg_rate){ 50, 60 };
 	while (p < end) {

@@ -67,6 +67,8 @@ struct cfg {
 	size_t	 n_sms_deny_regions;
 	struct cfg_rate ratelimit_msisdn;	/* texts per number */
 	struct cfg_rate ratelimit_country;	/* texts per region */
+	int64_t	 lookup_max_addresses;	/* per lookup request */
+	int	 lookup_allow_none;	/* v2 lookups in plain text */
 };
 
 int	 cfg_load(const char *, struct cfg *, char *, size_t);

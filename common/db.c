@@ -32,6 +32,12 @@ enum stmt {
 	STMT_SESSION_FAILED_ATTEMPT,
 	STMT_SESSION_VALIDATED,
 	STMT_RATE_HIT,
+	STMT_BIND,
+	STMT_BINDING_GET,
+	STMT_PEPPER,
+	STMT_LOOKUP_PAIRS,
+	STMT_LOOKUP_PAIRS_PEPPER,
+	STMT_LOOKUP_HASHES,
 	STMT__MAX
 };
 
@@ -116,6 +122,47 @@ static const struct {
 	    " THEN rate_limits.count + 1 ELSE 1 END, window_start = $2"
 	    " RETURNING count",
 	    2, 0 },
+	/* The lookup hash comes from PostgreSQL, under the pepper of the
+	 * same snapshot, as deploy/sigil-rotate-pepper computes it. */
+	[STMT_BIND] = {
+	    "INSERT INTO bindings (medium, address, mxid, ts, not_before,"
+	    " not_after, lookup_hash) SELECT $1, $2, $3, $4, $4, $5,"
+	    " sigil_lookup_hash($2, $1, p.pepper) FROM lookup_pepper p"
+	    " ON CONFLICT (medium, address) DO UPDATE SET mxid = EXCLUDED.mxid,"
+	    " ts = EXCLUDED.ts, not_before = EXCLUDED.not_before,"
+	    " not_after = EXCLUDED.not_after,"
+	    " lookup_hash = EXCLUDED.lookup_hash",
+	    5, 0 },
+	[STMT_BINDING_GET] = {
+	    "SELECT mxid, ts, not_before, not_after FROM bindings"
+	    " WHERE medium = $1 AND address = $2",
+	    2, STMT_READ_ONLY },
+	[STMT_PEPPER] = {
+	    "SELECT pepper FROM lookup_pepper",
+	    0, STMT_READ_ONLY },
+	/* Many (medium, address) pairs in one query; x.i says which. */
+	[STMT_LOOKUP_PAIRS] = {
+	    "SELECT NULL, x.i, b.mxid FROM unnest($1::text[], $2::text[])"
+	    " WITH ORDINALITY AS x(m, a, i)"
+	    " JOIN bindings b ON b.medium = x.m AND b.address = x.a",
+	    2, STMT_READ_ONLY },
+	/* The same, only when $3 is the current pepper: the pepper and the
+	 * bindings come from one snapshot, so a rotation cannot fall
+	 * between them.  There is always a row, with the pepper. */
+	[STMT_LOOKUP_PAIRS_PEPPER] = {
+	    "SELECT p.pepper, x.i, x.mxid FROM lookup_pepper p LEFT JOIN"
+	    " (SELECT y.i, b.mxid FROM unnest($1::text[], $2::text[])"
+	    " WITH ORDINALITY AS y(m, a, i)"
+	    " JOIN bindings b ON b.medium = y.m AND b.address = y.a) x"
+	    " ON p.pepper = $3",
+	    3, STMT_READ_ONLY },
+	[STMT_LOOKUP_HASHES] = {
+	    "SELECT p.pepper, x.i, x.mxid FROM lookup_pepper p LEFT JOIN"
+	    " (SELECT y.i, b.mxid FROM unnest($1::text[])"
+	    " WITH ORDINALITY AS y(h, i)"
+	    " JOIN bindings b ON b.lookup_hash = y.h) x"
+	    " ON p.pepper = $2",
+	    2, STMT_READ_ONLY },
 };
 
 struct db {
@@ -680,4 +727,156 @@ db_rate_hit(struct db *db, const char *bucket, int64_t window_ms,
 	*retry_after_ms = window_start + window_ms - now;
 	PQclear(res);
 	return DB_OK;
+}
+
+/*
+ * Binds medium/address to mxid at now (ms), valid until not_after (ms),
+ * replacing any earlier binding of that 3PID.
+ */
+enum db_res
+db_bind(struct db *db, const char *medium, const char *address,
+    const char *mxid, int64_t now, int64_t not_after)
+{
+	char		 nowbuf[24], endbuf[24];
+	const char	*params[5] = { medium, address, mxid, nowbuf, endbuf };
+	PGresult	*res;
+
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	snprintf(endbuf, sizeof(endbuf), "%lld", (long long)not_after);
+	if ((res = db_exec(db, STMT_BIND, params, NULL)) == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+/* Reads the binding of medium/address into *b (caller clears it). */
+enum db_res
+db_binding_get(struct db *db, const char *medium, const char *address,
+    struct db_binding *b)
+{
+	const char	*params[2] = { medium, address };
+	PGresult	*res;
+	enum db_res	 rc = DB_NOTFOUND;
+
+	if ((res = db_exec(db, STMT_BINDING_GET, params, NULL)) == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1) {
+		b->mxid = xstrdup(PQgetvalue(res, 0, 0));
+		b->ts = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		b->not_before = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		b->not_after = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		rc = DB_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Frees what a binding read owns. */
+void
+db_binding_clear(struct db_binding *b)
+{
+	free(b->mxid);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The current lookup pepper, in *pepper (caller frees). */
+enum db_res
+db_pepper(struct db *db, char **pepper)
+{
+	PGresult	*res;
+	enum db_res	 rc = DB_NOTFOUND;
+
+	if ((res = db_exec(db, STMT_PEPPER, NULL, NULL)) == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1) {
+		*pepper = xstrdup(PQgetvalue(res, 0, 0));
+		rc = DB_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Fills m from rows of (pepper or NULL, index or NULL, mxid or NULL). */
+static void
+matches_from(const PGresult *res, struct db_matches *m)
+{
+	int	 i, rows = PQntuples(res);
+
+	memset(m, 0, sizeof(*m));
+	m->index = xreallocarray(NULL, (size_t)rows + 1, sizeof(*m->index));
+	m->mxid = xreallocarray(NULL, (size_t)rows + 1, sizeof(*m->mxid));
+	for (i = 0; i < rows; i++) {
+		if (m->pepper == NULL && !PQgetisnull(res, i, 0))
+			m->pepper = xstrdup(PQgetvalue(res, i, 0));
+		if (PQgetisnull(res, i, 1))
+			continue;
+		m->index[m->n] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		m->mxid[m->n++] = xstrdup(PQgetvalue(res, i, 2));
+	}
+}
+
+/*
+ * Looks up n (medium, canonical address) pairs in one query.  With
+ * pepper (v2 "none"), only when it is the current one: m->pepper is the
+ * current pepper either way, and there are matches only when it equals
+ * pepper.  Without (v1), m->pepper is NULL.
+ */
+enum db_res
+db_lookup_pairs(struct db *db, const char *const *media,
+    const char *const *addresses, size_t n, const char *pepper,
+    struct db_matches *m)
+{
+	struct buf	 ma = { 0 }, aa = { 0 };
+	const char	*params[3];
+	PGresult	*res;
+
+	db_text_array(&ma, media, n);
+	db_text_array(&aa, addresses, n);
+	params[0] = buf_str(&ma);
+	params[1] = buf_str(&aa);
+	params[2] = pepper;
+	res = db_exec(db, pepper == NULL ? STMT_LOOKUP_PAIRS :
+	    STMT_LOOKUP_PAIRS_PEPPER, params, NULL);
+	buf_free(&ma);
+	buf_free(&aa);
+	if (res == NULL)
+		return DB_ERROR;
+	matches_from(res, m);
+	PQclear(res);
+	return DB_OK;
+}
+
+/* As db_lookup_pairs with a pepper, for n sha256 lookup hashes. */
+enum db_res
+db_lookup_hashes(struct db *db, const char *const *hashes, size_t n,
+    const char *pepper, struct db_matches *m)
+{
+	struct buf	 ha = { 0 };
+	const char	*params[2];
+	PGresult	*res;
+
+	db_text_array(&ha, hashes, n);
+	params[0] = buf_str(&ha);
+	params[1] = pepper;
+	res = db_exec(db, STMT_LOOKUP_HASHES, params, NULL);
+	buf_free(&ha);
+	if (res == NULL)
+		return DB_ERROR;
+	matches_from(res, m);
+	PQclear(res);
+	return DB_OK;
+}
+
+/* Frees the matches. */
+void
+db_matches_clear(struct db_matches *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->mxid[i]);
+	free(m->mxid);
+	free(m->index);
+	free(m->pepper);
+	memset(m, 0, sizeof(*m));
 }

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	3
+#define SIGIL_SCHEMA_VERSION	4
 
 struct db;
 
@@ -53,6 +53,35 @@ enum db_res	 db_auth_lookup(struct db *, const char *, const char *const *,
 enum db_res	 db_account_register(struct db *, const char *, const char *,
 		    int64_t, int64_t);
 enum db_res	 db_token_delete(struct db *, const char *);
+/* Lookup results: which of the n addresses asked (1-based index into the
+ * request's list) are bound, and to whom; and the current pepper. */
+struct db_matches {
+	size_t	  n;
+	int64_t	 *index;
+	char	**mxid;
+	char	 *pepper;	/* NULL for lookups without one */
+};
+
+/* A stored binding. */
+struct db_binding {
+	char	*mxid;
+	int64_t	 ts;
+	int64_t	 not_before;
+	int64_t	 not_after;
+};
+
+enum db_res	 db_bind(struct db *, const char *, const char *, const char *,
+		    int64_t, int64_t);
+enum db_res	 db_binding_get(struct db *, const char *, const char *,
+		    struct db_binding *);
+void		 db_binding_clear(struct db_binding *);
+enum db_res	 db_pepper(struct db *, char **);
+enum db_res	 db_lookup_pairs(struct db *, const char *const *,
+		    const char *const *, size_t, const char *,
+		    struct db_matches *);
+enum db_res	 db_lookup_hashes(struct db *, const char *const *, size_t,
+		    const char *, struct db_matches *);
+void		 db_matches_clear(struct db_matches *);
 enum db_res	 db_begin(struct db *);
 enum db_res	 db_commit(struct db *);
 void		 db_rollback(struct db *);

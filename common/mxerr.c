@@ -48,6 +48,9 @@ static const struct {
 	    "The message could not be sent" },
 	[MX_DESTINATION_REJECTED] = { "M_DESTINATION_REJECTED", 400,
 	    "This server does not send messages to that destination" },
+	[MX_INVALID_PEPPER] = { "M_INVALID_PEPPER", 400,
+	    "Unknown or invalid pepper" },
+	[MX_TOO_MANY] = { "M_TOO_LARGE", 400, "Too many items in the list" },
 };
 
 /* Returns the errcode string, e.g. "M_NOT_FOUND"; static storage. */

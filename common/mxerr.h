@@ -31,6 +31,8 @@ enum mxerr {
 	MX_INVALID_ADDRESS,	/* not a phone number we accept */
 	MX_SEND_ERROR,		/* the SMS could not be sent */
 	MX_DESTINATION_REJECTED, /* we do not text that region */
+	MX_INVALID_PEPPER,	/* lookup with a stale or wrong pepper */
+	MX_TOO_MANY,		/* M_TOO_LARGE with 400: a list over its cap */
 	MX__MAX
 };
 

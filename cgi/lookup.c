@@ -1,0 +1,315 @@
+/*
+ * sigil-lookup: who is behind a 3PID.
+ *
+ * v1 GET lookup?medium&address answers the signed association (exactly
+ * its seven fields) or {}.  v1 POST bulk_lookup {threepids: [[medium,
+ * address], ...]} answers {threepids: [[medium, address, mxid], ...]}
+ * for the bound ones.  v2 GET hash_details gives the pepper and the
+ * algorithms; v2 POST lookup {algorithm, pepper, addresses} answers
+ * {mappings: {<as sent>: mxid}}, for "sha256" (URL-safe unpadded base64
+ * of SHA-256 of "<address> <medium> <pepper>", computed at bind time and
+ * indexed) and, unless switched off, "none" ("<address> <medium>").
+ * Every list is looked up in one query, whatever its length up to
+ * lookup_max_addresses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "app.h"
+#include "db.h"
+#include "fcgi.h"
+#include "json.h"
+#include "req.h"
+#include "resp.h"
+#include "sign.h"
+#include "threepid.h"
+#include "util.h"
+
+/* GET v1 lookup?medium&address. */
+static void
+h_lookup_v1(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	const char		*medium, *address;
+	char			 canon[THREEPID_MAX_ADDRESS];
+	struct db_binding	 b;
+	cJSON			*o = NULL;
+
+	memset(&b, 0, sizeof(b));
+	medium = req_query(r, "medium");
+	address = req_query(r, "address");
+	if (medium == NULL || address == NULL) {
+		resp_err(rs, MX_MISSING_PARAMS, "medium and address are "
+		    "required");
+		return;
+	}
+	if (threepid_canonical(medium, address, canon, sizeof(canon)) == -1) {
+		resp_json_text(rs, 200, "{}");	/* nothing could be bound */
+		return;
+	}
+	switch (db_binding_get(c->db, medium, canon, &b)) {
+	case DB_OK:
+		break;
+	case DB_NOTFOUND:
+		resp_json_text(rs, 200, "{}");
+		return;
+	case DB_CONFLICT:
+	case DB_ERROR:
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		return;
+	}
+	o = threepid_association(medium, canon, b.mxid, b.ts, b.not_before,
+	    b.not_after);
+	if (sign_json(c->key, c->cfg.server_name, o) == -1)
+		resp_err(rs, MX_UNKNOWN, NULL);
+	else
+		resp_json(rs, 200, o);
+	cJSON_Delete(o);
+	db_binding_clear(&b);
+}
+
+/* The canonical pairs of a lookup, and where each came from. */
+struct pairs {
+	const char	**media;	/* borrowed from the request tree */
+	char		**addresses;	/* canonical; owned */
+	const cJSON	**sent;		/* the entry or string as sent */
+	size_t		  n;
+};
+
+static void
+pairs_add(struct pairs *p, size_t cap, const char *medium, const char *addr,
+    const cJSON *sent)
+{
+	char	 canon[THREEPID_MAX_ADDRESS];
+
+	if (threepid_canonical(medium, addr, canon, sizeof(canon)) == -1)
+		return;			/* cannot be bound: no match */
+	if (p->media == NULL) {
+		p->media = xreallocarray(NULL, cap, sizeof(*p->media));
+		p->addresses = xreallocarray(NULL, cap, sizeof(*p->addresses));
+		p->sent = xreallocarray(NULL, cap, sizeof(*p->sent));
+	}
+	p->media[p->n] = medium;
+	p->addresses[p->n] = xstrdup(canon);
+	p->sent[p->n++] = sent;
+}
+
+static void
+pairs_free(struct pairs *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->addresses[i]);
+	free(p->media);
+	free(p->addresses);
+	free(p->sent);
+	memset(p, 0, sizeof(*p));
+}
+
+/* POST v1 bulk_lookup. */
+static void
+h_bulk_lookup(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	cJSON			*args = NULL, *o = NULL, *list, *row;
+	const cJSON		*threepids, *e, *m, *a;
+	struct pairs		 p = { 0 };
+	struct db_matches	 found = { 0 };
+	enum json_res		 jr;
+	size_t			 i, cap;
+
+	if (req_args(r, &args, rs) == -1)
+		goto out;
+	cap = (size_t)c->cfg.lookup_max_addresses;
+	if ((jr = json_get_array(args, "threepids", cap, &threepids)) ==
+	    JSON_RANGE) {
+		resp_err(rs, MX_TOO_MANY, "At most %zu threepids", cap);
+		goto out;
+	}
+	if (req_field_ok(rs, jr, "threepids") == -1)
+		goto out;
+	for (e = threepids->child; e != NULL; e = e->next) {
+		if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 ||
+		    !cJSON_IsString(m = e->child) ||
+		    !cJSON_IsString(a = m->next)) {
+			resp_err(rs, MX_INVALID_PARAM, "Each of threepids must "
+			    "be [medium, address]");
+			goto out;
+		}
+		pairs_add(&p, cap, m->valuestring, a->valuestring, e);
+	}
+	if (p.n > 0 && db_lookup_pairs(c->db, p.media,
+	    (const char *const *)p.addresses, p.n, NULL, &found) != DB_OK) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(o, "threepids");
+	for (i = 0; i < found.n; i++) {
+		e = p.sent[found.index[i] - 1];
+		row = cJSON_CreateArray();
+		cJSON_AddItemToArray(row, cJSON_CreateString(
+		    e->child->valuestring));
+		cJSON_AddItemToArray(row, cJSON_CreateString(
+		    e->child->next->valuestring));
+		cJSON_AddItemToArray(row, cJSON_CreateString(found.mxid[i]));
+		cJSON_AddItemToArray(list, row);
+	}
+	resp_json(rs, 200, o);
+out:
+	cJSON_Delete(o);
+	db_matches_clear(&found);
+	pairs_free(&p);
+	cJSON_Delete(args);
+}
+
+/* GET v2 hash_details. */
+static void
+h_hash_details(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	char	*pepper = NULL;
+	cJSON	*o, *algs;
+
+	(void)r;
+	if (db_pepper(c->db, &pepper) != DB_OK) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "lookup_pepper", pepper);
+	algs = cJSON_AddArrayToObject(o, "algorithms");
+	if (c->cfg.lookup_allow_none)
+		cJSON_AddItemToArray(algs, cJSON_CreateString("none"));
+	cJSON_AddItemToArray(algs, cJSON_CreateString("sha256"));
+	resp_json(rs, 200, o);
+	cJSON_Delete(o);
+	free(pepper);
+}
+
+/*
+ * Splits a "none" entry "<address> <medium>" at its last space; returns
+ * the medium (borrowed) and writes the address to addr, or NULL.
+ */
+static const char *
+split_none(const char *s, char *addr, size_t addrsz)
+{
+	const char	*sp = strrchr(s, ' ');
+	size_t		 n;
+
+	if (sp == NULL || sp == s || sp[1] == '\0')
+		return NULL;
+	n = (size_t)(sp - s);
+	if (n >= addrsz)
+		return NULL;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	return sp + 1;
+}
+
+/* POST v2 lookup {algorithm, pepper, addresses}. */
+static void
+h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	cJSON			*args = NULL, *o = NULL, *map, *extra;
+	const cJSON		*addresses, *e;
+	const char		*algorithm, *pepper, *medium;
+	const char		**hashes = NULL;
+	char			 addr[THREEPID_MAX_ADDRESS + 1];
+	struct pairs		 p = { 0 };
+	struct db_matches	 found = { 0 };
+	const cJSON		**sent = NULL;
+	enum json_res		 jr;
+	size_t			 i, n = 0, cap;
+	int			 none;
+
+	if (req_args(r, &args, rs) == -1 ||
+	    req_field_ok(rs, json_get_str(args, "algorithm", 1, 64,
+	    &algorithm), "algorithm") == -1 ||
+	    req_field_ok(rs, json_get_str(args, "pepper", 0, 1024, &pepper),
+	    "pepper") == -1)
+		goto out;
+	cap = (size_t)c->cfg.lookup_max_addresses;
+	if ((jr = json_get_array(args, "addresses", cap, &addresses)) ==
+	    JSON_RANGE) {
+		resp_err(rs, MX_TOO_MANY, "At most %zu addresses", cap);
+		goto out;
+	}
+	if (req_field_ok(rs, jr, "addresses") == -1)
+		goto out;
+	none = strcmp(algorithm, "none") == 0;
+	if (!(none && c->cfg.lookup_allow_none) &&
+	    strcmp(algorithm, "sha256") != 0) {
+		resp_err(rs, MX_INVALID_PARAM, "Unsupported algorithm: see "
+		    "hash_details");
+		goto out;
+	}
+	hashes = xreallocarray(NULL, cap + 1, sizeof(*hashes));
+	sent = xreallocarray(NULL, cap + 1, sizeof(*sent));
+	for (e = addresses->child; e != NULL; e = e->next) {
+		if (!cJSON_IsString(e)) {
+			resp_err(rs, MX_INVALID_PARAM, "addresses must be a "
+			    "list of strings");
+			goto out;
+		}
+		if (!none) {
+			sent[n] = e;
+			hashes[n++] = e->valuestring;
+		} else if ((medium = split_none(e->valuestring, addr,
+		    sizeof(addr))) != NULL)
+			pairs_add(&p, cap, medium, addr, e);
+	}
+	if (none)
+		jr = db_lookup_pairs(c->db, p.media,
+		    (const char *const *)p.addresses, p.n, pepper, &found) ==
+		    DB_OK ? JSON_OK : JSON_MISSING;
+	else
+		jr = db_lookup_hashes(c->db, hashes, n, pepper, &found) ==
+		    DB_OK ? JSON_OK : JSON_MISSING;
+	if (jr != JSON_OK || found.pepper == NULL) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		goto out;
+	}
+	if (strcmp(found.pepper, pepper) != 0) {
+		extra = cJSON_CreateObject();
+		cJSON_AddStringToObject(extra, "algorithm", algorithm);
+		cJSON_AddStringToObject(extra, "lookup_pepper", found.pepper);
+		resp_err_with(rs, MX_INVALID_PEPPER, extra, "Unknown or "
+		    "invalid pepper: see hash_details");
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	map = cJSON_AddObjectToObject(o, "mappings");
+	for (i = 0; i < found.n; i++) {
+		e = none ? p.sent[found.index[i] - 1] :
+		    sent[found.index[i] - 1];
+		cJSON_DeleteItemFromObjectCaseSensitive(map, e->valuestring);
+		cJSON_AddStringToObject(map, e->valuestring, found.mxid[i]);
+	}
+	resp_json(rs, 200, o);
+out:
+	cJSON_Delete(o);
+	db_matches_clear(&found);
+	pairs_free(&p);
+	free(hashes);
+	free(sent);
+	cJSON_Delete(args);
+}
+
+static const struct route routes[] = {
+	{ METHOD_GET, API_V1, "lookup", h_lookup_v1, AUTH_NONE },
+	{ METHOD_POST, API_V1, "bulk_lookup", h_bulk_lookup, AUTH_NONE },
+	{ METHOD_GET, API_V2, "hash_details", h_hash_details, AUTH_USER },
+	{ METHOD_POST, API_V2, "lookup", h_lookup_v2, AUTH_USER },
+};
+
+static const struct app lookup_app = {
+	"sigil-lookup", APP_NEEDS_DB, routes,
+	sizeof(routes) / sizeof(routes[0]),
+};
+
+int
+main(int argc, char *argv[])
+{
+	return fcgi_main(&lookup_app, argc, argv);
+}
