@@ -40,9 +40,9 @@ LIBS	 = $(PKG_LIBS) -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange req resp sign sms terms threepid tmpl util
+COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange req resp sign sms terms threepid tmpl util xmatrix
 PROGRAMS = status pubkey account validate bind lookup
-UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail
+UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%)

@@ -3,7 +3,17 @@
  * binding between the 3PID a validated session proved and a user ID, and
  * answers the signed association.  A 3PID binds to one user ID; binding
  * again replaces.  On v2 the user ID must be the token's user.
+ *
+ * POST 3pid/unbind {mxid, threepid: {medium, address}, sid?,
+ * client_secret?} removes a binding, on v1 and v2 alike (Synapse sends no
+ * Bearer token here), when either a validated session proves exactly
+ * that 3PID, or the request carries an X-Matrix signature of the
+ * homeserver that owns mxid.  That homeserver's keys are fetched from its
+ * /_matrix/key/v2/server (server discovery, blocklist and caps of
+ * common/http) and kept until their valid_until_ts.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -11,7 +21,9 @@
 #include "app.h"
 #include "db.h"
 #include "fcgi.h"
+#include "http.h"
 #include "ident.h"
+#include "log.h"
 #include "json.h"
 #include "bounds.h"
 #include "req.h"
@@ -19,6 +31,7 @@
 #include "sign.h"
 #include "threepid.h"
 #include "util.h"
+#include "xmatrix.h"
 
 /* As the validation program: a session lives 24 h from its last change. */
 #define SESSION_LIFETIME_MS	(24LL * 3600 * 1000)
@@ -88,12 +101,224 @@ out:
 	cJSON_Delete(args);
 }
 
+/* Homeserver keys we fetched, kept until their valid_until_ts. */
+#define KEY_CACHE		64
+#define KEY_CACHE_MAX_MS	(24LL * 3600 * 1000)
+
+static struct server_key {
+	char	 origin[MAX_SERVER_NAME + 1];
+	char	 key_id[MAX_KEY_ID + 1];
+	char	 public_b64[MAX_PUBLIC_KEY_B64];
+	int64_t	 valid_until;
+} key_cache[KEY_CACHE];
+static size_t	 key_cache_next;
+
+/*
+ * Fetches origin's keys and caches the current ones.  The answer must be
+ * JSON for that server, with an integer valid_until_ts, and signed by
+ * its own key key_id.  Returns 0 or -1 (logged).
+ */
+static int
+fetch_server_keys(const char *origin, const char *key_id)
+{
+	struct http_resp	 hr = { 0, -1, { 0 } };
+	cJSON			*doc = NULL;
+	const cJSON		*vk, *k;
+	const char		*name, *pub;
+	int64_t			 until, now = now_ms();
+	struct server_key	*slot;
+	int			 rc = -1;
+
+	if (http_matrix_get(origin, "/_matrix/key/v2/server", HTTP_CAP_KEYS,
+	    &hr) != HTTP_OK || hr.status != 200 ||
+	    json_parse_object(buf_str(&hr.body), hr.body.len, &doc) !=
+	    JSON_PARSE_OK ||
+	    json_get_str(doc, "server_name", 1, MAX_SERVER_NAME, &name) !=
+	    JSON_OK || strcmp(name, origin) != 0 ||
+	    json_get_int(doc, "valid_until_ts", 0, JSON_INT_MAX, &until) !=
+	    JSON_OK ||
+	    json_get_object(doc, "verify_keys", &vk) != JSON_OK) {
+		log_warn("unbind: no usable keys from %s", origin);
+		goto out;
+	}
+	if ((k = cJSON_GetObjectItemCaseSensitive(vk, key_id)) == NULL ||
+	    json_get_str(k, "key", 43, MAX_PUBLIC_KEY_B64 - 1, &pub) !=
+	    JSON_OK || sign_verify_json(doc, origin, key_id, pub) == -1) {
+		log_warn("unbind: %s's key answer is not self-signed by %s",
+		    origin, key_id);
+		goto out;
+	}
+	if (until > now + KEY_CACHE_MAX_MS)
+		until = now + KEY_CACHE_MAX_MS;
+	for (k = vk->child; k != NULL; k = k->next) {
+		if (json_get_str(k, "key", 43, MAX_PUBLIC_KEY_B64 - 1, &pub) !=
+		    JSON_OK || strlen(k->string) > MAX_KEY_ID)
+			continue;
+		slot = &key_cache[key_cache_next];
+		key_cache_next = (key_cache_next + 1) % KEY_CACHE;
+		snprintf(slot->origin, sizeof(slot->origin), "%.255s", origin);
+		snprintf(slot->key_id, sizeof(slot->key_id), "%s", k->string);
+		snprintf(slot->public_b64, sizeof(slot->public_b64), "%s", pub);
+		slot->valid_until = until;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(doc);
+	http_resp_free(&hr);
+	return rc;
+}
+
+/* Returns origin's public key key_id, from the cache or fetched, or NULL. */
+static const char *
+server_key(const char *origin, const char *key_id)
+{
+	size_t	 i;
+	int	 fetched = 0;
+
+	for (;;) {
+		for (i = 0; i < KEY_CACHE; i++)
+			if (key_cache[i].valid_until > now_ms() &&
+			    strcmp(key_cache[i].origin, origin) == 0 &&
+			    strcmp(key_cache[i].key_id, key_id) == 0)
+				return key_cache[i].public_b64;
+		if (fetched || fetch_server_keys(origin, key_id) == -1)
+			return NULL;
+		fetched = 1;
+	}
+}
+
+/*
+ * Checks the request's X-Matrix signature over {method, uri, origin,
+ * destination_is, content}.  Returns the verified origin (borrowed from
+ * creds), or NULL.
+ */
+static const char *
+xmatrix_origin(struct ctx *c, const struct req *r, const cJSON *content,
+    struct xmatrix *creds)
+{
+	cJSON		*signed_req;
+	const char	*pub, *origin = NULL;
+	int		 n, i;
+
+	if (r->authorization == NULL || r->request_uri == NULL ||
+	    (n = xmatrix_parse(r->authorization, creds,
+	    XMATRIX_MAX_CREDENTIALS)) == -1)
+		return NULL;
+	for (i = 0; i < n && origin == NULL; i++) {
+		if ((creds[i].destination[0] != '\0' &&
+		    strcmp(creds[i].destination, c->cfg.server_name) != 0) ||
+		    !ident_server_name_valid(creds[i].origin) ||
+		    !sign_key_id_valid(creds[i].key) ||
+		    (pub = server_key(creds[i].origin, creds[i].key)) == NULL)
+			continue;
+		signed_req = cJSON_CreateObject();
+		cJSON_AddStringToObject(signed_req, "method", "POST");
+		cJSON_AddStringToObject(signed_req, "uri", r->request_uri);
+		cJSON_AddStringToObject(signed_req, "origin", creds[i].origin);
+		cJSON_AddStringToObject(signed_req, "destination_is",
+		    c->cfg.server_name);
+		cJSON_AddItemToObject(signed_req, "content",
+		    cJSON_Duplicate(content, 1));
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(
+		    cJSON_AddObjectToObject(signed_req, "signatures"),
+		    creds[i].origin), creds[i].key,
+		    cJSON_CreateString(creds[i].sig));
+		if (sign_verify_json(signed_req, creds[i].origin, creds[i].key,
+		    pub) == 0)
+			origin = creds[i].origin;
+		cJSON_Delete(signed_req);
+	}
+	return origin;
+}
+
+/* POST 3pid/unbind. */
+static void
+h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	cJSON			*body = NULL;
+	const cJSON		*tp;
+	const char		*mxid, *medium, *address, *sid = NULL;
+	const char		*secret = NULL, *origin;
+	char			 canon[THREEPID_MAX_ADDRESS];
+	char			 cs_hash[SHA256_HEX_LEN + 1];
+	struct xmatrix		 creds[XMATRIX_MAX_CREDENTIALS];
+	struct db_session	 s;
+	enum db_res		 rc;
+
+	memset(&s, 0, sizeof(s));
+	if (req_json(r, &body, rs) == -1 ||
+	    req_field_ok(rs, json_get_str(body, "mxid", 1, MAX_USER_ID, &mxid),
+	    "mxid") == -1 ||
+	    req_field_ok(rs, json_get_object(body, "threepid", &tp),
+	    "threepid") == -1 ||
+	    req_field_ok(rs, json_get_str(tp, "medium", 1, 16, &medium),
+	    "threepid.medium") == -1 ||
+	    req_field_ok(rs, json_get_str(tp, "address", 1,
+	    THREEPID_MAX_ADDRESS - 1, &address), "threepid.address") == -1)
+		goto out;
+	if (!ident_user_id_valid(mxid)) {
+		resp_err(rs, MX_INVALID_PARAM, "mxid is not a valid user ID");
+		goto out;
+	}
+	if (threepid_canonical(medium, address, canon, sizeof(canon)) == -1) {
+		resp_err(rs, MX_INVALID_PARAM, "Not a valid 3PID");
+		goto out;
+	}
+	json_get_str(body, "sid", 1, MAX_OPAQUE_ID, &sid);
+	json_get_str(body, "client_secret", 1, MAX_OPAQUE_ID, &secret);
+	if (sid != NULL && secret != NULL) {
+		sha256_hex(secret, strlen(secret), cs_hash);
+		rc = db_session_get(c->db, sid, &s);
+		if (rc == DB_ERROR || rc == DB_CONFLICT) {
+			resp_err(rs, MX_UNAVAILABLE, NULL);
+			goto out;
+		}
+		if (rc == DB_NOTFOUND || !ct_streq(s.client_secret_hash,
+		    cs_hash) || strcmp(s.medium, medium) != 0 ||
+		    strcmp(s.address, canon) != 0) {
+			resp_err(rs, MX_FORBIDDEN, "The session is not for "
+			    "that 3PID");
+			goto out;
+		}
+		if (s.validated_ts == 0) {
+			resp_err(rs, MX_SESSION_NOT_VALIDATED, NULL);
+			goto out;
+		}
+		if (s.modified_ts + SESSION_LIFETIME_MS < now_ms()) {
+			resp_err(rs, MX_SESSION_EXPIRED, NULL);
+			goto out;
+		}
+	} else if (r->authorization == NULL) {
+		resp_err(rs, MX_UNAUTHORIZED, "Unbind needs sid and "
+		    "client_secret, or an X-Matrix signature");
+		goto out;
+	} else if ((origin = xmatrix_origin(c, r, body, creds)) == NULL) {
+		resp_err(rs, MX_UNAUTHORIZED, "The X-Matrix signature could "
+		    "not be verified");
+		goto out;
+	} else if (strcmp(ident_user_id_server(mxid), origin) != 0) {
+		resp_err(rs, MX_FORBIDDEN, "A homeserver may only unbind its "
+		    "own users");
+		goto out;
+	}
+	if (db_unbind(c->db, medium, canon, mxid) != DB_OK) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
+		goto out;
+	}
+	resp_json_text(rs, 200, "{}");
+out:
+	db_session_clear(&s);
+	cJSON_Delete(body);
+}
+
 static const struct route routes[] = {
 	{ METHOD_POST, API_V1 | API_V2, "3pid/bind", h_bind, AUTH_USER },
+	{ METHOD_POST, API_V1 | API_V2, "3pid/unbind", h_unbind, AUTH_NONE },
 };
 
 static const struct app bind_app = {
-	"sigil-bind", APP_NEEDS_DB, routes, sizeof(routes) / sizeof(routes[0]),
+	"sigil-bind", APP_NEEDS_DB | APP_NEEDS_HTTP, routes,
+	sizeof(routes) / sizeof(routes[0]),
 };
 
 int

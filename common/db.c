@@ -34,6 +34,7 @@ enum stmt {
 	STMT_RATE_HIT,
 	STMT_BIND,
 	STMT_BINDING_GET,
+	STMT_UNBIND,
 	STMT_PEPPER,
 	STMT_LOOKUP_PAIRS,
 	STMT_LOOKUP_PAIRS_PEPPER,
@@ -137,6 +138,10 @@ static const struct {
 	    "SELECT mxid, ts, not_before, not_after FROM bindings"
 	    " WHERE medium = $1 AND address = $2",
 	    2, STMT_READ_ONLY },
+	[STMT_UNBIND] = {
+	    "DELETE FROM bindings WHERE medium = $1 AND address = $2"
+	    " AND mxid = $3",
+	    3, 0 },
 	[STMT_PEPPER] = {
 	    "SELECT pepper FROM lookup_pepper",
 	    0, STMT_READ_ONLY },
@@ -744,6 +749,20 @@ db_bind(struct db *db, const char *medium, const char *address,
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
 	snprintf(endbuf, sizeof(endbuf), "%lld", (long long)not_after);
 	if ((res = db_exec(db, STMT_BIND, params, NULL)) == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
+/* Removes the binding of medium/address to mxid, if there is one. */
+enum db_res
+db_unbind(struct db *db, const char *medium, const char *address,
+    const char *mxid)
+{
+	const char	*params[3] = { medium, address, mxid };
+	PGresult	*res;
+
+	if ((res = db_exec(db, STMT_UNBIND, params, NULL)) == NULL)
 		return DB_ERROR;
 	PQclear(res);
 	return DB_OK;

@@ -72,6 +72,8 @@ struct db_binding {
 
 enum db_res	 db_bind(struct db *, const char *, const char *, const char *,
 		    int64_t, int64_t);
+enum db_res	 db_unbind(struct db *, const char *, const char *,
+		    const char *);
 enum db_res	 db_binding_get(struct db *, const char *, const char *,
 		    struct db_binding *);
 void		 db_binding_clear(struct db_binding *);

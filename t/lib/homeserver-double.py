@@ -16,11 +16,15 @@ homeserver.  What it answers depends on the OpenID token asked about:
   redirect-<token>           302 to the same server with <token>
 
 /.well-known/matrix/server answers {"m.server": <--delegate>}.
+/_matrix/key/v2/server answers the double's key (ed25519:hs1, seed from
+--key-seed), signed by itself under --server-name; asked under a Host of
+127.0.0.1 it answers garbage instead (a broken key server).
 
     homeserver-double.py --port P --cert C --key K [--delegate NAME]
-        [--well-known-port 443]
+        [--well-known-port 443] [--server-name NAME --key-seed FILE]
 """
 import argparse
+import base64
 import json
 import ssl
 import sys
@@ -55,10 +59,27 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         if url.path == "/.well-known/matrix/server":
             return self.send_json(200, {"m.server": self.server.delegate})
+        if url.path == "/_matrix/key/v2/server":
+            return self.server_keys()
         if url.path == "/_matrix/federation/v1/openid/userinfo":
             return self.userinfo(url.path, query.get("access_token", [""])[0])
         return self.send_json(404, {"errcode": "M_UNRECOGNIZED",
                                     "error": "not here"})
+
+    def server_keys(self):
+        from signedjson.key import decode_signing_key_base64, encode_verify_key_base64
+        from signedjson.sign import sign_json
+        if self.headers.get("Host", "").startswith("127.0.0.1"):
+            return self.send_json(200, raw=b'{"server_name": 5, "verify_keys": "x"}')
+        key = decode_signing_key_base64("ed25519", "hs1", self.server.seed)
+        doc = {
+            "server_name": self.server.server_name,
+            "valid_until_ts": int(time.time() * 1000) + 3600 * 1000,
+            "verify_keys": {"ed25519:hs1": {
+                "key": encode_verify_key_base64(key.verify_key)}},
+            "old_verify_keys": {},
+        }
+        return self.send_json(200, sign_json(doc, self.server.server_name, key))
 
     def userinfo(self, path, token):
         port = self.server.server_address[1]
@@ -109,6 +130,8 @@ def serve(port, args):
     httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     httpd.daemon_threads = True
     httpd.delegate = args.delegate
+    httpd.server_name = args.server_name
+    httpd.seed = args.seed
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
@@ -122,7 +145,13 @@ def main():
     p.add_argument("--key", required=True)
     p.add_argument("--delegate", default="")
     p.add_argument("--well-known-port", type=int, default=0)
+    p.add_argument("--server-name", default="")
+    p.add_argument("--key-seed", default="")
     args = p.parse_args()
+    args.seed = ""
+    if args.key_seed:
+        with open(args.key_seed) as f:
+            args.seed = f.read().strip().rstrip("=")
     servers = [serve(args.port, args)]
     if args.well_known_port:
         try:
