@@ -88,7 +88,7 @@ pairs_add(struct pairs *p, size_t cap, const char *medium, const char *addr,
 	if (p->media == NULL) {
 		p->media = xreallocarray(NULL, cap, sizeof(*p->media));
 		p->addresses = xreallocarray(NULL, cap, sizeof(*p->addresses));
-		p->sent = xreallocarray(NULL, cap, sizeof(*p->sent));
+		p->sent = xreallocarray(NULL, cap, sizeof(const cJSON *));
 	}
 	p->media[p->n] = medium;
 	p->addresses[p->n] = xstrdup(canon);
@@ -245,7 +245,7 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		goto out;
 	}
 	hashes = xreallocarray(NULL, cap + 1, sizeof(*hashes));
-	sent = xreallocarray(NULL, cap + 1, sizeof(*sent));
+	sent = xreallocarray(NULL, cap + 1, sizeof(const cJSON *));
 	for (e = addresses->child; e != NULL; e = e->next) {
 		if (!cJSON_IsString(e)) {
 			resp_err(rs, MX_INVALID_PARAM, "addresses must be a "
@@ -281,8 +281,10 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	o = cJSON_CreateObject();
 	map = cJSON_AddObjectToObject(o, "mappings");
 	for (i = 0; i < found.n; i++) {
-		e = none ? p.sent[found.index[i] - 1] :
-		    sent[found.index[i] - 1];
+		e = none ? (p.sent == NULL ? NULL :
+		    p.sent[found.index[i] - 1]) : sent[found.index[i] - 1];
+		if (e == NULL)
+			continue;
 		cJSON_DeleteItemFromObjectCaseSensitive(map, e->valuestring);
 		cJSON_AddStringToObject(map, e->valuestring, found.mxid[i]);
 	}
