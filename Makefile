@@ -144,7 +144,10 @@ lint:
 $(BUILD)/bench-baseline: t/bench/baseline.c
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/baseline.c $(LIBS)
 
-bench: deps all $(BUILD)/bench-baseline
+$(BUILD)/bench-baseline-db: t/bench/baseline_db.c
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/baseline_db.c $(LIBS)
+
+bench: deps all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db
 	SIGIL_BUILD=$(BUILD) t/bench/run
 
 # The dev stack keeps its data in .run/ (git-ignored) between runs.

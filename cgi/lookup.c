@@ -207,6 +207,19 @@ split_none(const char *s, char *addr, size_t addrsz)
 	return sp + 1;
 }
 
+/* A found address as sent, and its user: sorted to drop repeats. */
+struct mapping {
+	const char	*sent;
+	const char	*mxid;
+};
+
+static int
+mapping_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mapping *)a)->sent,
+	    ((const struct mapping *)b)->sent);
+}
+
 /* POST v2 lookup {algorithm, pepper, addresses}. */
 static void
 h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
@@ -219,8 +232,9 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	struct pairs		 p = { 0 };
 	struct db_matches	 found = { 0 };
 	const cJSON		**sent = NULL;
+	struct mapping		*maps = NULL;
 	enum json_res		 jr;
-	size_t			 i, n = 0, cap;
+	size_t			 i, m, n = 0, cap;
 	int			 none;
 
 	if (req_args(r, &args, rs) == -1 ||
@@ -278,21 +292,30 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		    "invalid pepper: see hash_details");
 		goto out;
 	}
-	o = cJSON_CreateObject();
-	map = cJSON_AddObjectToObject(o, "mappings");
-	for (i = 0; i < found.n; i++) {
+	/* An address sent twice is one key: sort, then skip repeats
+	 * (searching the object for each would be quadratic). */
+	maps = xreallocarray(NULL, found.n + 1, sizeof(*maps));
+	for (i = 0, m = 0; i < found.n; i++) {
 		e = none ? (p.sent == NULL ? NULL :
 		    p.sent[found.index[i] - 1]) : sent[found.index[i] - 1];
 		if (e == NULL)
 			continue;
-		cJSON_DeleteItemFromObjectCaseSensitive(map, e->valuestring);
-		cJSON_AddStringToObject(map, e->valuestring, found.mxid[i]);
+		maps[m].sent = e->valuestring;
+		maps[m++].mxid = found.mxid[i];
 	}
+	qsort(maps, m, sizeof(*maps), mapping_cmp);
+	o = cJSON_CreateObject();
+	map = cJSON_AddObjectToObject(o, "mappings");
+	for (i = 0; i < m; i++)
+		if (i == 0 || strcmp(maps[i - 1].sent, maps[i].sent) != 0)
+			cJSON_AddStringToObject(map, maps[i].sent,
+			    maps[i].mxid);
 	resp_json(rs, 200, o);
 out:
 	cJSON_Delete(o);
 	db_matches_clear(&found);
 	pairs_free(&p);
+	free(maps);
 	free(hashes);
 	free(sent);
 	cJSON_Delete(args);
