@@ -10,7 +10,9 @@
  * of SHA-256 of "<address> <medium> <pepper>", computed at bind time and
  * indexed) and, unless switched off, "none" ("<address> <medium>").
  * Every list is looked up in one query, whatever its length up to
- * lookup_max_addresses.
+ * lookup_max_addresses.  Bindings and the pepper are read through
+ * database_replica when it is set; the v2 gate reads the primary, where
+ * a token registered a moment ago already is.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +50,7 @@ h_lookup_v1(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_json_text(rs, 200, "{}");	/* nothing could be bound */
 		return;
 	}
-	switch (db_binding_get(c->db, medium, canon, &b)) {
+	switch (db_binding_get(c->db_read, medium, canon, &b)) {
 	case DB_OK:
 		break;
 	case DB_NOTFOUND:
@@ -139,7 +141,7 @@ h_bulk_lookup(struct ctx *c, const struct req *r, struct resp *rs)
 		}
 		pairs_add(&p, cap, m->valuestring, a->valuestring, e);
 	}
-	if (p.n > 0 && db_lookup_pairs(c->db, p.media,
+	if (p.n > 0 && db_lookup_pairs(c->db_read, p.media,
 	    (const char *const *)p.addresses, p.n, NULL, &found) != DB_OK) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		goto out;
@@ -172,7 +174,7 @@ h_hash_details(struct ctx *c, const struct req *r, struct resp *rs)
 	cJSON	*o, *algs;
 
 	(void)r;
-	if (db_pepper(c->db, &pepper) != DB_OK) {
+	if (db_pepper(c->db_read, &pepper) != DB_OK) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		return;
 	}
@@ -274,11 +276,11 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 			pairs_add(&p, cap, medium, addr, e);
 	}
 	if (none)
-		jr = db_lookup_pairs(c->db, p.media,
+		jr = db_lookup_pairs(c->db_read, p.media,
 		    (const char *const *)p.addresses, p.n, pepper, &found) ==
 		    DB_OK ? JSON_OK : JSON_MISSING;
 	else
-		jr = db_lookup_hashes(c->db, hashes, n, pepper, &found) ==
+		jr = db_lookup_hashes(c->db_read, hashes, n, pepper, &found) ==
 		    DB_OK ? JSON_OK : JSON_MISSING;
 	if (jr != JSON_OK || found.pepper == NULL) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
@@ -329,7 +331,7 @@ static const struct route routes[] = {
 };
 
 static const struct app lookup_app = {
-	"sigil-lookup", APP_NEEDS_DB, routes,
+	"sigil-lookup", APP_NEEDS_DB | APP_READ_REPLICA, routes,
 	sizeof(routes) / sizeof(routes[0]),
 };
 

@@ -296,9 +296,17 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 			return -1;
 	}
 	if (app->flags & APP_NEEDS_DB) {
-		c->db = db_open(c->cfg.database);
+		c->db = db_open(c->cfg.database, app->name);
 		if (db_ready(c->db) == DB_SCHEMA_MISMATCH)
 			return -1;
+		c->db_read = c->db;
+		if ((app->flags & APP_READ_REPLICA) &&
+		    c->cfg.database_replica != NULL) {
+			c->db_read = db_open(c->cfg.database_replica,
+			    app->name);
+			if (db_ready(c->db_read) == DB_SCHEMA_MISMATCH)
+				return -1;
+		}
 	}
 	log_info("started, signing as %s with %s", c->cfg.server_name,
 	    c->key->id);
@@ -313,6 +321,8 @@ app_ctx_free(struct ctx *c)
 	mail_free();
 	tmpl_free(&c->templates);
 	terms_free(&c->terms);
+	if (c->db_read != c->db)
+		db_close(c->db_read);
 	db_close(c->db);
 	sign_key_free(c->key);
 	cfg_free(&c->cfg);

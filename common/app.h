@@ -21,6 +21,7 @@ struct ctx {
 	struct cfg	 cfg;
 	struct sign_key	*key;		/* the key that signs; owned */
 	struct db	*db;		/* NULL for programs without one */
+	struct db	*db_read;	/* lookups: the replica, or db itself */
 	struct terms	 terms;		/* what v2 users must agree to */
 	struct tmpl_set	 templates;	/* APP_NEEDS_MAIL: loaded at start */
 };
@@ -50,6 +51,7 @@ struct route {
 #define APP_NEEDS_DB	0x01
 #define APP_NEEDS_HTTP	0x02	/* outbound HTTPS to homeservers */
 #define APP_NEEDS_MAIL	0x04	/* SMTP and the templates */
+#define APP_READ_REPLICA 0x08	/* reads may go to database_replica */
 
 struct app {
 	const char		*name;		/* e.g. "sigil-pubkey" */

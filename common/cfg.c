@@ -40,6 +40,7 @@ enum cfg_key {
 	CFG_KEY_SERVER_NAME,
 	CFG_KEY_PUBLIC_BASE_URL,
 	CFG_KEY_DATABASE,
+	CFG_KEY_DATABASE_REPLICA,
 	CFG_KEY_SIGNING_KEY,
 	CFG_KEY_SIGNING_KEY_ID,
 	CFG_KEY_ENABLE_V1,
@@ -91,6 +92,8 @@ static const struct {
 	    offsetof(struct cfg, public_base_url), CFG_URL, CFG_REQUIRED },
 	[CFG_KEY_DATABASE] = { "database",
 	    offsetof(struct cfg, database), CFG_STRING, CFG_REQUIRED },
+	[CFG_KEY_DATABASE_REPLICA] = { "database_replica",
+	    offsetof(struct cfg, database_replica), CFG_STRING, 0 },
 	[CFG_KEY_SIGNING_KEY] = { "signing_key",
 	    offsetof(struct cfg, signing_key), CFG_STRING, CFG_REQUIRED },
 	[CFG_KEY_SIGNING_KEY_ID] = { "signing_key_id",
@@ -572,6 +575,7 @@ cfg_free(struct cfg *c)
 	free(c->server_name);
 	free(c->public_base_url);
 	free(c->database);
+	free(c->database_replica);
 	free(c->signing_key);
 	free(c->signing_key_id);
 	free(c->terms_file);

@@ -28,6 +28,7 @@ struct cfg {
 	char	*server_name;		/* name signatures are made under */
 	char	*public_base_url;	/* how the world reaches us, no '/' end */
 	char	*database;		/* libpq connection string */
+	char	*database_replica;	/* lookups read here; NULL: primary */
 	char	*signing_key;		/* path to the private key file */
 	char	*signing_key_id;	/* NULL: from the key file */
 	int	 enable_v1;		/* serve /_matrix/identity/api/v1 */

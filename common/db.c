@@ -172,6 +172,7 @@ static const struct {
 
 struct db {
 	char	*conninfo;	/* owned */
+	char	*app_name;	/* owned; pg_stat_activity's application_name */
 	PGconn	*conn;		/* NULL until connected */
 	int	 prepared;	/* statements prepared on conn */
 };
@@ -277,15 +278,18 @@ db_exec(struct db *db, enum stmt s, const char *const *params, int *conflict)
 
 /*
  * Returns a handle for the database at conninfo (a libpq connection
- * string, copied), not yet connected: db_ready() connects.  Never NULL.
+ * string or URI, multi-host and target_session_attrs included; copied),
+ * not yet connected: db_ready() connects, as application app_name unless
+ * conninfo names one.  Never NULL.
  */
 struct db *
-db_open(const char *conninfo)
+db_open(const char *conninfo, const char *app_name)
 {
 	struct db	*db;
 
 	db = xcalloc(1, sizeof(*db));
 	db->conninfo = xstrdup(conninfo);
+	db->app_name = xstrdup(app_name);
 	return db;
 }
 
@@ -303,7 +307,14 @@ db_ready(struct db *db)
 	    db->prepared)
 		return DB_READY;
 	db_disconnect(db);
-	db->conn = PQconnectdb(db->conninfo);
+	{
+		const char *const keys[] = { "dbname",
+		    "fallback_application_name", NULL };
+		const char *const values[] = { db->conninfo, db->app_name,
+		    NULL };
+
+		db->conn = PQconnectdbParams(keys, values, 1);
+	}
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		log_err("database: cannot connect: %s",
 		    PQerrorMessage(db->conn));
@@ -360,6 +371,7 @@ db_close(struct db *db)
 		return;
 	db_disconnect(db);
 	free(db->conninfo);
+	free(db->app_name);
 	free(db);
 }
 

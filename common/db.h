@@ -42,7 +42,7 @@ enum db_ready_res {
 	DB_SCHEMA_MISMATCH,	/* wrong schema version: must not serve */
 };
 
-struct db	*db_open(const char *);
+struct db	*db_open(const char *, const char *);
 enum db_ready_res db_ready(struct db *);
 void		 db_end_request(struct db *);
 void		 db_close(struct db *);

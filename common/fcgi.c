@@ -198,6 +198,8 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
 		db_end_request(ctx.db);
+		if (ctx.db_read != ctx.db)
+			db_end_request(ctx.db_read);
 		req_free(&r);
 		resp_free(&rs);
 	}

@@ -1,0 +1,59 @@
+# A read replica for lookups: a streaming standby made by the test with
+# pg_basebackup; a lookup worker reads bindings through it while binds
+# go to the primary.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use SigilTest;
+
+my $dir = stack_dir();
+my $v1 = '/_matrix/identity/api/v1';
+my ($bin) = sort { $b cmp $a } glob('/usr/lib/postgresql/*/bin');
+my $sb = "$dir/standby";
+my $sock = "$dir/standby-sock";
+my $as_pg = $> == 0 ? 'runuser -u postgres --' : '';
+
+mkdir $sock;
+mkdir $sb, 0700;
+system("chown postgres: $sock $sb") if $> == 0;
+is(system("$as_pg $bin/pg_basebackup -h $dir/pgsock -U postgres -D $sb -R "
+    . "-X stream >$dir/logs/basebackup.log 2>&1"), 0, 'pg_basebackup');
+is(system("$as_pg $bin/pg_ctl -D $sb -l $sock/standby.log -w -t 30 "
+    . "-o \"-c listen_addresses='' -k $sock\" start >/dev/null"), 0,
+    'the standby starts');
+my $replica = "host=$sock dbname=sigil user=sigil";
+is(`psql -X -A -t -d '$replica' -c 'SELECT pg_is_in_recovery()'`, "t\n",
+    'and is a standby');
+
+open(my $fh, '<', "$dir/sigil.conf") or die;
+my $conf = do { local $/; <$fh> } . "database_replica = $replica\n";
+my $w = start_worker('lookup', $conf);
+
+# A binding made on the primary, through the stack.
+psql("INSERT INTO bindings (medium, address, mxid, ts, not_before, not_after,"
+    . " lookup_hash) SELECT 'email', 'replica\@example.org',"
+    . " '\@replica:example.org', 1, 1, 2, sigil_lookup_hash("
+    . "'replica\@example.org', 'email', pepper) FROM lookup_pepper");
+my $seen;
+for (1 .. 100) {
+	$seen = `psql -X -A -t -d '$replica' -c "SELECT mxid FROM bindings WHERE address = 'replica\@example.org'"`;
+	last if $seen =~ /replica/;
+	select(undef, undef, undef, 0.1);
+}
+like($seen, qr/\@replica:example.org/, 'the binding reaches the standby');
+my $r = fcgi_request($w, 'GET',
+    "$v1/lookup?medium=email&address=replica%40example.org");
+is($r->{json}{mxid}, '@replica:example.org',
+    'a lookup worker with database_replica finds it');
+is(`psql -X -A -t -d '$replica' -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sigil-lookup'"` + 0,
+    1, 'reading through the standby (its connection is there)');
+$r = fcgi_request($w, 'POST', "$v1/bulk_lookup",
+    { threepids => [['email', 'replica@example.org']] });
+is_deeply($r->{json}{threepids},
+    [['email', 'replica@example.org', '@replica:example.org']],
+    'bulk_lookup through the standby');
+stop_worker($w);
+system("$as_pg $bin/pg_ctl -D $sb -m fast -w stop >/dev/null");
+
+done_testing();
