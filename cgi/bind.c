@@ -28,13 +28,11 @@
 #include "bounds.h"
 #include "req.h"
 #include "resp.h"
+#include "session.h"
 #include "sign.h"
 #include "threepid.h"
 #include "util.h"
 #include "xmatrix.h"
-
-/* As the validation program: a session lives 24 h from its last change. */
-#define SESSION_LIFETIME_MS	(24LL * 3600 * 1000)
 
 /* POST 3pid/bind. */
 static void
@@ -42,9 +40,8 @@ h_bind(struct ctx *c, const struct req *r, struct resp *rs)
 {
 	cJSON			*args = NULL, *assoc = NULL;
 	const char		*sid, *secret, *mxid;
-	char			 cs_hash[SHA256_HEX_LEN + 1];
 	struct db_session	 s;
-	enum db_res		 rc;
+	enum session_res	 sr;
 	int64_t			 now = now_ms();
 
 	memset(&s, 0, sizeof(s));
@@ -65,22 +62,8 @@ h_bind(struct ctx *c, const struct req *r, struct resp *rs)
 		    "themselves");
 		goto out;
 	}
-	sha256_hex(secret, strlen(secret), cs_hash);
-	rc = db_session_get(c->db, sid, &s);
-	if (rc == DB_ERROR || rc == DB_CONFLICT) {
-		resp_err(rs, MX_UNAVAILABLE, NULL);
-		goto out;
-	}
-	if (rc == DB_NOTFOUND || !ct_streq(s.client_secret_hash, cs_hash)) {
-		resp_err(rs, MX_NO_VALID_SESSION, NULL);
-		goto out;
-	}
-	if (s.modified_ts + SESSION_LIFETIME_MS < now) {
-		resp_err(rs, MX_SESSION_EXPIRED, NULL);
-		goto out;
-	}
-	if (s.validated_ts == 0) {
-		resp_err(rs, MX_SESSION_NOT_VALIDATED, NULL);
+	if ((sr = session_validated(c->db, sid, secret, &s)) != SESSION_OK) {
+		resp_err(rs, session_mxerr(sr), NULL);
 		goto out;
 	}
 	if (db_bind(c->db, s.medium, s.address, mxid, now,
@@ -240,10 +223,9 @@ h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
 	const char		*mxid, *medium, *address, *sid = NULL;
 	const char		*secret = NULL, *origin;
 	char			 canon[THREEPID_MAX_ADDRESS];
-	char			 cs_hash[SHA256_HEX_LEN + 1];
 	struct xmatrix		 creds[XMATRIX_MAX_CREDENTIALS];
 	struct db_session	 s;
-	enum db_res		 rc;
+	enum session_res	 sr;
 
 	memset(&s, 0, sizeof(s));
 	if (req_json(r, &body, rs) == -1 ||
@@ -267,25 +249,16 @@ h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
 	json_get_str(body, "sid", 1, MAX_OPAQUE_ID, &sid);
 	json_get_str(body, "client_secret", 1, MAX_OPAQUE_ID, &secret);
 	if (sid != NULL && secret != NULL) {
-		sha256_hex(secret, strlen(secret), cs_hash);
-		rc = db_session_get(c->db, sid, &s);
-		if (rc == DB_ERROR || rc == DB_CONFLICT) {
-			resp_err(rs, MX_UNAVAILABLE, NULL);
-			goto out;
-		}
-		if (rc == DB_NOTFOUND || !ct_streq(s.client_secret_hash,
-		    cs_hash) || strcmp(s.medium, medium) != 0 ||
-		    strcmp(s.address, canon) != 0) {
+		sr = session_validated(c->db, sid, secret, &s);
+		if (sr == SESSION_UNKNOWN || (sr == SESSION_OK &&
+		    (strcmp(s.medium, medium) != 0 ||
+		    strcmp(s.address, canon) != 0))) {
 			resp_err(rs, MX_FORBIDDEN, "The session is not for "
 			    "that 3PID");
 			goto out;
 		}
-		if (s.validated_ts == 0) {
-			resp_err(rs, MX_SESSION_NOT_VALIDATED, NULL);
-			goto out;
-		}
-		if (s.modified_ts + SESSION_LIFETIME_MS < now_ms()) {
-			resp_err(rs, MX_SESSION_EXPIRED, NULL);
+		if (sr != SESSION_OK) {
+			resp_err(rs, session_mxerr(sr), NULL);
 			goto out;
 		}
 	} else if (r->authorization == NULL) {

@@ -41,11 +41,11 @@
 #include "phone.h"
 #include "req.h"
 #include "resp.h"
+#include "session.h"
 #include "sms.h"
 #include "tmpl.h"
 #include "util.h"
 
-#define SESSION_LIFETIME_MS	(24LL * 3600 * 1000)
 #define MAX_NEXT_LINK		2048
 #define MAX_TOKEN		255
 #define SID_LEN			32
@@ -745,9 +745,8 @@ h_get_validated(struct ctx *c, const struct req *r, struct resp *rs)
 {
 	cJSON			*args = NULL, *o;
 	const char		*sid, *secret;
-	char			 cs_hash[SHA256_HEX_LEN + 1];
 	struct db_session	 s;
-	enum db_res		 rc;
+	enum session_res	 sr;
 
 	memset(&s, 0, sizeof(s));
 	if (req_args(r, &args, rs) == -1 ||
@@ -756,22 +755,8 @@ h_get_validated(struct ctx *c, const struct req *r, struct resp *rs)
 	    req_field_ok(rs, json_get_str(args, "client_secret", 1,
 	    MAX_OPAQUE_ID, &secret), "client_secret") == -1)
 		goto out;
-	sha256_hex(secret, strlen(secret), cs_hash);
-	rc = db_session_get(c->db, sid, &s);
-	if (rc == DB_ERROR || rc == DB_CONFLICT) {
-		resp_err(rs, MX_UNAVAILABLE, NULL);
-		goto out;
-	}
-	if (rc == DB_NOTFOUND || !ct_streq(s.client_secret_hash, cs_hash)) {
-		resp_err(rs, MX_NO_VALID_SESSION, NULL);
-		goto out;
-	}
-	if (session_expired(&s, now_ms())) {
-		resp_err(rs, MX_SESSION_EXPIRED, NULL);
-		goto out;
-	}
-	if (s.validated_ts == 0) {
-		resp_err(rs, MX_SESSION_NOT_VALIDATED, NULL);
+	if ((sr = session_validated(c->db, sid, secret, &s)) != SESSION_OK) {
+		resp_err(rs, session_mxerr(sr), NULL);
 		goto out;
 	}
 	o = cJSON_CreateObject();

@@ -17,7 +17,7 @@ my $as_pg = $> == 0 ? 'runuser -u postgres --' : '';
 mkdir $sock;
 mkdir $sb, 0700;
 system("chown postgres: $sock $sb") if $> == 0;
-is(system("$as_pg $bin/pg_basebackup -h $dir/pgsock -U postgres -D $sb -R "
+is(system("$as_pg $bin/pg_basebackup -h $dir/pgsock -U postgres -D $sb -R -c fast "
     . "-X stream >$dir/logs/basebackup.log 2>&1"), 0, 'pg_basebackup');
 is(system("$as_pg $bin/pg_ctl -D $sb -l $sock/standby.log -w -t 30 "
     . "-o \"-c listen_addresses='' -k $sock\" start >/dev/null"), 0,
