@@ -276,6 +276,18 @@ db_exec(struct db *db, enum stmt s, const char *const *params, int *conflict)
 	return NULL;
 }
 
+/* Runs a statement whose rows do not matter: DB_OK or DB_ERROR. */
+static enum db_res
+db_run(struct db *db, enum stmt st, const char *const *params)
+{
+	PGresult	*res;
+
+	if ((res = db_exec(db, st, params, NULL)) == NULL)
+		return DB_ERROR;
+	PQclear(res);
+	return DB_OK;
+}
+
 /*
  * Returns a handle for the database at conninfo (a libpq connection
  * string or URI, multi-host and target_session_attrs included; copied),
@@ -461,7 +473,6 @@ db_account_register(struct db *db, const char *token_hash,
 {
 	char		 nowbuf[24], expbuf[24];
 	const char	*params[4];
-	PGresult	*res;
 
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
 	snprintf(expbuf, sizeof(expbuf), "%lld", (long long)expires);
@@ -469,10 +480,7 @@ db_account_register(struct db *db, const char *token_hash,
 	params[1] = user_id;
 	params[2] = nowbuf;
 	params[3] = expires == 0 ? NULL : expbuf;
-	if ((res = db_exec(db, STMT_ACCOUNT_REGISTER, params, NULL)) == NULL)
-		return DB_ERROR;
-	PQclear(res);
-	return DB_OK;
+	return db_run(db, STMT_ACCOUNT_REGISTER, params);
 }
 
 /* Deletes the token whose hash is token_hash (logout). */
@@ -480,12 +488,8 @@ enum db_res
 db_token_delete(struct db *db, const char *token_hash)
 {
 	const char	*params[1] = { token_hash };
-	PGresult	*res;
 
-	if ((res = db_exec(db, STMT_TOKEN_DELETE, params, NULL)) == NULL)
-		return DB_ERROR;
-	PQclear(res);
-	return DB_OK;
+	return db_run(db, STMT_TOKEN_DELETE, params);
 }
 
 /*
@@ -642,7 +646,6 @@ db_session_insert(struct db *db, const struct db_session *s)
 {
 	char		 now[24];
 	const char	*params[7];
-	PGresult	*res;
 
 	snprintf(now, sizeof(now), "%lld", (long long)s->created_ts);
 	params[0] = s->sid;
@@ -652,10 +655,7 @@ db_session_insert(struct db *db, const struct db_session *s)
 	params[4] = s->token;
 	params[5] = s->next_link;
 	params[6] = now;
-	if ((res = db_exec(db, STMT_SESSION_INSERT, params, NULL)) == NULL)
-		return DB_ERROR;
-	PQclear(res);
-	return DB_OK;
+	return db_run(db, STMT_SESSION_INSERT, params);
 }
 
 static enum db_res
@@ -677,12 +677,8 @@ enum db_res
 db_session_delete(struct db *db, const char *sid)
 {
 	const char	*params[1] = { sid };
-	PGresult	*res;
 
-	if ((res = db_exec(db, STMT_SESSION_DELETE, params, NULL)) == NULL)
-		return DB_ERROR;
-	PQclear(res);
-	return DB_OK;
+	return db_run(db, STMT_SESSION_DELETE, params);
 }
 
 /* Records that send attempt attempt of session sid was sent. */
@@ -697,13 +693,8 @@ enum db_res
 db_session_failed_attempt(struct db *db, const char *sid)
 {
 	const char	*params[1] = { sid };
-	PGresult	*res;
 
-	if ((res = db_exec(db, STMT_SESSION_FAILED_ATTEMPT, params, NULL)) ==
-	    NULL)
-		return DB_ERROR;
-	PQclear(res);
-	return DB_OK;
+	return db_run(db, STMT_SESSION_FAILED_ATTEMPT, params);
 }
 
 /* Marks session sid validated at now (ms), unless it already was. */
@@ -756,14 +747,10 @@ db_bind(struct db *db, const char *medium, const char *address,
 {
 	char		 nowbuf[24], endbuf[24];
 	const char	*params[5] = { medium, address, mxid, nowbuf, endbuf };
-	PGresult	*res;
 
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
 	snprintf(endbuf, sizeof(endbuf), "%lld", (long long)not_after);
-	if ((res = db_exec(db, STMT_BIND, params, NULL)) == NULL)
-		return DB_ERROR;
-	PQclear(res);
-	return DB_OK;
+	return db_run(db, STMT_BIND, params);
 }
 
 /* Removes the binding of medium/address to mxid, if there is one. */
@@ -772,12 +759,8 @@ db_unbind(struct db *db, const char *medium, const char *address,
     const char *mxid)
 {
 	const char	*params[3] = { medium, address, mxid };
-	PGresult	*res;
 
-	if ((res = db_exec(db, STMT_UNBIND, params, NULL)) == NULL)
-		return DB_ERROR;
-	PQclear(res);
-	return DB_OK;
+	return db_run(db, STMT_UNBIND, params);
 }
 
 /* Reads the binding of medium/address into *b (caller clears it). */
