@@ -40,8 +40,8 @@ LIBS	 = $(PKG_LIBS) -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange req resp session sign sms terms threepid tmpl util xmatrix
-PROGRAMS = status pubkey account validate bind lookup
+COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange ratelimit req resp session sign sms terms threepid tmpl util xmatrix
+PROGRAMS = status pubkey account validate bind lookup invite
 UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o

@@ -20,6 +20,7 @@
 #include "req.h"
 #include "resp.h"
 #include "sign.h"
+#include "util.h"
 
 /*
  * Returns the published public key (standard unpadded base64) with id,
@@ -120,7 +121,7 @@ h_ephemeral_isvalid(struct ctx *c, const struct req *r, struct resp *rs)
 		reply_valid(rs, 0);
 		return;
 	}
-	switch (db_ephemeral_key_exists(c->db, pub)) {
+	switch (db_ephemeral_key_exists(c->db, pub, now_ms())) {
 	case DB_OK:
 		reply_valid(rs, 1);
 		break;

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "mail.h"
 #include "phone.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
 #include "session.h"
@@ -123,33 +124,6 @@ static int
 session_dead(const struct ctx *c, const struct db_session *s)
 {
 	return s->failed_attempts >= c->cfg.max_token_attempts;
-}
-
-/*
- * Counts a request against one rate limit.  Returns 0 when within it, or
- * -1 with the error response set (429, or 503 when the database failed).
- */
-static int
-rate_check(struct ctx *c, const char *bucket, const struct cfg_rate *rate,
-    struct resp *rs)
-{
-	int64_t	 count, retry;
-	cJSON	*extra;
-
-	if (rate->count == 0)
-		return 0;
-	if (db_rate_hit(c->db, bucket, rate->seconds * 1000, now_ms(), &count,
-	    &retry) != DB_OK) {
-		resp_err(rs, MX_UNAVAILABLE, NULL);
-		return -1;
-	}
-	if (count <= rate->count)
-		return 0;
-	extra = cJSON_CreateObject();
-	cJSON_AddNumberToObject(extra, "retry_after_ms", (double)retry);
-	resp_err_with(rs, MX_LIMIT_EXCEEDED, extra, "Too many requests; try "
-	    "again later");
-	return -1;
 }
 
 /*
@@ -334,15 +308,16 @@ request_token(struct ctx *c, const struct req *r, const cJSON *args,
 		goto commit;
 	}
 	for (i = 0; i < 2 && d->buckets[i] != NULL; i++)
-		if (rate_check(c, d->buckets[i], d->rates[i], rs) == -1)
+		if (ratelimit_check(c->db, d->buckets[i], d->rates[i],
+		    rs) == -1)
 			goto commit;
 	if (r->api == API_V2)
 		buf_printf(&bucket, "user:%s", r->user_id);
 	else
 		buf_printf(&bucket, "ip:%s", r->remote_addr == NULL ? "" :
 		    r->remote_addr);
-	if (rate_check(c, buf_str(&bucket), &c->cfg.ratelimit_requester,
-	    rs) == -1)
+	if (ratelimit_check(c->db, buf_str(&bucket),
+	    &c->cfg.ratelimit_requester, rs) == -1)
 		goto commit;
 	if (d->send(c, r, s, secret) == -1) {
 		/* The session stays; the attempt does not count. */

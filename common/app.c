@@ -292,6 +292,14 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 			log_err("%s", err);
 			return -1;
 		}
+		if (tmpl_check(c->cfg.invite_subject, TMPL_INVITE_MAIL) == -1 ||
+		    tmpl_check(c->cfg.invite_subject_space,
+		    TMPL_INVITE_MAIL) == -1) {
+			log_err("invite_subject or invite_subject_space: a "
+			    "placeholder that is malformed or not an invite "
+			    "mail's");
+			return -1;
+		}
 		if (mail_init(&c->cfg) == -1)
 			return -1;
 	}

@@ -13,6 +13,7 @@
 
 #include "b64.h"
 #include "cfg.h"
+#include "email.h"
 #include "ident.h"
 #include "sign.h"
 #include "util.h"
@@ -34,6 +35,7 @@ enum cfg_type {
 	CFG_REGION_LIST,	/* ISO 3166 alpha-2 codes, repeatable */
 	CFG_CODE_LENGTH,	/* 6 to 12 */
 	CFG_LOOKUP_CAP,		/* 1 to 100000 */
+	CFG_WORD_LIST,		/* words separated by spaces, repeatable */
 };
 
 enum cfg_key {
@@ -75,6 +77,18 @@ enum cfg_key {
 	CFG_KEY_RATELIMIT_COUNTRY,
 	CFG_KEY_LOOKUP_MAX_ADDRESSES,
 	CFG_KEY_LOOKUP_ALLOW_NONE,
+	CFG_KEY_INVITE_LIFETIME,
+	CFG_KEY_INVITE_BLOCK_HOMESERVERS,
+	CFG_KEY_INVITE_BLOCK_ROOMS,
+	CFG_KEY_INVITE_BLOCK_KEYWORDS,
+	CFG_KEY_RATELIMIT_INVITE_SENDER,
+	CFG_KEY_INVITE_REDACT_LOCAL,
+	CFG_KEY_INVITE_REDACT_DOMAIN,
+	CFG_KEY_INVITE_WEB_CLIENT,
+	CFG_KEY_INVITE_SUBJECT,
+	CFG_KEY_INVITE_SUBJECT_SPACE,
+	CFG_KEY_INVITE_DELETE_ON_DELIVERY,
+	CFG_KEY_ONBIND_RETRY_MAX,
 	CFG_KEY__MAX
 };
 
@@ -162,6 +176,31 @@ static const struct {
 	    offsetof(struct cfg, lookup_max_addresses), CFG_LOOKUP_CAP, 0 },
 	[CFG_KEY_LOOKUP_ALLOW_NONE] = { "lookup_allow_none",
 	    offsetof(struct cfg, lookup_allow_none), CFG_BOOL, 0 },
+	[CFG_KEY_INVITE_LIFETIME] = { "invite_lifetime",
+	    offsetof(struct cfg, invite_lifetime), CFG_SECONDS, 0 },
+	[CFG_KEY_INVITE_BLOCK_HOMESERVERS] = { "invite_block_homeservers",
+	    offsetof(struct cfg, invite_block_homeservers), CFG_SERVER_LIST,
+	    0 },
+	[CFG_KEY_INVITE_BLOCK_ROOMS] = { "invite_block_rooms",
+	    offsetof(struct cfg, invite_block_rooms), CFG_WORD_LIST, 0 },
+	[CFG_KEY_INVITE_BLOCK_KEYWORDS] = { "invite_block_keywords",
+	    offsetof(struct cfg, invite_block_keywords), CFG_WORD_LIST, 0 },
+	[CFG_KEY_RATELIMIT_INVITE_SENDER] = { "ratelimit_invite_sender",
+	    offsetof(struct cfg, ratelimit_invite_sender), CFG_RATE, 0 },
+	[CFG_KEY_INVITE_REDACT_LOCAL] = { "invite_redact_local",
+	    offsetof(struct cfg, invite_redact_local), CFG_COUNT, 0 },
+	[CFG_KEY_INVITE_REDACT_DOMAIN] = { "invite_redact_domain",
+	    offsetof(struct cfg, invite_redact_domain), CFG_COUNT, 0 },
+	[CFG_KEY_INVITE_WEB_CLIENT] = { "invite_web_client",
+	    offsetof(struct cfg, invite_web_client), CFG_URL, 0 },
+	[CFG_KEY_INVITE_SUBJECT] = { "invite_subject",
+	    offsetof(struct cfg, invite_subject), CFG_STRING, 0 },
+	[CFG_KEY_INVITE_SUBJECT_SPACE] = { "invite_subject_space",
+	    offsetof(struct cfg, invite_subject_space), CFG_STRING, 0 },
+	[CFG_KEY_INVITE_DELETE_ON_DELIVERY] = { "invite_delete_on_delivery",
+	    offsetof(struct cfg, invite_delete_on_delivery), CFG_BOOL, 0 },
+	[CFG_KEY_ONBIND_RETRY_MAX] = { "onbind_retry_max",
+	    offsetof(struct cfg, onbind_retry_max), CFG_SECONDS, 0 },
 };
 
 /*
@@ -289,6 +328,15 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 	} else if (key == CFG_KEY_SMS_DENY_REGIONS) {
 		n = &c->n_sms_deny_regions;
 		list = c->sms_deny_regions;
+	} else if (key == CFG_KEY_INVITE_BLOCK_HOMESERVERS) {
+		n = &c->n_invite_block_homeservers;
+		list = c->invite_block_homeservers;
+	} else if (key == CFG_KEY_INVITE_BLOCK_ROOMS) {
+		n = &c->n_invite_block_rooms;
+		list = c->invite_block_rooms;
+	} else if (key == CFG_KEY_INVITE_BLOCK_KEYWORDS) {
+		n = &c->n_invite_block_keywords;
+		list = c->invite_block_keywords;
 	} else {
 		n = &c->n_homeserver_allow;
 		list = c->homeserver_allow;
@@ -307,6 +355,14 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 				    "3166 alpha-2 code like GB", item);
 				return -1;
 			}
+			list[*n] = xstrdup(item);
+		} else if (key == CFG_KEY_INVITE_BLOCK_KEYWORDS) {
+			if ((list[*n] = utf8_casefold(item)) == NULL) {
+				snprintf(err, errlen, "\"%.64s\" is not UTF-8",
+				    item);
+				return -1;
+			}
+		} else if (key == CFG_KEY_INVITE_BLOCK_ROOMS) {
 			list[*n] = xstrdup(item);
 		} else if (key == CFG_KEY_HTTP_ALLOW) {
 			if (netrange_parse(item, &c->http_allow[*n]) == -1) {
@@ -375,6 +431,7 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 	case CFG_HOST_LIST:
 	case CFG_RANGE_LIST:
 	case CFG_REGION_LIST:
+	case CFG_WORD_LIST:
 		return cfg_set_list(c, key, value, err, errlen);
 	case CFG_SMS_GATEWAY:
 		if (strcmp(value, "none") != 0 &&
@@ -470,6 +527,17 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	c->lookup_allow_none = 1;
 	c->ratelimit_msisdn = (struct cfg_rate){ 5, 3600 };
 	c->ratelimit_country = (struct cfg_rate){ 50, 60 };
+	c->invite_lifetime = 30 * 86400;
+	c->ratelimit_invite_sender = (struct cfg_rate){ 20, 3600 };
+	c->invite_redact_local = 3;
+	c->invite_redact_domain = 3;
+	c->invite_web_client = xstrdup("https://app.element.io");
+	c->invite_subject = xstrdup("%(sender_display_name)s has invited you "
+	    "to chat");
+	c->invite_subject_space = xstrdup("%(sender_display_name)s has "
+	    "invited you to a space");
+	c->invite_delete_on_delivery = 1;
+	c->onbind_retry_max = 3600;
 	while (p < end) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -510,6 +578,7 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 		    cfg_keys[key].type != CFG_SERVER_LIST &&
 		    cfg_keys[key].type != CFG_HOST_LIST &&
 		    cfg_keys[key].type != CFG_REGION_LIST &&
+		    cfg_keys[key].type != CFG_WORD_LIST &&
 		    cfg_keys[key].type != CFG_RANGE_LIST) {
 			snprintf(err, errlen, "%s:%zu: %s is set twice", name,
 			    lineno, k);
@@ -601,5 +670,14 @@ cfg_free(struct cfg *c)
 	free(c->sms_token);
 	free(c->sms_account);
 	free(c->sms_from);
+	for (i = 0; i < c->n_invite_block_homeservers; i++)
+		free(c->invite_block_homeservers[i]);
+	for (i = 0; i < c->n_invite_block_rooms; i++)
+		free(c->invite_block_rooms[i]);
+	for (i = 0; i < c->n_invite_block_keywords; i++)
+		free(c->invite_block_keywords[i]);
+	free(c->invite_web_client);
+	free(c->invite_subject);
+	free(c->invite_subject_space);
 	memset(c, 0, sizeof(*c));
 }

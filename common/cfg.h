@@ -70,6 +70,21 @@ struct cfg {
 	struct cfg_rate ratelimit_country;	/* texts per region */
 	int64_t	 lookup_max_addresses;	/* per lookup request */
 	int	 lookup_allow_none;	/* v2 lookups in plain text */
+	int64_t	 invite_lifetime;	/* seconds an invite stays pending */
+	char	*invite_block_homeservers[MAX_LIST]; /* senders' servers */
+	size_t	 n_invite_block_homeservers;
+	char	*invite_block_rooms[MAX_LIST];	/* room IDs */
+	size_t	 n_invite_block_rooms;
+	char	*invite_block_keywords[MAX_LIST]; /* case-folded at load */
+	size_t	 n_invite_block_keywords;
+	struct cfg_rate ratelimit_invite_sender; /* invites per sender */
+	int64_t	 invite_redact_local;	/* characters kept of the local part */
+	int64_t	 invite_redact_domain;	/* and of the domain */
+	char	*invite_web_client;	/* web_client_location by default */
+	char	*invite_subject;	/* template of the invite's subject */
+	char	*invite_subject_space;	/* the same for room_type m.space */
+	int	 invite_delete_on_delivery; /* else kept, marked delivered */
+	int64_t	 onbind_retry_max;	/* seconds; cap of the backoff */
 };
 
 int	 cfg_load(const char *, struct cfg *, char *, size_t);

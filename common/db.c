@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
+
 #include <libpq-fe.h>
 
 #include "buf.h"
@@ -39,6 +41,18 @@ enum stmt {
 	STMT_LOOKUP_PAIRS,
 	STMT_LOOKUP_PAIRS_PEPPER,
 	STMT_LOOKUP_HASHES,
+	STMT_EPHEMERAL_KEY_INSERT,
+	STMT_INVITE_INSERT,
+	STMT_INVITE_GET,
+	STMT_INVITES_PENDING,
+	STMT_OUTBOX_INSERT,
+	STMT_INVITES_ATTACH,
+	STMT_OUTBOX_NEXT,
+	STMT_OUTBOX_NEXT_DUE,
+	STMT_OUTBOX_RETRY,
+	STMT_OUTBOX_DELETE,
+	STMT_INVITES_DELIVERED,
+	STMT_INVITES_DELETE_DELIVERED,
 	STMT__MAX
 };
 
@@ -58,8 +72,9 @@ static const struct {
 	    "SELECT coalesce(max(version), 0) FROM schema_migrations",
 	    0, STMT_READ_ONLY },
 	[STMT_EPHEMERAL_KEY_EXISTS] = {
-	    "SELECT 1 FROM ephemeral_public_keys WHERE public_key = $1",
-	    1, STMT_READ_ONLY },
+	    "SELECT 1 FROM ephemeral_public_keys WHERE public_key = $1"
+	    " AND (expires_ts IS NULL OR expires_ts > $2)",
+	    2, STMT_READ_ONLY },
 	/* The v2 gate: one indexed query gives the user and how many of the
 	 * current policies ($2) they accepted. */
 	[STMT_AUTH_LOOKUP] = {
@@ -168,10 +183,65 @@ static const struct {
 	    " JOIN bindings b ON b.lookup_hash = y.h) x"
 	    " ON p.pepper = $2",
 	    2, STMT_READ_ONLY },
+	[STMT_EPHEMERAL_KEY_INSERT] = {
+	    "INSERT INTO ephemeral_public_keys (public_key, created_ts,"
+	    " expires_ts) VALUES ($1, $2, $3)",
+	    3, 0 },
+	[STMT_INVITE_INSERT] = {
+	    "INSERT INTO invites (token, medium, address, room_id, sender,"
+	    " ephemeral_public_key, created_ts, expires_ts)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+	    8, 0 },
+	[STMT_INVITE_GET] = {
+	    "SELECT sender, ephemeral_public_key FROM invites"
+	    " WHERE token = $1 AND expires_ts > $2",
+	    2, STMT_READ_ONLY },
+	/* In bind's transaction: the invites a delivery will carry, locked
+	 * so that two binds of one address cannot both take them. */
+	[STMT_INVITES_PENDING] = {
+	    "SELECT token, room_id, sender FROM invites"
+	    " WHERE medium = $1 AND address = $2 AND outbox_id IS NULL"
+	    " AND delivered_ts IS NULL AND expires_ts > $3"
+	    " ORDER BY created_ts, token FOR UPDATE",
+	    3, 0 },
+	/* The NOTIFY reaches sigil-notify when the transaction commits. */
+	[STMT_OUTBOX_INSERT] = {
+	    "INSERT INTO onbind_outbox (destination, body, created_ts,"
+	    " next_attempt_ts) VALUES ($1, $2, $3, $3)"
+	    " RETURNING id, pg_notify('" DB_ONBIND_CHANNEL "', '')",
+	    3, 0 },
+	[STMT_INVITES_ATTACH] = {
+	    "UPDATE invites SET outbox_id = $1 WHERE token = ANY($2::text[])",
+	    2, 0 },
+	/* One due delivery, locked for as long as it is being delivered;
+	 * rows other sigil-notify processes hold are skipped. */
+	[STMT_OUTBOX_NEXT] = {
+	    "SELECT id, destination, body, attempts FROM onbind_outbox"
+	    " WHERE next_attempt_ts <= $1 ORDER BY next_attempt_ts, id"
+	    " LIMIT 1 FOR UPDATE SKIP LOCKED",
+	    1, 0 },
+	[STMT_OUTBOX_NEXT_DUE] = {
+	    "SELECT coalesce(min(next_attempt_ts), 0), count(*)"
+	    " FROM onbind_outbox",
+	    0, STMT_READ_ONLY },
+	[STMT_OUTBOX_RETRY] = {
+	    "UPDATE onbind_outbox SET attempts = attempts + 1,"
+	    " next_attempt_ts = $2, last_error = $3 WHERE id = $1",
+	    3, 0 },
+	[STMT_OUTBOX_DELETE] = {
+	    "DELETE FROM onbind_outbox WHERE id = $1",
+	    1, 0 },
+	[STMT_INVITES_DELIVERED] = {
+	    "UPDATE invites SET delivered_ts = $2 WHERE outbox_id = $1",
+	    2, 0 },
+	[STMT_INVITES_DELETE_DELIVERED] = {
+	    "DELETE FROM invites WHERE outbox_id = $1",
+	    1, 0 },
 };
 
 struct db {
 	char	*conninfo;	/* owned */
+	int	 listen;	/* LISTEN on DB_ONBIND_CHANNEL at connect */
 	char	*app_name;	/* owned; pg_stat_activity's application_name */
 	PGconn	*conn;		/* NULL until connected */
 	int	 prepared;	/* statements prepared on conn */
@@ -354,6 +424,17 @@ db_ready(struct db *db)
 		db_disconnect(db);
 		return DB_DOWN;
 	}
+	if (db->listen) {
+		res = PQexec(db->conn, "LISTEN " DB_ONBIND_CHANNEL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			log_err("database: LISTEN failed: %s",
+			    PQresultErrorMessage(res));
+			PQclear(res);
+			db_disconnect(db);
+			return DB_DOWN;
+		}
+		PQclear(res);
+	}
 	return DB_READY;
 }
 
@@ -389,15 +470,18 @@ db_close(struct db *db)
 
 /*
  * Looks up an invite's ephemeral public key by its exact text.
- * Returns DB_OK when it exists, DB_NOTFOUND, or DB_ERROR.
+ * Returns DB_OK when it exists and has not expired at now (ms),
+ * DB_NOTFOUND, or DB_ERROR.
  */
 enum db_res
-db_ephemeral_key_exists(struct db *db, const char *public_key)
+db_ephemeral_key_exists(struct db *db, const char *public_key, int64_t now)
 {
-	const char	*params[1] = { public_key };
+	char		 nowbuf[24];
+	const char	*params[2] = { public_key, nowbuf };
 	PGresult	*res;
 	enum db_res	 rc;
 
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
 	if ((res = db_exec(db, STMT_EPHEMERAL_KEY_EXISTS, params, NULL)) ==
 	    NULL)
 		return DB_ERROR;
@@ -893,4 +977,251 @@ db_matches_clear(struct db_matches *m)
 	free(m->index);
 	free(m->pepper);
 	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * Stores an invite and its ephemeral public key; run inside a
+ * transaction, so that a mail that cannot go out leaves neither.
+ */
+enum db_res
+db_invite_insert(struct db *db, const struct db_invite *inv)
+{
+	char		 created[24], expires[24];
+	const char	*key[3] = { inv->ephemeral_public_key, created, expires };
+	const char	*params[8] = { inv->token, inv->medium, inv->address,
+	    inv->room_id, inv->sender, inv->ephemeral_public_key, created,
+	    expires };
+
+	snprintf(created, sizeof(created), "%lld", (long long)inv->created_ts);
+	snprintf(expires, sizeof(expires), "%lld", (long long)inv->expires_ts);
+	if (db_run(db, STMT_EPHEMERAL_KEY_INSERT, key) != DB_OK)
+		return DB_ERROR;
+	return db_run(db, STMT_INVITE_INSERT, params);
+}
+
+/*
+ * The pending (unexpired at now) invite with token: its sender and
+ * ephemeral public key, both owned by the caller.
+ */
+enum db_res
+db_invite_get(struct db *db, const char *token, int64_t now, char **sender,
+    char **ephemeral_public_key)
+{
+	char		 nowbuf[24];
+	const char	*params[2] = { token, nowbuf };
+	PGresult	*res;
+	enum db_res	 rc = DB_NOTFOUND;
+
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	if ((res = db_exec(db, STMT_INVITE_GET, params, NULL)) == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1) {
+		*sender = xstrdup(PQgetvalue(res, 0, 0));
+		*ephemeral_public_key = xstrdup(PQgetvalue(res, 0, 1));
+		rc = DB_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Inside bind's transaction: the invites of exactly (medium, address)
+ * not yet attached to a delivery nor expired at now, locked.  DB_OK with
+ * out->n 0 when there are none.
+ */
+enum db_res
+db_invites_pending(struct db *db, const char *medium, const char *address,
+    int64_t now, struct db_invites *out)
+{
+	char		 nowbuf[24];
+	const char	*params[3] = { medium, address, nowbuf };
+	PGresult	*res;
+	size_t		 i;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	if ((res = db_exec(db, STMT_INVITES_PENDING, params, NULL)) == NULL)
+		return DB_ERROR;
+	out->n = (size_t)PQntuples(res);
+	if (out->n > 0) {
+		out->token = xcalloc(out->n, sizeof(*out->token));
+		out->room_id = xcalloc(out->n, sizeof(*out->room_id));
+		out->sender = xcalloc(out->n, sizeof(*out->sender));
+	}
+	for (i = 0; i < out->n; i++) {
+		out->token[i] = xstrdup(PQgetvalue(res, (int)i, 0));
+		out->room_id[i] = xstrdup(PQgetvalue(res, (int)i, 1));
+		out->sender[i] = xstrdup(PQgetvalue(res, (int)i, 2));
+	}
+	PQclear(res);
+	return DB_OK;
+}
+
+void
+db_invites_clear(struct db_invites *inv)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->n; i++) {
+		free(inv->token[i]);
+		free(inv->room_id[i]);
+		free(inv->sender[i]);
+	}
+	free(inv->token);
+	free(inv->room_id);
+	free(inv->sender);
+	memset(inv, 0, sizeof(*inv));
+}
+
+/*
+ * Inside bind's transaction: queues body for destination's onbind, with
+ * the n invites (by token) attached to it, and wakes sigil-notify at
+ * commit.
+ */
+enum db_res
+db_outbox_queue(struct db *db, const char *destination, const char *body,
+    int64_t now, const char *const *tokens, size_t n)
+{
+	struct buf	 arr = { 0 };
+	char		 nowbuf[24], *id;
+	const char	*params[3] = { destination, body, nowbuf };
+	const char	*attach[2];
+	PGresult	*res;
+	enum db_res	 rc;
+
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	if ((res = db_exec(db, STMT_OUTBOX_INSERT, params, NULL)) == NULL)
+		return DB_ERROR;
+	id = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	db_text_array(&arr, tokens, n);
+	attach[0] = id;
+	attach[1] = buf_str(&arr);
+	rc = db_run(db, STMT_INVITES_ATTACH, attach);
+	buf_free(&arr);
+	free(id);
+	return rc;
+}
+
+/* sigil-notify: LISTEN for queued deliveries on every connection. */
+void
+db_listen(struct db *db)
+{
+	db->listen = 1;
+}
+
+/*
+ * Waits up to timeout_ms for a notification on the LISTEN connection.
+ * Returns 1 when one came (all pending ones are consumed), 0 on timeout
+ * or a signal, -1 when the connection is gone (db_ready() reconnects).
+ */
+int
+db_wait(struct db *db, int timeout_ms)
+{
+	struct pollfd	 pfd;
+	PGnotify	*n;
+	int		 got = 0;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return -1;
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return 0;
+	if (PQconsumeInput(db->conn) == 0) {
+		log_warn("database: connection lost while waiting: %s",
+		    PQerrorMessage(db->conn));
+		db_disconnect(db);
+		return -1;
+	}
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
+}
+
+/*
+ * Inside a transaction: takes the next delivery due at now that no other
+ * process holds, and keeps it locked until commit or rollback.
+ */
+enum db_res
+db_outbox_next(struct db *db, int64_t now, struct db_outbox *o)
+{
+	char		 nowbuf[24];
+	const char	*params[1] = { nowbuf };
+	PGresult	*res;
+	enum db_res	 rc = DB_NOTFOUND;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	if ((res = db_exec(db, STMT_OUTBOX_NEXT, params, NULL)) == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1) {
+		o->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		o->destination = xstrdup(PQgetvalue(res, 0, 1));
+		o->body = xstrdup(PQgetvalue(res, 0, 2));
+		o->attempts = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		rc = DB_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+void
+db_outbox_clear(struct db_outbox *o)
+{
+	free(o->destination);
+	free(o->body);
+	memset(o, 0, sizeof(*o));
+}
+
+/*
+ * When the next delivery falls due: *due in ms (0 with *queued 0 when
+ * nothing is queued).
+ */
+enum db_res
+db_outbox_next_due(struct db *db, int64_t *due, int64_t *queued)
+{
+	PGresult	*res;
+
+	if ((res = db_exec(db, STMT_OUTBOX_NEXT_DUE, NULL, NULL)) == NULL)
+		return DB_ERROR;
+	*due = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*queued = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return DB_OK;
+}
+
+/* A failed attempt: try again at next_ts; why goes to last_error. */
+enum db_res
+db_outbox_retry(struct db *db, int64_t id, int64_t next_ts, const char *why)
+{
+	char		 idbuf[24], nextbuf[24];
+	const char	*params[3] = { idbuf, nextbuf, why };
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	snprintf(nextbuf, sizeof(nextbuf), "%lld", (long long)next_ts);
+	return db_run(db, STMT_OUTBOX_RETRY, params);
+}
+
+/*
+ * Delivered: the invites it carried are marked delivered at now, or
+ * deleted when delete_invites, and the row goes.
+ */
+enum db_res
+db_outbox_done(struct db *db, int64_t id, int64_t now, int delete_invites)
+{
+	char		 idbuf[24], nowbuf[24];
+	const char	*params[2] = { idbuf, nowbuf };
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	if (db_run(db, delete_invites ? STMT_INVITES_DELETE_DELIVERED :
+	    STMT_INVITES_DELIVERED, params) != DB_OK)
+		return DB_ERROR;
+	return db_run(db, STMT_OUTBOX_DELETE, params);
 }

@@ -10,7 +10,10 @@
 #include <stdint.h>
 
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	4
+#define SIGIL_SCHEMA_VERSION	5
+
+/* The channel bind NOTIFYs and sigil-notify LISTENs on. */
+#define DB_ONBIND_CHANNEL	"sigil_onbind"
 
 struct db;
 
@@ -47,7 +50,7 @@ enum db_ready_res db_ready(struct db *);
 void		 db_end_request(struct db *);
 void		 db_close(struct db *);
 
-enum db_res	 db_ephemeral_key_exists(struct db *, const char *);
+enum db_res	 db_ephemeral_key_exists(struct db *, const char *, int64_t);
 enum db_res	 db_auth_lookup(struct db *, const char *, const char *const *,
 		    size_t, int64_t, char **, int64_t *);
 enum db_res	 db_account_register(struct db *, const char *, const char *,
@@ -103,5 +106,49 @@ enum db_res	 db_rate_hit(struct db *, const char *, int64_t, int64_t,
 		    int64_t *, int64_t *);
 enum db_res	 db_terms_accept(struct db *, const char *, const char *const *,
 		    const char *const *, size_t, int64_t);
+
+/* An invite as store-invite records it (see sql/005_invites.sql). */
+struct db_invite {
+	const char	*token;
+	const char	*medium;
+	const char	*address;		/* canonical */
+	const char	*room_id;
+	const char	*sender;
+	const char	*ephemeral_public_key;
+	int64_t		 created_ts;
+	int64_t		 expires_ts;
+};
+
+/* The pending invites of one 3PID: n rows, each column an array. */
+struct db_invites {
+	size_t	  n;
+	char	**token;
+	char	**room_id;
+	char	**sender;
+};
+
+/* One queued onbind delivery. */
+struct db_outbox {
+	int64_t	 id;
+	char	*destination;		/* owned */
+	char	*body;			/* owned */
+	int64_t	 attempts;
+};
+
+enum db_res	 db_invite_insert(struct db *, const struct db_invite *);
+enum db_res	 db_invite_get(struct db *, const char *, int64_t, char **,
+		    char **);
+enum db_res	 db_invites_pending(struct db *, const char *, const char *,
+		    int64_t, struct db_invites *);
+void		 db_invites_clear(struct db_invites *);
+enum db_res	 db_outbox_queue(struct db *, const char *, const char *,
+		    int64_t, const char *const *, size_t);
+void		 db_listen(struct db *);
+int		 db_wait(struct db *, int);
+enum db_res	 db_outbox_next(struct db *, int64_t, struct db_outbox *);
+void		 db_outbox_clear(struct db_outbox *);
+enum db_res	 db_outbox_next_due(struct db *, int64_t *, int64_t *);
+enum db_res	 db_outbox_retry(struct db *, int64_t, int64_t, const char *);
+enum db_res	 db_outbox_done(struct db *, int64_t, int64_t, int);
 
 #endif /* !SIGIL_DB_H */

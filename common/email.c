@@ -9,6 +9,8 @@
  * folding, so "Strauß" becomes "strauss"), which lower-cases the domain
  * too.
  */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <unicode/uchar.h>
@@ -16,6 +18,7 @@
 
 #include "email.h"
 #include "json.h"
+#include "util.h"
 
 /* Characters that may not stand unquoted in a local part. */
 static const char local_specials[] = " \t\"(),:;<>@[\\]";
@@ -142,4 +145,42 @@ email_canonical(const char *in, char *out, size_t outsz)
 	    (size_t)olen >= outsz)
 		return -1;
 	return 0;
+}
+
+/*
+ * Returns a newly allocated copy of the UTF-8 text in, case-folded in
+ * full as email_canonical() folds (for matching words, not only
+ * addresses), or NULL when in is not UTF-8.
+ */
+char *
+utf8_casefold(const char *in)
+{
+	UErrorCode	 err = U_ZERO_ERROR;
+	UChar		*u = NULL, *folded = NULL;
+	char		*out = NULL;
+	int32_t		 ulen, flen, olen;
+	size_t		 n = strlen(in);
+
+	if (n > INT32_MAX / 4 ||
+	    !json_utf8_valid((const unsigned char *)in, n))
+		return NULL;
+	u = xcalloc(n + 1, sizeof(*u));
+	folded = xcalloc(3 * n + 1, sizeof(*folded));
+	u_strFromUTF8(u, (int32_t)n + 1, &ulen, in, (int32_t)n, &err);
+	if (U_FAILURE(err))
+		goto out;
+	flen = u_strFoldCase(folded, 3 * (int32_t)n + 1, u, ulen,
+	    U_FOLD_CASE_DEFAULT, &err);
+	if (U_FAILURE(err))
+		goto out;
+	out = xmalloc(3 * (size_t)flen + 1);
+	u_strToUTF8(out, 3 * flen + 1, &olen, folded, flen, &err);
+	if (U_FAILURE(err)) {
+		free(out);
+		out = NULL;
+	}
+out:
+	free(u);
+	free(folded);
+	return out;
 }

@@ -13,5 +13,6 @@
 #define MAX_EMAIL		254
 
 int	 email_canonical(const char *, char *, size_t);
+char	*utf8_casefold(const char *);
 
 #endif /* !SIGIL_EMAIL_H */

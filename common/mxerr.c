@@ -51,6 +51,10 @@ static const struct {
 	[MX_INVALID_PEPPER] = { "M_INVALID_PEPPER", 400,
 	    "Unknown or invalid pepper" },
 	[MX_TOO_MANY] = { "M_TOO_LARGE", 400, "Too many items in the list" },
+	[MX_UNRECOGNIZED_MEDIUM] = { "M_UNRECOGNIZED", 400,
+	    "This medium is not supported here" },
+	[MX_THREEPID_IN_USE] = { "M_THREEPID_IN_USE", 400,
+	    "This address is already bound to a Matrix user" },
 };
 
 /* Returns the errcode string, e.g. "M_NOT_FOUND"; static storage. */

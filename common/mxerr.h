@@ -33,6 +33,8 @@ enum mxerr {
 	MX_DESTINATION_REJECTED, /* we do not text that region */
 	MX_INVALID_PEPPER,	/* lookup with a stale or wrong pepper */
 	MX_TOO_MANY,		/* M_TOO_LARGE with 400: a list over its cap */
+	MX_UNRECOGNIZED_MEDIUM,	/* M_UNRECOGNIZED with 400: a medium we lack */
+	MX_THREEPID_IN_USE,	/* invite to an address already bound */
 	MX__MAX
 };
 

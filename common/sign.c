@@ -93,11 +93,12 @@ sign_key_generate(const char *id, struct sign_key **out)
 }
 
 /*
- * Writes the key's seed as unpadded standard base64 into out (outsz bytes
- * with the NUL).  Returns 0 or -1.  The caller wipes out after use.
+ * Writes the key's seed as unpadded base64 of alphabet into out (outsz
+ * bytes with the NUL).  Returns 0 or -1.  The caller wipes out after use.
  */
 int
-sign_key_seed_b64(const struct sign_key *k, char *out, size_t outsz)
+sign_key_seed_b64(const struct sign_key *k, enum b64_alphabet alphabet,
+    char *out, size_t outsz)
 {
 	unsigned char	 seed[ED25519_SEED_LEN];
 	size_t		 len = sizeof(seed);
@@ -105,7 +106,7 @@ sign_key_seed_b64(const struct sign_key *k, char *out, size_t outsz)
 
 	if (EVP_PKEY_get_raw_private_key(k->pkey, seed, &len) == 1 &&
 	    len == sizeof(seed) &&
-	    b64_encode(seed, len, B64_STANDARD, out, outsz) > 0)
+	    b64_encode(seed, len, alphabet, out, outsz) > 0)
 		rc = 0;
 	secure_wipe(seed, sizeof(seed));
 	return rc;

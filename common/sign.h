@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "b64.h"
 #include "bounds.h"
 
 struct cJSON;
@@ -28,7 +29,8 @@ int	 sign_key_load(const char *, const char *, struct sign_key **,
 int	 sign_key_from_seed(const unsigned char *, const char *,
 	    struct sign_key **);
 int	 sign_key_generate(const char *, struct sign_key **);
-int	 sign_key_seed_b64(const struct sign_key *, char *, size_t);
+int	 sign_key_seed_b64(const struct sign_key *, enum b64_alphabet,
+	    char *, size_t);
 void	 sign_key_free(struct sign_key *);
 int	 sign_json(const struct sign_key *, const char *, struct cJSON *);
 int	 sign_verify_json(const struct cJSON *, const char *, const char *,

@@ -17,6 +17,7 @@ enum tmpl_kind {
 	TMPL_VERIFICATION_MAIL,		/* verification_template.eml */
 	TMPL_VERIFY_PAGE,		/* verify_response_template.html */
 	TMPL_SMS,			/* sms_template.txt */
+	TMPL_INVITE_MAIL,		/* invite_template.eml */
 	TMPL__MAX
 };
 
@@ -40,6 +41,7 @@ int	 tmpl_load(const char *, const char *, struct tmpl_set *, char *,
 	    size_t);
 void	 tmpl_free(struct tmpl_set *);
 const char *tmpl_get(const struct tmpl_set *, const char *, enum tmpl_kind);
+int	 tmpl_check(const char *, enum tmpl_kind);
 int	 tmpl_render(const char *, const struct tmpl_var *, size_t,
 	    struct buf *);
 void	 buf_put_html(struct buf *, const char *);

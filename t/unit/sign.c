@@ -114,7 +114,7 @@ main(void)
 	ok(!sign_key_id_valid("ed25519:a-b"), "'-' refused in a key id");
 
 	/* A sydent key file keeps its key and its version as the id. */
-	ok(sign_key_seed_b64(k, seed, sizeof(seed)) == 0,
+	ok(sign_key_seed_b64(k, B64_STANDARD, seed, sizeof(seed)) == 0,
 	    "seed exported");
 	snprintf(line, sizeof(line), "ed25519 0 %s\n", seed);
 	path = write_file(line);
