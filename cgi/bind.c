@@ -11,6 +11,10 @@
  * homeserver that owns mxid.  That homeserver's keys are fetched from its
  * /_matrix/key/v2/server (server discovery, blocklist and caps of
  * common/http) and kept until their valid_until_ts.
+ *
+ * A bind of a 3PID with pending email invites queues them, in the bind's
+ * transaction, for the homeserver of the user ID (onbind); sigil-notify
+ * delivers them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,84 @@
 #include "threepid.h"
 #include "util.h"
 #include "xmatrix.h"
+
+/*
+ * The body onbind delivers: the association of (medium, address) with
+ * mxid, with each pending invite attached and signed with the long-term
+ * key, all signed.  Returns the JSON text (caller frees) or NULL.
+ */
+static char *
+onbind_body(const struct ctx *c, const struct db_session *s,
+    const char *mxid, int64_t now, const struct db_invites *inv)
+{
+	cJSON	*assoc, *list, *item, *signed_obj;
+	char	*text = NULL;
+	size_t	 i;
+
+	assoc = threepid_association(s->medium, s->address, mxid, now, now,
+	    now + THREEPID_VALIDITY_MS);
+	list = cJSON_AddArrayToObject(assoc, "invites");
+	for (i = 0; i < inv->n; i++) {
+		item = cJSON_CreateObject();
+		cJSON_AddStringToObject(item, "medium", s->medium);
+		cJSON_AddStringToObject(item, "address", s->address);
+		cJSON_AddStringToObject(item, "mxid", mxid);
+		cJSON_AddStringToObject(item, "room_id", inv->room_id[i]);
+		cJSON_AddStringToObject(item, "sender", inv->sender[i]);
+		cJSON_AddStringToObject(item, "token", inv->token[i]);
+		signed_obj = cJSON_AddObjectToObject(item, "signed");
+		cJSON_AddStringToObject(signed_obj, "mxid", mxid);
+		cJSON_AddStringToObject(signed_obj, "token", inv->token[i]);
+		cJSON_AddItemToArray(list, item);
+		if (sign_json(c->key, c->cfg.server_name, signed_obj) == -1)
+			goto out;
+	}
+	if (sign_json(c->key, c->cfg.server_name, assoc) == -1)
+		goto out;
+	text = cJSON_PrintUnformatted(assoc);
+out:
+	cJSON_Delete(assoc);
+	return text;
+}
+
+/*
+ * Records the binding and, in the same transaction, queues the pending
+ * invites of that 3PID for delivery to the homeserver of mxid, where
+ * sigil-notify picks them up.  Returns 0, or -1 (nothing recorded).
+ */
+static int
+bind_and_queue(struct ctx *c, const struct db_session *s, const char *mxid,
+    int64_t now)
+{
+	struct db_invites	 inv;
+	char			*body = NULL;
+	int			 rc = -1;
+
+	memset(&inv, 0, sizeof(inv));
+	if (db_begin(c->db) != DB_OK)
+		return -1;
+	if (db_bind(c->db, s->medium, s->address, mxid, now,
+	    now + THREEPID_VALIDITY_MS) != DB_OK ||
+	    db_invites_pending(c->db, s->medium, s->address, now, &inv) !=
+	    DB_OK)
+		goto out;
+	if (inv.n > 0 && ((body = onbind_body(c, s, mxid, now, &inv)) ==
+	    NULL || db_outbox_queue(c->db, ident_user_id_server(mxid), body,
+	    now, (const char *const *)inv.token, inv.n) != DB_OK))
+		goto out;
+	if (db_commit(c->db) != DB_OK)
+		goto out;
+	if (inv.n > 0)
+		log_info("bind: %zu invite(s) queued for %s",
+		    inv.n, ident_user_id_server(mxid));
+	rc = 0;
+out:
+	if (rc == -1)
+		db_rollback(c->db);
+	free(body);
+	db_invites_clear(&inv);
+	return rc;
+}
 
 /* POST 3pid/bind. */
 static void
@@ -66,8 +148,7 @@ h_bind(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_err(rs, session_mxerr(sr), NULL);
 		goto out;
 	}
-	if (db_bind(c->db, s.medium, s.address, mxid, now,
-	    now + THREEPID_VALIDITY_MS) != DB_OK) {
+	if (bind_and_queue(c, &s, mxid, now) == -1) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		goto out;
 	}

@@ -305,6 +305,8 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 	}
 	if (app->flags & APP_NEEDS_DB) {
 		c->db = db_open(c->cfg.database, app->name);
+		if (app->flags & APP_LISTEN)
+			db_listen(c->db);
 		if (db_ready(c->db) == DB_SCHEMA_MISMATCH)
 			return -1;
 		c->db_read = c->db;

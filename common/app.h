@@ -52,6 +52,7 @@ struct route {
 #define APP_NEEDS_HTTP	0x02	/* outbound HTTPS to homeservers */
 #define APP_NEEDS_MAIL	0x04	/* SMTP and the templates */
 #define APP_READ_REPLICA 0x08	/* reads may go to database_replica */
+#define APP_LISTEN	0x10	/* LISTEN for queued onbind deliveries */
 
 struct app {
 	const char		*name;		/* e.g. "sigil-pubkey" */

@@ -1111,25 +1111,29 @@ db_listen(struct db *db)
 }
 
 /*
- * Waits up to timeout_ms for a notification on the LISTEN connection.
- * Returns 1 when one came (all pending ones are consumed), 0 on timeout
+ * Waits up to timeout_ms for a notification on the LISTEN connection, or
+ * for wake_fd (-1: none) to become readable.  Returns 1 when a
+ * notification came (all pending ones are consumed), 0 on timeout, wake
  * or a signal, -1 when the connection is gone (db_ready() reconnects).
  */
 int
-db_wait(struct db *db, int timeout_ms)
+db_wait(struct db *db, int timeout_ms, int wake_fd)
 {
-	struct pollfd	 pfd;
+	struct pollfd	 pfd[2];
 	PGnotify	*n;
 	int		 got = 0;
 
-	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	    PQsocket(db->conn) < 0)
 		return -1;
-	pfd.fd = PQsocket(db->conn);
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	if (pfd.fd < 0)
-		return -1;
-	if (poll(&pfd, 1, timeout_ms) <= 0)
+	pfd[0].fd = PQsocket(db->conn);
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	pfd[1].fd = wake_fd;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	if (poll(pfd, wake_fd >= 0 ? 2 : 1, timeout_ms) <= 0 ||
+	    !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 		return 0;
 	if (PQconsumeInput(db->conn) == 0) {
 		log_warn("database: connection lost while waiting: %s",

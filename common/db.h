@@ -144,7 +144,7 @@ void		 db_invites_clear(struct db_invites *);
 enum db_res	 db_outbox_queue(struct db *, const char *, const char *,
 		    int64_t, const char *const *, size_t);
 void		 db_listen(struct db *);
-int		 db_wait(struct db *, int);
+int		 db_wait(struct db *, int, int);
 enum db_res	 db_outbox_next(struct db *, int64_t, struct db_outbox *);
 void		 db_outbox_clear(struct db_outbox *);
 enum db_res	 db_outbox_next_due(struct db *, int64_t *, int64_t *);

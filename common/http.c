@@ -430,14 +430,15 @@ resolve_server(const char *server_name, struct target *t)
 }
 
 /*
- * GETs path_query (starting with '/', already URL-encoded) from the
- * homeserver server_name, found by server discovery, with the body capped
- * at cap bytes.  Returns HTTP_OK with out->status and out->body set (out
- * is the caller's; free it with http_resp_free), or the failure.
+ * Sends a request for path_query (starting with '/', already URL-encoded)
+ * to the homeserver server_name, found by server discovery: a GET, or a
+ * POST of len bytes of JSON when body is not NULL.  The answer's body is
+ * capped at cap bytes.  Returns HTTP_OK with out->status and out->body
+ * set (out is the caller's; free it with http_resp_free), or the failure.
  */
-enum http_res
-http_matrix_get(const char *server_name, const char *path_query, size_t cap,
-    struct http_resp *out)
+static enum http_res
+http_matrix_request(const char *server_name, const char *path_query,
+    const char *body, size_t len, size_t cap, struct http_resp *out)
 {
 	struct target	 t;
 	struct buf	 url = { 0 };
@@ -447,13 +448,29 @@ http_matrix_get(const char *server_name, const char *path_query, size_t cap,
 		return HTTP_BAD_NAME;
 	buf_printf(&url, "https://%s%s", t.url_host, path_query);
 	{
-		struct http_req	 rq = { t.connect_to, t.host_header, NULL,
-		    NULL, 0, NULL, NULL, cap };
+		struct http_req	 rq = { t.connect_to, t.host_header,
+		    "application/json", body, len, NULL, NULL, cap };
 
 		res = http_fetch(buf_str(&url), &rq, out);
 	}
 	buf_free(&url);
 	return res;
+}
+
+/* GETs path_query from the homeserver server_name (see above). */
+enum http_res
+http_matrix_get(const char *server_name, const char *path_query, size_t cap,
+    struct http_resp *out)
+{
+	return http_matrix_request(server_name, path_query, NULL, 0, cap, out);
+}
+
+/* POSTs len bytes of JSON to path on the homeserver server_name. */
+enum http_res
+http_matrix_post(const char *server_name, const char *path, const char *body,
+    size_t len, size_t cap, struct http_resp *out)
+{
+	return http_matrix_request(server_name, path, body, len, cap, out);
 }
 
 /*

@@ -19,6 +19,7 @@ struct cfg;
 #define HTTP_CAP_WELL_KNOWN	(50 * 1024)
 #define HTTP_CAP_KEYS		(50 * 1024)
 #define HTTP_CAP_SMS		(16 * 1024)
+#define HTTP_CAP_ONBIND		(16 * 1024)
 
 /* Time limits, in milliseconds; nginx gives a request 15 s in all. */
 #define HTTP_CONNECT_TIMEOUT_MS	2000
@@ -45,6 +46,8 @@ int		 http_init(const struct cfg *);
 void		 http_free(void);
 enum http_res	 http_matrix_get(const char *, const char *, size_t,
 		    struct http_resp *);
+enum http_res	 http_matrix_post(const char *, const char *, const char *,
+		    size_t, size_t, struct http_resp *);
 enum http_res	 http_post(const char *, const char *, const char *, size_t,
 		    const char *, const char *, size_t, struct http_resp *);
 void		 http_resp_free(struct http_resp *);

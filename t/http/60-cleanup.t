@@ -18,10 +18,23 @@ psql("INSERT INTO accounts VALUES ('\@clean:x', 0) ON CONFLICT DO NOTHING");
 psql("INSERT INTO account_tokens VALUES ('cleanold', '\@clean:x', 0, 1),"
     . " ('cleannew', '\@clean:x', 0, NULL),"
     . " ('cleanlater', '\@clean:x', 0, " . ($now + 3600_000) . ")");
+psql("INSERT INTO ephemeral_public_keys VALUES ('cleankeyold', 0, 1),"
+    . " ('cleankeynew', 0, " . ($now + 3600_000) . "), ('cleankeyheld', 0, 1),"
+    . " ('cleankeyforever', 0, NULL)");
+psql("INSERT INTO onbind_outbox (id, destination, body, created_ts,"
+    . " next_attempt_ts) VALUES (900001, 'x', '{}', 1, " . ($now + 3600_000)
+    . "), (900002, 'x', '{}', $now, " . ($now + 3600_000) . ")");
+psql("INSERT INTO invites (token, medium, address, room_id, sender,"
+    . " ephemeral_public_key, created_ts, expires_ts, outbox_id) VALUES"
+    . " ('cleaninvold', 'email', 'a\@x', '!r:x', '\@s:x', 'cleankeyold', 0, 1, NULL),"
+    . " ('cleaninvnew', 'email', 'a\@x', '!r:x', '\@s:x', 'cleankeynew', 0, "
+    . ($now + 3600_000) . ", NULL),"
+    . " ('cleaninvheld', 'email', 'a\@x', '!r:x', '\@s:x', 'cleankeyheld', 0, 1,"
+    . " 900002)");
 
 my $out = `deploy/sigil-cleanup 'host=$dir/pgsock dbname=sigil user=sigil' 2>&1`;
 is($?, 0, 'sigil-cleanup runs');
-like($out, qr/removed \d+ sessions, \d+ rate-limit counters, \d+ expired tokens/,
+like($out, qr/removed \d+ sessions, \d+ rate-limit counters, \d+ expired tokens, \d+ undeliverable onbinds, \d+ expired invites, \d+ ephemeral keys/,
     'and says what it removed');
 is(psql("SELECT string_agg(sid, ',' ORDER BY sid) FROM validation_sessions"
     . " WHERE sid LIKE 'clean%'"), 'cleannew', 'the old session went');
@@ -30,8 +43,21 @@ is(psql("SELECT string_agg(bucket, ',' ORDER BY bucket) FROM rate_limits"
 is(psql("SELECT string_agg(token_hash, ',' ORDER BY token_hash) FROM"
     . " account_tokens WHERE token_hash LIKE 'clean%'"),
     'cleanlater,cleannew', 'the expired token went, the others stayed');
+is(psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM onbind_outbox"
+    . " WHERE id > 900000"), '900002',
+    'an onbind queued for 30 days went, a recent one stayed');
+is(psql("SELECT string_agg(token, ',' ORDER BY token) FROM invites"
+    . " WHERE token LIKE 'clean%'"), 'cleaninvheld,cleaninvnew',
+    'the expired invite went; a fresh one and one on its way stayed');
+is(psql("SELECT string_agg(public_key, ',' ORDER BY public_key) FROM"
+    . " ephemeral_public_keys WHERE public_key LIKE 'cleankey%'"),
+    'cleankeyforever,cleankeyheld,cleankeynew',
+    'an expired key without an invite went; the others stayed');
 $out = `deploy/sigil-cleanup 'host=$dir/pgsock dbname=sigil user=sigil' 2>&1`;
-like($out, qr/removed 0 sessions, 0 rate-limit counters, 0 expired tokens/,
+like($out, qr/removed 0 sessions, 0 rate-limit counters, 0 expired tokens, 0 undeliverable onbinds, 0 expired invites, 0 ephemeral keys/,
     'a second run finds nothing');
+psql('DELETE FROM onbind_outbox WHERE id > 900000');
+psql("DELETE FROM invites WHERE token LIKE 'clean%'");
+psql("DELETE FROM ephemeral_public_keys WHERE public_key LIKE 'cleankey%'");
 
 done_testing();

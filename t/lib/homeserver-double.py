@@ -15,6 +15,10 @@ homeserver.  What it answers depends on the OpenID token asked about:
   redirect-loop              302 to itself, for ever
   redirect-<token>           302 to the same server with <token>
 
+POST /_matrix/federation/v1/3pid/onbind appends the body, one JSON line,
+to --onbind-log after --onbind-delay seconds and answers 200 {}; with
+--onbind-fail N it answers 500 to the first N.
+
 /.well-known/matrix/server answers {"m.server": <--delegate>}.
 /_matrix/key/v2/server answers the double's key (ed25519:hs1, seed from
 --key-seed), signed by itself under --server-name; asked under a Host of
@@ -22,6 +26,7 @@ homeserver.  What it answers depends on the OpenID token asked about:
 
     homeserver-double.py --port P --cert C --key K [--delegate NAME]
         [--well-known-port 443] [--server-name NAME --key-seed FILE]
+        [--onbind-log FILE [--onbind-delay SECONDS] [--onbind-fail N]]
 """
 import argparse
 import base64
@@ -65,6 +70,24 @@ class Handler(BaseHTTPRequestHandler):
             return self.userinfo(url.path, query.get("access_token", [""])[0])
         return self.send_json(404, {"errcode": "M_UNRECOGNIZED",
                                     "error": "not here"})
+
+    def do_POST(self):
+        url = urlparse(self.path)
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if url.path != "/_matrix/federation/v1/3pid/onbind" or \
+                not self.server.onbind_log:
+            return self.send_json(404, {"errcode": "M_UNRECOGNIZED",
+                                        "error": "not here"})
+        with self.server.lock:
+            if self.server.onbind_fail > 0:
+                self.server.onbind_fail -= 1
+                return self.send_json(500, {"errcode": "M_UNKNOWN"})
+        time.sleep(self.server.onbind_delay)
+        obj = json.loads(body)
+        with self.server.lock, open(self.server.onbind_log, "a") as f:
+            f.write(json.dumps(obj, sort_keys=True) + "\n")
+        return self.send_json(200, {})
 
     def server_keys(self):
         from signedjson.key import decode_signing_key_base64, encode_verify_key_base64
@@ -132,6 +155,10 @@ def serve(port, args):
     httpd.delegate = args.delegate
     httpd.server_name = args.server_name
     httpd.seed = args.seed
+    httpd.onbind_log = args.onbind_log
+    httpd.onbind_delay = args.onbind_delay
+    httpd.onbind_fail = args.onbind_fail
+    httpd.lock = threading.Lock()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
@@ -147,6 +174,9 @@ def main():
     p.add_argument("--well-known-port", type=int, default=0)
     p.add_argument("--server-name", default="")
     p.add_argument("--key-seed", default="")
+    p.add_argument("--onbind-log", default="")
+    p.add_argument("--onbind-delay", type=float, default=0)
+    p.add_argument("--onbind-fail", type=int, default=0)
     args = p.parse_args()
     args.seed = ""
     if args.key_seed:

@@ -1,0 +1,190 @@
+/*
+ * sigil-notify: the daemon that delivers onbind callbacks.  Not a FastCGI
+ * program: one process (or a few, on several hosts) beside the workers.
+ *
+ * sigil-bind queues a row in onbind_outbox, in the bind's own
+ * transaction, and NOTIFYs; this daemon LISTENs, takes due rows one at a
+ * time with FOR UPDATE SKIP LOCKED (so two daemons never deliver one row
+ * at once), POSTs each to the homeserver's
+ * /_matrix/federation/v1/3pid/onbind through common/http, and on 200
+ * marks the invites it carried delivered (or deletes them) and drops the
+ * row, all in that transaction.  A failure sets the next attempt 5 s,
+ * 10 s, 20 s... later, capped at onbind_retry_max.  Everything lives in
+ * PostgreSQL, so a restart of the daemon, of the homeserver or of
+ * PostgreSQL loses nothing.
+ *
+ *	sigil-notify -c /etc/sigil/sigil.conf
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define ONBIND_PATH		"/_matrix/federation/v1/3pid/onbind"
+#define RETRY_FIRST_MS		5000LL
+#define IDLE_WAIT_MS		60000	/* look again at least this often */
+#define BUSY_WAIT_MS		1000	/* due rows another daemon holds */
+#define DB_DOWN_WAIT_MS		2000
+
+static volatile sig_atomic_t	 stopping;
+static int			 wake_pipe[2] = { -1, -1 };
+
+static void
+on_stop(int sig)
+{
+	int	 saved = errno;
+
+	(void)sig;
+	stopping = 1;
+	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "x", 1) == -1) {
+		/* the pipe is full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+/* Sleeps ms, or less when a signal asks us to stop. */
+static void
+sleep_or_wake(int ms)
+{
+	struct pollfd	 pfd = { wake_pipe[0], POLLIN, 0 };
+
+	if (!stopping)
+		poll(&pfd, 1, ms);
+}
+
+/* The delay before attempt number attempts + 1, in ms. */
+static int64_t
+retry_delay(const struct cfg *cfg, int64_t attempts)
+{
+	int64_t	 cap = cfg->onbind_retry_max * 1000, d = RETRY_FIRST_MS;
+
+	while (attempts-- > 0 && d < cap)
+		d *= 2;
+	return d < cap ? d : cap;
+}
+
+/*
+ * Takes one due delivery and tries it.  Returns 1 when there was one, 0
+ * when none is due, -1 when the database failed.
+ */
+static int
+deliver_one(struct ctx *c)
+{
+	struct db_outbox	 o;
+	struct http_resp	 hr = { 0, -1, { 0 } };
+	enum http_res		 res;
+	enum db_res		 dr;
+	char			 why[128];
+	int64_t			 now = now_ms(), delay;
+
+	if (db_begin(c->db) != DB_OK)
+		return -1;
+	if ((dr = db_outbox_next(c->db, now, &o)) != DB_OK) {
+		db_rollback(c->db);
+		return dr == DB_NOTFOUND ? 0 : -1;
+	}
+	res = http_matrix_post(o.destination, ONBIND_PATH, o.body,
+	    strlen(o.body), HTTP_CAP_ONBIND, &hr);
+	if (res == HTTP_OK && hr.status == 200) {
+		dr = db_outbox_done(c->db, o.id, now_ms(),
+		    c->cfg.invite_delete_on_delivery);
+		if (dr == DB_OK)
+			log_info("onbind %lld to %s: delivered after %lld "
+			    "failed attempt(s)", (long long)o.id,
+			    o.destination, (long long)o.attempts);
+	} else {
+		if (res == HTTP_OK)
+			snprintf(why, sizeof(why), "HTTP %ld", hr.status);
+		else
+			snprintf(why, sizeof(why), "%s", http_res_str(res));
+		delay = retry_delay(&c->cfg, o.attempts);
+		dr = db_outbox_retry(c->db, o.id, now_ms() + delay, why);
+		log_warn("onbind %lld to %s: %s; attempt %lld failed, next in "
+		    "%lld s", (long long)o.id, o.destination, why,
+		    (long long)o.attempts + 1, (long long)(delay / 1000));
+	}
+	http_resp_free(&hr);
+	db_outbox_clear(&o);
+	if (dr != DB_OK || db_commit(c->db) != DB_OK) {
+		db_rollback(c->db);
+		return -1;
+	}
+	return 1;
+}
+
+/* How long to sleep before looking for due deliveries again, in ms. */
+static int
+next_wait(struct ctx *c)
+{
+	int64_t	 due, queued, now = now_ms();
+
+	if (db_outbox_next_due(c->db, &due, &queued) != DB_OK)
+		return DB_DOWN_WAIT_MS;
+	if (queued == 0)
+		return IDLE_WAIT_MS;
+	if (due <= now)
+		return BUSY_WAIT_MS;
+	return due - now > IDLE_WAIT_MS ? IDLE_WAIT_MS : (int)(due - now);
+}
+
+static const struct app notify_app = {
+	"sigil-notify", APP_NEEDS_DB | APP_NEEDS_HTTP | APP_LISTEN, NULL, 0,
+};
+
+int
+main(int argc, char **argv)
+{
+	struct ctx		 ctx;
+	struct sigaction	 sa;
+	char			 drain[64];
+	int			 rc = 0, ms;
+
+	log_init(notify_app.name);
+	if (app_ctx_init(&notify_app, argc, argv, &ctx) == -1) {
+		app_ctx_free(&ctx);
+		return 1;
+	}
+	if (pipe(wake_pipe) == -1 ||
+	    fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) == -1) {
+		log_err("pipe: %s", strerror(errno));
+		app_ctx_free(&ctx);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	log_info("delivering onbind callbacks");
+	while (!stopping) {
+		if (db_ready(ctx.db) != DB_READY) {
+			sleep_or_wake(DB_DOWN_WAIT_MS);
+			continue;
+		}
+		while (!stopping && (rc = deliver_one(&ctx)) == 1)
+			;
+		if (stopping)
+			break;
+		ms = rc == -1 ? DB_DOWN_WAIT_MS : next_wait(&ctx);
+		if (db_wait(ctx.db, ms, wake_pipe[0]) == -1)
+			sleep_or_wake(DB_DOWN_WAIT_MS);
+	}
+	while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
+		;
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	log_info("stopping");
+	app_ctx_free(&ctx);
+	return 0;
+}

@@ -1,0 +1,183 @@
+# Invites delivered on bind (onbind) through the real stack: sigil-bind
+# queues the pending invites of exactly the bound address, sigil-notify
+# POSTs them to the homeserver double, whose log shows what arrived; the
+# association and each invite's signed part are checked by
+# python3-signedjson.  A homeserver that is down while sigil-notify is
+# restarted gets the delivery exactly once when it comes up; two
+# sigil-notify processes never deliver one row twice.
+use strict;
+use warnings;
+use lib 't/lib';
+use IO::Socket::INET;
+use JSON::PP;
+use Test::More;
+use SigilTest;
+
+my $dir = stack_dir();
+my $hs = $ENV{SIGIL_TEST_HS};
+my $v1 = '/_matrix/identity/api/v1';
+my $v2 = '/_matrix/identity/v2';
+my $key_id = conf_value('signing_key_id');
+my $pub = get("$v2/pubkey/$key_id")->{json}{public_key};
+my $json = JSON::PP->new->canonical;
+my $n = 0;
+
+sub validated {
+	my ($email) = @_;
+	my $secret = 'onbind' . ++$n;
+	my $r = post("$v1/validate/email/requestToken",
+	    { client_secret => $secret, email => $email, send_attempt => 1 });
+	my $sid = $r->{json}{sid} or die "requestToken: $r->{content}";
+	my ($token) = (mails())[-1]{raw} =~ /token=([^&\s]+)/;
+	post("$v1/validate/email/submitToken",
+	    { sid => $sid, client_secret => $secret, token => $token });
+	return ($sid, $secret);
+}
+sub bind_to {
+	my ($email, $mxid) = @_;
+	my ($sid, $secret) = validated($email);
+	return post("$v1/3pid/bind",
+	    { sid => $sid, client_secret => $secret, mxid => $mxid });
+}
+sub invite {
+	my ($address, $room) = @_;
+	my $r = post("$v1/store-invite", { medium => 'email',
+	    address => $address, room_id => $room,
+	    sender => '@host' . ++$n . ':example.org' });
+	return $r->{json}{token} // die "store-invite: $r->{content}";
+}
+sub lines {
+	my ($file) = @_;
+	open(my $fh, '<', $file) or return wantarray ? () : 0;
+	my @l = map { chomp; $_ } <$fh>;
+	return wantarray ? @l : scalar @l;
+}
+sub wait_for {
+	my ($what, $secs) = @_;
+	for (1 .. $secs * 10) {
+		return 1 if $what->();
+		select(undef, undef, undef, 0.1);
+	}
+	return 0;
+}
+sub free_port {
+	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0');
+	return $s->sockport;
+}
+sub start_double {
+	my ($port, $log, @more) = @_;
+	my $pid = fork() // die;
+	if ($pid == 0) {
+		open(STDOUT, '>', '/dev/null');
+		open(STDERR, '>>', "$dir/logs/onbind-double-$port.log");
+		exec('/usr/bin/python3', 't/lib/homeserver-double.py',
+		    '--port', $port, '--cert', "$dir/tls/hs.pem",
+		    '--key', "$dir/tls/hs.key", '--onbind-log', $log, @more);
+		exit 127;
+	}
+	wait_for(sub { IO::Socket::INET->new("127.0.0.1:$port") }, 10)
+	    or die "the double on $port did not start";
+	return $pid;
+}
+sub outbox { psql('SELECT count(*) FROM onbind_outbox') }
+
+# Three invites, two of them for the address that gets bound.
+my @mine = (invite('Onbind@Example.org', '!one:example.org'),
+    invite('onbind@example.org', '!two:example.org'));
+my $theirs = invite('someone.else@example.org', '!one:example.org');
+my $log = "$dir/onbind.log";
+my $before = () = lines($log);
+my $r = bind_to('onbind@example.org', "\@new:$hs");
+is($r->{status}, 200, 'bind') or diag($r->{content});
+ok(!exists $r->{json}{invites}, 'the bind reply itself carries no invites');
+ok(wait_for(sub { lines($log) > $before }, 20),
+    'sigil-notify delivered to the homeserver');
+my @got = lines($log);
+is(scalar @got, $before + 1, 'one delivery');
+my $body = $json->decode($got[-1]);
+is_deeply([sort keys %$body], [qw(address invites medium mxid not_after
+    not_before signatures ts)], 'the association with its invites');
+is($body->{address}, 'onbind@example.org', 'for the bound address');
+is($body->{mxid}, "\@new:$hs", 'and user');
+is_deeply([sort map { $_->{token} } @{ $body->{invites} }], [sort @mine],
+    'exactly the invites of that address');
+ok(!(grep { $_->{token} eq $theirs } @{ $body->{invites} }),
+    'another address\'s invite is not attached');
+ok(verify_signed($got[-1], 'localhost', $key_id, $pub),
+    'the association is signed with the long-term key (python3-signedjson)');
+for my $i (@{ $body->{invites} }) {
+	is_deeply([sort keys %$i], [qw(address medium mxid room_id sender
+	    signed token)], 'an invite has its fields');
+	is_deeply([sort keys %{ $i->{signed} }], [qw(mxid signatures token)],
+	    'and a signed part');
+	ok(verify_signed($json->encode($i->{signed}), 'localhost', $key_id,
+	    $pub), 'which verifies');
+}
+ok(wait_for(sub { outbox() == 0 }, 5), 'the outbox is empty afterwards');
+is(psql("SELECT count(*) FROM invites WHERE address = 'onbind\@example.org'"),
+    0, 'delivered invites are deleted (invite_delete_on_delivery)');
+is(psql("SELECT count(*) FROM invites WHERE token = '$theirs'"), 1,
+    'the other address\'s invite is still pending');
+
+# A bind without pending invites delivers nothing.
+$before = () = lines($log);
+bind_to('noinvites@example.org', "\@plain:$hs");
+is(outbox(), 0, 'a bind without invites queues nothing');
+select(undef, undef, undef, 1);
+is(scalar(() = lines($log)), $before, 'and sends nothing');
+
+# The homeserver is down; sigil-notify is restarted; the homeserver comes
+# up: delivered exactly once.
+my $port = free_port();
+my $late = invite('late@example.org', '!late:example.org');
+bind_to('late@example.org', "\@late:localhost:$port");
+ok(wait_for(sub { psql('SELECT coalesce(max(attempts), 0) FROM onbind_outbox') >= 1 }, 20),
+    'with the homeserver down the attempt fails and stays queued');
+like(psql('SELECT last_error FROM onbind_outbox'), qr/unreachable/,
+    'with the reason recorded');
+system("deploy/sigil-stack notify-restart $dir") == 0
+    or BAIL_OUT('notify-restart failed');
+is(outbox(), 1, 'the row survives a restart of sigil-notify');
+my $log2 = "$dir/onbind-$port.log";
+my $double = start_double($port, $log2);
+psql('UPDATE onbind_outbox SET next_attempt_ts = 0');
+psql('NOTIFY sigil_onbind');
+ok(wait_for(sub { outbox() == 0 }, 20), 'delivered once the homeserver is up');
+select(undef, undef, undef, 1);
+my @late = lines($log2);
+is(scalar @late, 1, 'exactly once');
+is($json->decode($late[0])->{invites}[0]{token}, $late, 'with its invite');
+kill 'TERM', $double;
+waitpid($double, 0);
+
+# Two sigil-notify processes and a slow homeserver: every row delivered
+# exactly once.
+$port = free_port();
+my $log3 = "$dir/onbind-$port.log";
+$double = start_double($port, $log3, '--onbind-delay', '0.3');
+my $second = fork() // die;
+if ($second == 0) {
+	open(STDOUT, '>', '/dev/null');
+	open(STDERR, '>>', "$dir/logs/sigil-notify-second.log");
+	exec(build_dir() . '/sigil-notify', '-c', "$dir/sigil.conf");
+	exit 127;
+}
+my @tokens;
+for my $i (1 .. 8) {
+	push @tokens, invite("many$i\@example.org", '!many:example.org');
+	bind_to("many$i\@example.org", "\@many$i:localhost:$port");
+}
+ok(wait_for(sub { outbox() == 0 }, 30), 'all eight delivered');
+select(undef, undef, undef, 1);
+my @many = map { $json->decode($_)->{invites}[0]{token} } lines($log3);
+is_deeply([sort @many], [sort @tokens], 'each exactly once');
+open(my $fh, '<', "$dir/logs/sigil-notify-second.log") or die;
+ok(scalar(grep { /delivered/ } <$fh>) >= 1,
+    'the second sigil-notify took its share');
+kill 'TERM', $second;
+waitpid($second, 0);
+is($? >> 8, 0, 'sigil-notify stops cleanly on SIGTERM');
+kill 'TERM', $double;
+waitpid($double, 0);
+
+done_testing();
