@@ -97,6 +97,22 @@ like($sign_url, qr{^\Q$url$v1\E/sign-ed25519\?token=\Q$inv->{token}\E&private_ke
     'the sign URL is under the public base URL');
 like($link, qr/inviter_name=Inviter%20Person/, 'the inviter named in the link');
 
+# A field holding the boundary of the mail before, on lines of its own,
+# cannot end a MIME part: CR and LF become spaces.
+my ($boundary) = $m->{raw} =~ /boundary="([^"]+)"/;
+$r = invite('v1', { medium => 'email', address => 'mime@example.org',
+    room_id => '!room:example.org', sender => '@mime:example.org',
+    room_name => "x\r\n--$boundary\r\nContent-Type: text/html\r\n\r\n<b>hi</b>",
+    sender_display_name => "M\x{fc}ller \x{2603}" });
+is($r->{status}, 200, 'store-invite with a MIME boundary in a field');
+my $m2 = (mails())[-1];
+my $f2 = mime($m2->{file});
+is("$f2->{parts} $f2->{types} $f2->{defects}", '2 text/plain,text/html 0',
+    'still two well-formed parts');
+is($f2->{subject}, "M\x{c3}\x{bc}ller \x{e2}\x{98}\x{83} has invited you to chat",
+    'a non-ASCII subject decodes as sent');
+like($m2->{raw}, qr/^Subject: =\?UTF-8\?/m, 'encoded by RFC 2047');
+
 # sign-ed25519 the way matrix-js-sdk follows the link: mxid appended, no body.
 $r = request('POST', substr($sign_url, length $url) . '&mxid='
     . escape('@new:example.org'), 'null');
