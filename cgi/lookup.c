@@ -275,7 +275,21 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		    sizeof(addr))) != NULL)
 			pairs_add(&p, cap, medium, addr, e);
 	}
-	if (none)
+	if (!r->gate_passed) {
+		/* The gate's question rides in the lookup's own query. */
+		struct db_auth_check	 auth = { r->token_hash,
+		    c->terms.keys, c->terms.npolicies, now_ms(), NULL, 0 };
+		enum db_res		 dr;
+
+		dr = none ? db_lookup_authed(c->db, &auth, p.media,
+		    (const char *const *)p.addresses, p.n, pepper, &found) :
+		    db_lookup_authed(c->db, &auth, NULL, hashes, n, pepper,
+		    &found);
+		free(auth.user_id);
+		if (app_gate_decide(c, AUTH_USER, dr, auth.agreed, rs) == -1)
+			goto out;
+		jr = JSON_OK;
+	} else if (none)
 		jr = db_lookup_pairs(c->db_read, p.media,
 		    (const char *const *)p.addresses, p.n, pepper, &found) ==
 		    DB_OK ? JSON_OK : JSON_MISSING;
@@ -327,7 +341,7 @@ static const struct route routes[] = {
 	{ METHOD_GET, API_V1, "lookup", h_lookup_v1, AUTH_NONE },
 	{ METHOD_POST, API_V1, "bulk_lookup", h_bulk_lookup, AUTH_NONE },
 	{ METHOD_GET, API_V2, "hash_details", h_hash_details, AUTH_USER },
-	{ METHOD_POST, API_V2, "lookup", h_lookup_v2, AUTH_USER },
+	{ METHOD_POST, API_V2, "lookup", h_lookup_v2, AUTH_USER_IN_HANDLER },
 };
 
 static const struct app lookup_app = {

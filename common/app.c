@@ -109,15 +109,13 @@ access_token(const struct req *r)
 }
 
 /*
- * The v2 gate: one query finds the token's user and whether they agreed
- * to the current terms.  Returns 0 with r->user_id set, or -1 with the
- * error response in rs.
+ * The first half of the v2 gate: the request's access token, hashed into
+ * r->token_hash.  Returns 0, or -1 with 401 in rs.
  */
 static int
-gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
+gate_token(struct req *r, struct resp *rs)
 {
 	const char	*token;
-	int64_t		 agreed = 0;
 
 	if ((token = access_token(r)) == NULL) {
 		resp_err(rs, MX_UNAUTHORIZED, "Missing access token");
@@ -128,8 +126,20 @@ gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
 		return -1;
 	}
 	sha256_hex(token, strlen(token), r->token_hash);
-	switch (db_auth_lookup(c->db, r->token_hash, c->terms.keys,
-	    c->terms.npolicies, now_ms(), &r->user_id, &agreed)) {
+	return 0;
+}
+
+/*
+ * The second half: what the token's query found (res, and how many of
+ * the current policies the user agreed to) decides.  Returns 0, or -1
+ * with the error response in rs.  Handlers of AUTH_USER_IN_HANDLER
+ * routes call it with the answer of their own query.
+ */
+int
+app_gate_decide(const struct ctx *c, enum route_auth auth, enum db_res res,
+    int64_t agreed, struct resp *rs)
+{
+	switch (res) {
 	case DB_OK:
 		break;
 	case DB_NOTFOUND:
@@ -140,11 +150,33 @@ gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		return -1;
 	}
-	if (auth == AUTH_USER && agreed < (int64_t)c->terms.npolicies) {
+	if (auth != AUTH_USER_ANY_TERMS &&
+	    agreed < (int64_t)c->terms.npolicies) {
 		resp_err(rs, MX_TERMS_NOT_SIGNED, "Terms of service not "
 		    "accepted: see GET /_matrix/identity/v2/terms");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The v2 gate: one query finds the token's user and whether they agreed
+ * to the current terms.  Returns 0 with r->user_id set, or -1 with the
+ * error response in rs.
+ */
+static int
+gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
+{
+	int64_t		 agreed = 0;
+	enum db_res	 res;
+
+	if (gate_token(r, rs) == -1)
+		return -1;
+	res = db_auth_lookup(c->db, r->token_hash, c->terms.keys,
+	    c->terms.npolicies, now_ms(), &r->user_id, &agreed);
+	if (app_gate_decide(c, auth, res, agreed, rs) == -1)
+		return -1;
+	r->gate_passed = 1;
 	return 0;
 }
 
@@ -198,7 +230,14 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 		resp_err(rs, MX_INVALID_PARAM, "Malformed query string");
 		return;
 	}
-	if (api == API_V2 && found->auth != AUTH_NONE &&
+	/* A route that asks the gate's question in its own query gets the
+	 * token's hash; with a read replica, which may lag behind a new
+	 * token, the gate asks the primary as for any route. */
+	if (api == API_V2 && found->auth == AUTH_USER_IN_HANDLER &&
+	    c->db_read == c->db) {
+		if (gate_token(r, rs) == -1)
+			return;
+	} else if (api == API_V2 && found->auth != AUTH_NONE &&
 	    gate(c, found->auth, r, rs) == -1)
 		return;
 	found->handler(c, r, rs);

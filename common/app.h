@@ -7,7 +7,10 @@
 #ifndef SIGIL_APP_H
 #define SIGIL_APP_H
 
+#include <stdint.h>
+
 #include "cfg.h"
+#include "db.h"
 #include "terms.h"
 #include "tmpl.h"
 
@@ -38,6 +41,11 @@ enum route_auth {
 	AUTH_NONE,
 	AUTH_USER,
 	AUTH_USER_ANY_TERMS,
+	/* AUTH_USER, asked by the handler inside its own query (one round
+	 * trip instead of two): the dispatcher only hashes the token into
+	 * req.token_hash, and the handler must pass its query's answer to
+	 * app_gate_decide() unless req.gate_passed is already set. */
+	AUTH_USER_IN_HANDLER,
 };
 
 struct route {
@@ -63,6 +71,8 @@ struct app {
 
 void	 app_dispatch(const struct app *, struct ctx *, struct req *,
 	    struct resp *);
+int	 app_gate_decide(const struct ctx *, enum route_auth, enum db_res,
+	    int64_t, struct resp *);
 int	 app_ctx_init(const struct app *, int, char *const *, struct ctx *);
 void	 app_ctx_free(struct ctx *);
 

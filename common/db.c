@@ -41,6 +41,9 @@ enum stmt {
 	STMT_LOOKUP_PAIRS,
 	STMT_LOOKUP_PAIRS_PEPPER,
 	STMT_LOOKUP_HASHES,
+	STMT_LOOKUP_PAIRS_AUTH,
+	STMT_LOOKUP_HASHES_AUTH,
+	STMT_LOOKUP_HASH_ONE_AUTH,
 	STMT_EPHEMERAL_KEY_INSERT,
 	STMT_INVITE_INSERT,
 	STMT_INVITE_GET,
@@ -57,6 +60,16 @@ enum stmt {
 };
 
 #define STMT_READ_ONLY	0x01	/* safe to run again after a reconnect */
+
+/* The v2 gate's question as a CTE "auth (user_id, agreed)" for the
+ * statements that answer it and do their work in one round trip: the
+ * token's hash is $1, the current policy keys $2, now $3. */
+#define AUTH_CTE \
+	"WITH auth AS MATERIALIZED (SELECT t.user_id," \
+	" (SELECT count(*) FROM accepted_terms a WHERE a.user_id = t.user_id" \
+	" AND a.policy_key = ANY($2::text[]))" \
+	" AS agreed FROM account_tokens t WHERE t.token_hash = $1" \
+	" AND (t.expires_ts IS NULL OR t.expires_ts > $3)) "
 
 #define SESSION_COLUMNS \
 	"sid, medium, address, client_secret_hash, token, next_link," \
@@ -183,6 +196,35 @@ static const struct {
 	    " JOIN bindings b ON b.lookup_hash = y.h) x"
 	    " ON p.pepper = $2",
 	    2, STMT_READ_ONLY },
+	/* The two lookups above and the v2 gate in one statement: no row
+	 * for an unknown token; else the user and how many policies they
+	 * accepted on every row, and matches only when that is all $4 of
+	 * them.  The lookup runs for no one who may not make it. */
+	[STMT_LOOKUP_PAIRS_AUTH] = {
+	    AUTH_CTE "SELECT auth.user_id, auth.agreed, p.pepper, x.i, x.mxid"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN"
+	    " (SELECT y.i, b.mxid FROM unnest($5::text[], $6::text[])"
+	    " WITH ORDINALITY AS y(m, a, i)"
+	    " JOIN bindings b ON b.medium = y.m AND b.address = y.a) x"
+	    " ON p.pepper = $7 AND auth.agreed >= $4",
+	    7, STMT_READ_ONLY },
+	[STMT_LOOKUP_HASHES_AUTH] = {
+	    AUTH_CTE "SELECT auth.user_id, auth.agreed, p.pepper, x.i, x.mxid"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN"
+	    " (SELECT y.i, b.mxid FROM unnest($5::text[])"
+	    " WITH ORDINALITY AS y(h, i)"
+	    " JOIN bindings b ON b.lookup_hash = y.h) x"
+	    " ON p.pepper = $6 AND auth.agreed >= $4",
+	    6, STMT_READ_ONLY },
+	/* The same for one hash, which is what homeservers send: a point
+	 * query whose generic plan PostgreSQL keeps, so it is not planned
+	 * again on every request as the unnest() ones are. */
+	[STMT_LOOKUP_HASH_ONE_AUTH] = {
+	    AUTH_CTE "SELECT auth.user_id, auth.agreed, p.pepper,"
+	    " CASE WHEN b.mxid IS NULL THEN NULL ELSE 1 END, b.mxid"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN bindings b"
+	    " ON b.lookup_hash = $5 AND p.pepper = $6 AND auth.agreed >= $4",
+	    6, STMT_READ_ONLY },
 	[STMT_EPHEMERAL_KEY_INSERT] = {
 	    "INSERT INTO ephemeral_public_keys (public_key, created_ts,"
 	    " expires_ts) VALUES ($1, $2, $3)",
@@ -896,7 +938,7 @@ db_pepper(struct db *db, char **pepper)
 
 /* Fills m from rows of (pepper or NULL, index or NULL, mxid or NULL). */
 static void
-matches_from(const PGresult *res, struct db_matches *m)
+matches_from(const PGresult *res, int col, struct db_matches *m)
 {
 	int	 i, rows = PQntuples(res);
 
@@ -904,12 +946,13 @@ matches_from(const PGresult *res, struct db_matches *m)
 	m->index = xreallocarray(NULL, (size_t)rows + 1, sizeof(*m->index));
 	m->mxid = xreallocarray(NULL, (size_t)rows + 1, sizeof(*m->mxid));
 	for (i = 0; i < rows; i++) {
-		if (m->pepper == NULL && !PQgetisnull(res, i, 0))
-			m->pepper = xstrdup(PQgetvalue(res, i, 0));
-		if (PQgetisnull(res, i, 1))
+		if (m->pepper == NULL && !PQgetisnull(res, i, col))
+			m->pepper = xstrdup(PQgetvalue(res, i, col));
+		if (PQgetisnull(res, i, col + 1))
 			continue;
-		m->index[m->n] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		m->mxid[m->n++] = xstrdup(PQgetvalue(res, i, 2));
+		m->index[m->n] = strtoll(PQgetvalue(res, i, col + 1), NULL,
+		    10);
+		m->mxid[m->n++] = xstrdup(PQgetvalue(res, i, col + 2));
 	}
 }
 
@@ -939,7 +982,7 @@ db_lookup_pairs(struct db *db, const char *const *media,
 	buf_free(&aa);
 	if (res == NULL)
 		return DB_ERROR;
-	matches_from(res, m);
+	matches_from(res, 0, m);
 	PQclear(res);
 	return DB_OK;
 }
@@ -960,7 +1003,7 @@ db_lookup_hashes(struct db *db, const char *const *hashes, size_t n,
 	buf_free(&ha);
 	if (res == NULL)
 		return DB_ERROR;
-	matches_from(res, m);
+	matches_from(res, 0, m);
 	PQclear(res);
 	return DB_OK;
 }
@@ -1228,4 +1271,59 @@ db_outbox_done(struct db *db, int64_t id, int64_t now, int delete_invites)
 	    STMT_INVITES_DELIVERED, params) != DB_OK)
 		return DB_ERROR;
 	return db_run(db, STMT_OUTBOX_DELETE, params);
+}
+
+/*
+ * The v2 gate and a lookup in one round trip, for n pairs (media and
+ * addresses not NULL) or n hashes: DB_NOTFOUND for an unknown or expired
+ * token; else DB_OK with auth->user_id (caller frees) and auth->agreed
+ * set, and m filled as db_lookup_pairs()/db_lookup_hashes() fill it when
+ * the user accepted every policy (no matches otherwise).
+ */
+enum db_res
+db_lookup_authed(struct db *db, struct db_auth_check *auth,
+    const char *const *media, const char *const *items, size_t n,
+    const char *pepper, struct db_matches *m)
+{
+	struct buf	 keys = { 0 }, ma = { 0 }, ia = { 0 };
+	char		 nowbuf[24], npol[24];
+	const char	*params[7];
+	PGresult	*res;
+	enum db_res	 rc = DB_NOTFOUND;
+
+	db_text_array(&keys, auth->policy_keys, auth->npolicies);
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)auth->now);
+	snprintf(npol, sizeof(npol), "%zu", auth->npolicies);
+	params[0] = auth->token_hash;
+	params[1] = buf_str(&keys);
+	params[2] = nowbuf;
+	params[3] = npol;
+	db_text_array(&ia, items, n);
+	if (media != NULL) {
+		db_text_array(&ma, media, n);
+		params[4] = buf_str(&ma);
+		params[5] = buf_str(&ia);
+		params[6] = pepper;
+	} else {
+		params[4] = buf_str(&ia);
+		params[5] = pepper;
+	}
+	if (media == NULL && n == 1)
+		params[4] = items[0];
+	res = db_exec(db, media != NULL ? STMT_LOOKUP_PAIRS_AUTH : n == 1 ?
+	    STMT_LOOKUP_HASH_ONE_AUTH : STMT_LOOKUP_HASHES_AUTH, params, NULL);
+	buf_free(&keys);
+	buf_free(&ma);
+	buf_free(&ia);
+	if (res == NULL)
+		return DB_ERROR;
+	memset(m, 0, sizeof(*m));
+	if (PQntuples(res) > 0) {
+		auth->user_id = xstrdup(PQgetvalue(res, 0, 0));
+		auth->agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		matches_from(res, 2, m);
+		rc = DB_OK;
+	}
+	PQclear(res);
+	return rc;
 }

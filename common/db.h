@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	5
+#define SIGIL_SCHEMA_VERSION	6
 
 /* The channel bind NOTIFYs and sigil-notify LISTENs on. */
 #define DB_ONBIND_CHANNEL	"sigil_onbind"
@@ -87,6 +87,20 @@ enum db_res	 db_lookup_pairs(struct db *, const char *const *,
 enum db_res	 db_lookup_hashes(struct db *, const char *const *, size_t,
 		    const char *, struct db_matches *);
 void		 db_matches_clear(struct db_matches *);
+
+/* The v2 gate's question, asked inside another statement. */
+struct db_auth_check {
+	const char		 *token_hash;
+	const char *const	 *policy_keys;	/* the current ones */
+	size_t			  npolicies;
+	int64_t			  now;
+	char			 *user_id;	/* out; caller frees */
+	int64_t			  agreed;	/* out */
+};
+
+enum db_res	 db_lookup_authed(struct db *, struct db_auth_check *,
+		    const char *const *, const char *const *, size_t,
+		    const char *, struct db_matches *);
 enum db_res	 db_begin(struct db *);
 enum db_res	 db_commit(struct db *);
 void		 db_rollback(struct db *);

@@ -55,6 +55,7 @@ struct req {
 	const char	*path_arg;	/* the "*" segment of the route, or NULL */
 	char		*user_id;	/* v2: the token's user, set by the gate */
 	char		 token_hash[65]; /* v2: SHA-256 hex of the token */
+	int		 gate_passed;	/* v2: the dispatcher's gate let it in */
 };
 
 enum http_method req_method(const char *);

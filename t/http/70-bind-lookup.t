@@ -146,6 +146,29 @@ is_deeply($r->{json}{algorithms}, ['none', 'sha256'], 'none and sha256');
 $r = get("$v2/hash_details?access_token=$tok");
 is($r->{status}, 200, 'hash_details with ?access_token= (Synapse)');
 
+# The gate of v2 lookup, which rides in the lookup's own query.
+my %ask = (algorithm => 'sha256', pepper => $pepper,
+    addresses => [hash_of('alice@example.com', 'email', $pepper)]);
+is_error(post("$v2/lookup", \%ask), 401, 'M_UNAUTHORIZED',
+    'v2 lookup without a token: 401');
+is_error(post("$v2/lookup", \%ask, { Authorization => 'Bearer nosuch' }),
+    401, 'M_UNAUTHORIZED', 'v2 lookup with an unknown token: 401');
+is_error(post("$v2/lookup", { %ask, algorithm => 'none',
+    addresses => ['alice@example.com email'] },
+    { Authorization => 'Bearer nosuch' }), 401, 'M_UNAUTHORIZED',
+    'v2 lookup "none" with an unknown token: 401');
+my $hs_name = $ENV{SIGIL_TEST_HS};
+my $reg = post("$v2/account/register", { access_token => "good-noterms\@$hs_name",
+    token_type => 'Bearer', matrix_server_name => $hs_name, expires_in => 60 });
+my $noterms = { Authorization => "Bearer $reg->{json}{token}" };
+is_error(post("$v2/lookup", \%ask, $noterms), 403, 'M_TERMS_NOT_SIGNED',
+    'v2 lookup before the terms: 403 M_TERMS_NOT_SIGNED');
+is_error(post("$v2/lookup", { %ask, algorithm => 'none',
+    addresses => ['alice@example.com email'] }, $noterms), 403,
+    'M_TERMS_NOT_SIGNED', 'v2 lookup "none" before the terms: 403');
+$r = post("$v2/lookup", \%ask, $auth);
+is($r->{status}, 200, 'and with a good token, an answer');
+
 my $h = hash_of("bea\@example.org", 'email', $pepper);
 $r = post("$v2/lookup", { algorithm => 'sha256', pepper => $pepper,
     addresses => [$h, hash_of('nobody@example.org', 'email', $pepper)] },
