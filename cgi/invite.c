@@ -672,6 +672,36 @@ out:
 	return ok;
 }
 
+/*
+ * For an invite imported from sydent, which names no key: the private
+ * key must be the seed of one of the ephemeral keys handed out and still
+ * valid (sydent stored them URL-safe and unpadded).  DB_OK with *key.
+ */
+static enum db_res
+imported_key(struct ctx *c, const char *b64, struct sign_key **key)
+{
+	unsigned char	 seed[ED25519_SEED_LEN + 3];
+	char		 public[MAX_PUBLIC_KEY_B64];
+	size_t		 n;
+	enum db_res	 dr = DB_NOTFOUND;
+
+	*key = NULL;
+	if (b64_decode(b64, strlen(b64), seed, sizeof(seed), &n) == -1 ||
+	    n != ED25519_SEED_LEN ||
+	    sign_key_from_seed(seed, EPHEMERAL_KEY_ID, key) == -1)
+		goto out;
+	snprintf(public, sizeof(public), "%s", (*key)->public_b64);
+	b64_to_urlsafe(public);
+	dr = db_ephemeral_key_exists(c->db, public, now_ms());
+out:
+	secure_wipe(seed, sizeof(seed));
+	if (dr != DB_OK) {
+		sign_key_free(*key);
+		*key = NULL;
+	}
+	return dr;
+}
+
 /* POST sign-ed25519. */
 static void
 h_sign(struct ctx *c, const struct req *r, struct resp *rs)
@@ -704,7 +734,14 @@ h_sign(struct ctx *c, const struct req *r, struct resp *rs)
 		    "token");
 		goto out;
 	}
-	if (!seed_matches(private_key, stored, &eph)) {
+	if (*stored == '\0' && (dr = imported_key(c, private_key, &eph)) !=
+	    DB_OK) {
+		resp_err(rs, dr == DB_ERROR ? MX_UNAVAILABLE : MX_INVALID_PARAM,
+		    dr == DB_ERROR ? NULL : "private_key is not one of this "
+		    "server's ephemeral keys");
+		goto out;
+	}
+	if (eph == NULL && !seed_matches(private_key, stored, &eph)) {
 		resp_err(rs, MX_INVALID_PARAM, "private_key is not this "
 		    "invite's key");
 		goto out;

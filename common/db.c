@@ -235,7 +235,7 @@ static const struct {
 	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 	    8, 0 },
 	[STMT_INVITE_GET] = {
-	    "SELECT sender, ephemeral_public_key FROM invites"
+	    "SELECT sender, coalesce(ephemeral_public_key, '') FROM invites"
 	    " WHERE token = $1 AND expires_ts > $2",
 	    2, STMT_READ_ONLY },
 	/* In bind's transaction: the invites a delivery will carry, locked
@@ -1044,7 +1044,8 @@ db_invite_insert(struct db *db, const struct db_invite *inv)
 
 /*
  * The pending (unexpired at now) invite with token: its sender and
- * ephemeral public key, both owned by the caller.
+ * ephemeral public key ("" for an invite imported from sydent), both
+ * owned by the caller.
  */
 enum db_res
 db_invite_get(struct db *db, const char *token, int64_t now, char **sender,
