@@ -14,7 +14,9 @@
  *	    [-G GROUP] [-m MODE] [PROGRAM ...]
  *
  * WORKERS is the one place worker counts are set: lines "<program>
- * <count>", # comments.  Programs are the FastCGI ones (status, pubkey,
+ * <count> [<host>:<port>]", # comments; with an address the program
+ * listens on TCP there instead of a unix socket, for web servers on other
+ * hosts (scaling out: see the README).  Programs are the FastCGI ones (status, pubkey,
  * account, validate, bind, lookup, invite) and notify, the delivery
  * daemon (no socket).  With PROGRAM arguments only those are run (a
  * systemd template unit runs one program per instance).  BIN_DIR holds
@@ -25,6 +27,7 @@
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +55,7 @@ struct program {
 	int	 count;
 	int	 fd;			/* listening socket; -1 for notify */
 	char	 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char	 tcp[128];		/* "host:port" to listen on, or "" */
 	pid_t	 pid[MAX_WORKERS];	/* 0: not running */
 	time_t	 started[MAX_WORKERS];
 	time_t	 restart_at[MAX_WORKERS];	/* 0: not waiting */
@@ -103,9 +107,9 @@ static int
 read_workers(const char *path, char *const *only, int nonly)
 {
 	FILE	*f;
-	char	 line[256], name[64], extra[2];
-	long	 lineno = 0;
-	int	 count, n;
+	char	 line[256], name[64], where[128], *field[4], *save, *end;
+	long	 lineno = 0, count;
+	int	 n;
 	size_t	 i;
 
 	if ((f = fopen(path, "r")) == NULL) {
@@ -115,16 +119,28 @@ read_workers(const char *path, char *const *only, int nonly)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		line[strcspn(line, "#\r\n")] = '\0';
-		n = sscanf(line, "%63s %d %1s", name, &count, extra);
-		if (n <= 0)
+		save = NULL;
+		for (n = 0; n < 4; n++)
+			if ((field[n] = strtok_r(n == 0 ? line : NULL, " \t",
+			    &save)) == NULL)
+				break;
+		if (n == 0)
 			continue;
-		if (n != 2 || !known_program(name) || count < 0 ||
-		    count > MAX_WORKERS) {
-			say("%s:%ld: want \"<program> <count>\" with a sigil "
-			    "program and 0 to %d", path, lineno, MAX_WORKERS);
+		count = n >= 2 ? strtol(field[1], &end, 10) : -1;
+		if (n < 2 || n > 3 || *end != '\0' || count < 0 ||
+		    count > MAX_WORKERS || strlen(field[0]) >= sizeof(name) ||
+		    !known_program(field[0]) || (n == 3 &&
+		    (strcmp(field[0], "notify") == 0 ||
+		    strlen(field[2]) >= sizeof(where) ||
+		    strrchr(field[2], ':') == NULL))) {
+			say("%s:%ld: want \"<program> <count> [<host>:<port>]\" "
+			    "with a sigil program and 0 to %d", path, lineno,
+			    MAX_WORKERS);
 			fclose(f);
 			return -1;
 		}
+		snprintf(name, sizeof(name), "%s", field[0]);
+		snprintf(where, sizeof(where), "%s", n == 3 ? field[2] : "");
 		for (i = 0; i < nprogs; i++)
 			if (strcmp(progs[i].name, name) == 0) {
 				say("%s:%ld: %s is listed twice", path, lineno,
@@ -136,8 +152,10 @@ read_workers(const char *path, char *const *only, int nonly)
 			continue;
 		snprintf(progs[nprogs].name, sizeof(progs[nprogs].name), "%s",
 		    name);
-		progs[nprogs].count = count;
+		progs[nprogs].count = (int)count;
 		progs[nprogs].fd = -1;
+		snprintf(progs[nprogs].tcp, sizeof(progs[nprogs].tcp), "%s",
+		    where);
 		nprogs++;
 	}
 	fclose(f);
@@ -157,12 +175,54 @@ read_workers(const char *path, char *const *only, int nonly)
 	return 0;
 }
 
+/*
+ * Listens on TCP at p->tcp ("host:port", [v6]:port), for workers other
+ * hosts' web servers reach.  Returns 0 or -1.
+ */
+static int
+make_tcp_socket(struct program *p)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 host[128], *port;
+	int		 one = 1, rc;
+
+	snprintf(host, sizeof(host), "%s", p->tcp);
+	port = strrchr(host, ':');
+	*port++ = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		say("%s: %s", p->tcp, gai_strerror(rc));
+		return -1;
+	}
+	snprintf(p->sock, sizeof(p->sock), "%s", p->tcp);
+	if ((p->fd = socket(res->ai_family, SOCK_STREAM, 0)) == -1 ||
+	    setsockopt(p->fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1 ||
+	    bind(p->fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(p->fd, BACKLOG) == -1) {
+		say("%s: %s", p->tcp, strerror(errno));
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
 /* Makes the listening socket of p in dir.  Returns 0 or -1. */
 static int
 make_socket(struct program *p, const char *dir, gid_t gid, mode_t mode)
 {
 	struct sockaddr_un	 sa;
 
+	if (p->tcp[0] != '\0')
+		return make_tcp_socket(p);
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if ((size_t)snprintf(p->sock, sizeof(p->sock), "%s/sigil-%s.sock",
@@ -288,7 +348,8 @@ stop_all(void)
 	for (k = 0; k < nprogs; k++)
 		if (progs[k].fd != -1) {
 			close(progs[k].fd);
-			unlink(progs[k].sock);
+			if (progs[k].tcp[0] == '\0')
+				unlink(progs[k].sock);
 		}
 }
 
