@@ -3,6 +3,7 @@
 #   make            build the programs into $(BUILD)/
 #   make run        the whole stack on http://127.0.0.1:8090, in the foreground
 #   make check      build, start a throw-away stack, run every test
+#   make check-apache  the HTTP tests with Apache in front instead of nginx
 #   make test       the unit and HTTP tests only (no install, no fuzz)
 #   make sanitize   the tests again with ASan and UBSan
 #   make valgrind   the tests again with every worker under valgrind
@@ -50,7 +51,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%)
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all check test test-unit test-http sanitize valgrind fuzz lint \
+.PHONY: all check check-apache test test-unit test-http sanitize valgrind fuzz lint \
 	bench run deps clean
 
 all: $(PROG_BINS)
@@ -97,11 +98,18 @@ test: all $(UNIT_BINS) $(BUILD)/t/sign-json
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
 
-# Everything, as CI runs it: lint, the tests, again under ASan/UBSan and under
-# valgrind, then the fuzzers for FUZZ_SECONDS each.
+# The HTTP tests again with Apache (mod_proxy_fcgi) in front of the
+# programs instead of nginx.
+check-apache: deps all $(BUILD)/t/sign-json
+	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache t/lib/with-stack prove -f t/http/
+
+# Everything, as CI runs it: lint, the tests (through nginx, then Apache),
+# again under ASan/UBSan and under valgrind, then the fuzzers for
+# FUZZ_SECONDS each.
 check: deps
 	$(MAKE) lint
 	$(MAKE) test
+	$(MAKE) check-apache
 	$(MAKE) sanitize
 	$(MAKE) valgrind
 	$(MAKE) fuzz
