@@ -70,12 +70,30 @@ is(scalar getgrgid($st[5]), 'www-data', 'owned by the web server\'s group');
 my $r = fcgi_request($status, 'GET', '/_matrix/identity/versions');
 is($r->{status}, 200, 'a worker answers on the socket');
 
-# SIGKILL a worker: the other serves, and a new one takes its place.
+# SIGKILL a worker under load: the other serves, and a new one takes its
+# place.  At most the request the killed worker held fails.
 my $before = children($pid);
 my $victim = $before->{'sigil-status'}[0];
+my $load = fork() // die;
+if ($load == 0) {
+	open(my $out, '>', "$sup_dir/load") or die;
+	my $end = time + 3;
+	while (time < $end) {
+		my $x = fcgi_request($status, 'GET', '/_matrix/identity/versions');
+		print $out "$x->{status}\n";
+	}
+	exit 0;
+}
+select(undef, undef, undef, 1);
 kill 'KILL', $victim;
+waitpid($load, 0);
+open(my $lf, '<', "$sup_dir/load") or die;
+my @statuses = map { chomp; $_ } <$lf>;
+my $failed = grep { $_ != 200 } @statuses;
+ok(@statuses > 20 && $failed <= 1, 'under load, the other worker keeps '
+    . 'serving (' . scalar(@statuses) . " requests, $failed failed)");
 $r = fcgi_request($status, 'GET', '/_matrix/identity/versions');
-is($r->{status}, 200, 'the other worker keeps serving');
+is($r->{status}, 200, 'and serves after');
 ok(wait_for(sub { my $c = children($pid); count($c, 'sigil-status') == 2
     && !grep { $_ == $victim } @{ $c->{'sigil-status'} } }, 10),
     'a killed worker is replaced');

@@ -28,6 +28,70 @@ open(my $log, '<', stack_dir() . '/logs/sigil-pubkey.log') or die;
 ok(scalar(grep { /reconnecting/ } <$log>) >= 1,
     'the workers logged their reconnection');
 
+# PostgreSQL restarted under load: four clients look up and start
+# validation sessions throughout.  Only requests inside the restart
+# window may fail, each as a Matrix JSON error; afterwards every request
+# succeeds, served by the same workers; every session a client was told
+# about exists, with its token.
+my $v1 = '/_matrix/identity/api/v1';
+my %pids = map { $_ => [worker_pids($_)] } qw(lookup validate);
+my $out = stack_dir() . '/load';
+mkdir $out;
+my @kids;
+for my $k (1 .. 4) {
+	my $pid = fork() // die;
+	if ($pid == 0) {
+		open(my $fh, '>', "$out/$k") or die;
+		my $end = time + 5;
+		my $i = 0;
+		while (time < $end) {
+			my $r;
+			if (++$i % 5 == 0) {
+				$r = post("$v1/validate/email/requestToken", {
+				    client_secret => "load${k}x$i", send_attempt => 1,
+				    email => "load${k}x$i\@example.org" });
+			} else {
+				$r = get("$v1/lookup?medium=email&address=x%40example.org");
+			}
+			my $json = ref $r->{json} eq 'HASH';
+			printf $fh "%d %d %s %s\n", time, $r->{status},
+			    $json ? ($r->{json}{errcode} // '-') : 'NOTJSON',
+			    $json ? ($r->{json}{sid} // '-') : '-';
+		}
+		close $fh;
+		exit 0;
+	}
+	push @kids, $pid;
+}
+sleep 1;
+system('sh', 'deploy/sigil-stack', 'pg-restart', stack_dir()) == 0
+    or BAIL_OUT('pg-restart failed');
+waitpid($_, 0) for @kids;
+my (@lines, $ok, $failed, $notjson, @sids);
+for my $k (1 .. 4) {
+	open(my $fh, '<', "$out/$k") or die;
+	my @l = <$fh>;
+	push @lines, \@l;
+}
+for my $l (map { @$_ } @lines) {
+	my ($t, $status, $errcode, $sid) = split ' ', $l;
+	if ($status == 200) { $ok++; push @sids, $sid if $sid ne '-' }
+	else { $failed++; $notjson++ if $errcode eq 'NOTJSON' || $errcode eq '-' }
+}
+ok($ok > 50, "requests kept being served ($ok ok, " . ($failed // 0) . ' failed)');
+is($notjson // 0, 0, 'every failure was a Matrix JSON error');
+my $tail_ok = 1;
+for my $l (@lines) {
+	$tail_ok = 0 unless @$l && (split ' ', $l->[-1])[1] == 200;
+}
+ok($tail_ok, 'each client\'s last request, after the restart, succeeded');
+is_deeply({ map { $_ => [worker_pids($_)] } qw(lookup validate) }, \%pids,
+    'the same workers serve');
+my $list = join ',', map { "'$_'" } @sids;
+is(psql("SELECT count(*) FROM validation_sessions WHERE sid IN ($list)"
+    . " AND token <> ''"), scalar @sids,
+    'every session a client was given exists, with its token');
+
 # SIGTERM to an idle worker ends it: it logs "stopping" and exits.
 my $victim = $before[0];
 kill 'TERM', $victim;
