@@ -55,7 +55,7 @@ $conf =~ s{\Q$dir\E/nginx\.pid}{$dir/nginx2.pid};
 $conf =~ s{listen 127\.0\.0\.1:\d+;}{listen 127.0.0.1:$port2;};
 $conf =~ s{(keepalive_requests \d+;)}{$1\n\tlog_format up '\$upstream_addr \$status';\n\taccess_log $dir/logs/nginx2-upstream.log up;};
 spew("$dir/nginx2/nginx.conf", $conf);
-for my $f ('sigil-locations.conf') {
+for my $f ('sigil-locations.conf', 'sigil-server.conf') {
 	spew("$dir/nginx2/$f", slurp("$dir/nginx2/$f") =~ s{\Q$dir\E/nginx/}{$dir/nginx2/}gr);
 }
 my $up = slurp("$dir/nginx2/sigil-upstreams.conf");
