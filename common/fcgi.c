@@ -7,6 +7,7 @@
  * requests and the process exits 0 after freeing everything.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@
 #include "req.h"
 #include "resp.h"
 #include "util.h"
+
+/* A request body past this (bytes) is a big one: see fcgi_main(). */
+#define BIG_REQUEST	(64 * 1024)
 
 static volatile sig_atomic_t	 stopping;
 
@@ -171,8 +175,12 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	struct req		 r;
 	struct resp		 rs;
 	struct sigaction	 sa;
+	int			 big;
 
 	log_init(app->name);
+	/* A fixed threshold: large buffers are mapped and unmapped rather
+	 * than kept in the heap (glibc raises it as it goes otherwise). */
+	mallopt(M_MMAP_THRESHOLD, BIG_REQUEST);
 	if (app_ctx_init(app, argc, argv, &ctx) == -1) {
 		app_ctx_free(&ctx);
 		return 1;
@@ -200,8 +208,13 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		db_end_request(ctx.db);
 		if (ctx.db_read != ctx.db)
 			db_end_request(ctx.db_read);
+		big = r.body_len > BIG_REQUEST;
 		req_free(&r);
 		resp_free(&rs);
+		/* A list of thousands leaves the heap fragmented: give the
+		 * pages back, so a worker's memory stays flat. */
+		if (big)
+			malloc_trim(0);
 	}
 	FCGX_Free(&fr, 1);
 	log_info("stopping");
