@@ -156,7 +156,11 @@ $(BUILD)/bench-baseline: t/bench/baseline.c
 $(BUILD)/bench-baseline-db: t/bench/baseline_db.c
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/baseline_db.c $(LIBS)
 
-bench: deps all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db
+$(BUILD)/bench-smtp-sink: t/bench/smtp_sink.c
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/smtp_sink.c
+
+bench: deps all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \
+    $(BUILD)/bench-smtp-sink
 	SIGIL_BUILD=$(BUILD) t/bench/run
 
 # The dev stack keeps its data in .run/ (git-ignored) between runs.

@@ -80,7 +80,7 @@ struct pairs {
 };
 
 static void
-pairs_add(struct pairs *p, size_t cap, const char *medium, const char *addr,
+pairs_add(struct pairs *p, size_t max, const char *medium, const char *addr,
     const cJSON *sent)
 {
 	char	 canon[THREEPID_MAX_ADDRESS];
@@ -88,9 +88,9 @@ pairs_add(struct pairs *p, size_t cap, const char *medium, const char *addr,
 	if (threepid_canonical(medium, addr, canon, sizeof(canon)) == -1)
 		return;			/* cannot be bound: no match */
 	if (p->media == NULL) {
-		p->media = xreallocarray(NULL, cap, sizeof(*p->media));
-		p->addresses = xreallocarray(NULL, cap, sizeof(*p->addresses));
-		p->sent = xreallocarray(NULL, cap, sizeof(const cJSON *));
+		p->media = xreallocarray(NULL, max, sizeof(*p->media));
+		p->addresses = xreallocarray(NULL, max, sizeof(*p->addresses));
+		p->sent = xreallocarray(NULL, max, sizeof(const cJSON *));
 	}
 	p->media[p->n] = medium;
 	p->addresses[p->n] = xstrdup(canon);
@@ -139,7 +139,8 @@ h_bulk_lookup(struct ctx *c, const struct req *r, struct resp *rs)
 			    "be [medium, address]");
 			goto out;
 		}
-		pairs_add(&p, cap, m->valuestring, a->valuestring, e);
+		pairs_add(&p, (size_t)cJSON_GetArraySize(threepids),
+		    m->valuestring, a->valuestring, e);
 	}
 	if (p.n > 0 && db_lookup_pairs(c->db_read, p.media,
 	    (const char *const *)p.addresses, p.n, NULL, &found) != DB_OK) {
@@ -236,7 +237,7 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	const cJSON		**sent = NULL;
 	struct mapping		*maps = NULL;
 	enum json_res		 jr;
-	size_t			 i, m, n = 0, cap;
+	size_t			 i, m, n = 0, cap, want;
 	int			 none;
 
 	if (req_args(r, &args, rs) == -1 ||
@@ -260,8 +261,11 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		    "hash_details");
 		goto out;
 	}
-	hashes = xreallocarray(NULL, cap + 1, sizeof(*hashes));
-	sent = xreallocarray(NULL, cap + 1, sizeof(const cJSON *));
+	/* Sized to the list, not to the cap: a list of one must not cost a
+	 * mapping of 80 KiB (see BIG_REQUEST in common/fcgi.c). */
+	want = (size_t)cJSON_GetArraySize(addresses);
+	hashes = xreallocarray(NULL, want + 1, sizeof(*hashes));
+	sent = xreallocarray(NULL, want + 1, sizeof(const cJSON *));
 	for (e = addresses->child; e != NULL; e = e->next) {
 		if (!cJSON_IsString(e)) {
 			resp_err(rs, MX_INVALID_PARAM, "addresses must be a "
@@ -273,7 +277,7 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 			hashes[n++] = e->valuestring;
 		} else if ((medium = split_none(e->valuestring, addr,
 		    sizeof(addr))) != NULL)
-			pairs_add(&p, cap, medium, addr, e);
+			pairs_add(&p, want, medium, addr, e);
 	}
 	if (!r->gate_passed) {
 		/* The gate's question rides in the lookup's own query. */

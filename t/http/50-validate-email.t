@@ -25,7 +25,6 @@ sub token_of {	# the token and link in a mail
 	my ($token) = ($link // '') =~ /token=([^&]+)/;
 	return ($token, $link);
 }
-sub mail_count { scalar(my @m = mails()) }
 
 # v1 JSON: a session, one mail to the canonical address.
 my $before = mail_count();

@@ -15,11 +15,6 @@ open(my $fh, '<', "$dir/sigil.conf") or die;
 my $base = do { local $/; <$fh> };
 sub without { my ($conf, @keys) = @_;
 	$conf =~ s/^\Q$_\E\s*=.*\n//mg for @keys; return $conf }
-sub free_port {
-	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0');
-	return $s->sockport;
-}
-sub mail_count { scalar(my @m = mails()) }
 sub ask { my ($w, $secret, $email, %more) = @_;
 	return fcgi_request($w, 'POST', "$v1/validate/email/requestToken",
 	    { client_secret => $secret, email => $email, send_attempt => 1,

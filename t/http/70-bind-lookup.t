@@ -19,17 +19,10 @@ my $key_id = conf_value('signing_key_id');
 my $pub = get("$v2/pubkey/$key_id")->{json}{public_key};
 my $n = 0;
 
-# A validated email session: (sid, client_secret).
 sub validated {
 	my ($email) = @_;
 	my $secret = 'bind' . ++$n;
-	my $r = post("$v1/validate/email/requestToken",
-	    { client_secret => $secret, email => $email, send_attempt => 1 });
-	my $sid = $r->{json}{sid} or die "requestToken: $r->{content}";
-	my ($token) = (mails())[-1]{raw} =~ /token=([^&\s]+)/;
-	post("$v1/validate/email/submitToken",
-	    { sid => $sid, client_secret => $secret, token => $token });
-	return ($sid, $secret);
+	return (validated_session($email, $secret), $secret);
 }
 sub hash_of {
 	my ($address, $medium, $pepper) = @_;

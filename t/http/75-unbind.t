@@ -21,13 +21,7 @@ my $n = 0;
 sub validated {
 	my ($email) = @_;
 	my $secret = 'unb' . ++$n;
-	my $r = post("$v1/validate/email/requestToken",
-	    { client_secret => $secret, email => $email, send_attempt => 1 });
-	my $sid = $r->{json}{sid} or die $r->{content};
-	my ($token) = (mails())[-1]{raw} =~ /token=([^&\s]+)/;
-	post("$v1/validate/email/submitToken",
-	    { sid => $sid, client_secret => $secret, token => $token });
-	return ($sid, $secret);
+	return (validated_session($email, $secret), $secret);
 }
 sub bind_to {
 	my ($email, $mxid) = @_;

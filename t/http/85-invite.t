@@ -9,7 +9,6 @@ use strict;
 use warnings;
 use lib 't/lib';
 use HTTP::Tiny;
-use IO::Socket::INET;
 use Test::More;
 use SigilTest;
 
@@ -21,7 +20,6 @@ my $v2 = '/_matrix/identity/v2';
 my $key_id = conf_value('signing_key_id');
 my $server_key = get("$v2/pubkey/$key_id")->{json}{public_key};
 
-sub mail_count { scalar(my @m = mails()) }
 sub unescape { my ($s) = @_; $s =~ s/%([0-9A-Fa-f]{2})/chr(hex($1))/ge; $s }
 sub escape { my ($s) = @_;
 	$s =~ s/([^A-Za-z0-9_.~-])/sprintf('%%%02X', ord($1))/ge; $s }
@@ -241,9 +239,7 @@ is(invite('v1', { %ok, sender => '@calm:example.org' })->{status}, 200,
 
 # SMTP down: an error, no invite, no key; the retry through a working
 # server succeeds.
-my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0');
-my $down = $s->sockport;
-close $s;
+my $down = free_port();
 open(my $fh, '<', "$dir/sigil.conf") or die;
 my $conf = join '', grep { !/^smtp_url/ } <$fh>;
 my $w = start_worker('invite', $conf . "smtp_url = smtp://127.0.0.1:$down\n");

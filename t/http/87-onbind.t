@@ -25,13 +25,7 @@ my $n = 0;
 sub validated {
 	my ($email) = @_;
 	my $secret = 'onbind' . ++$n;
-	my $r = post("$v1/validate/email/requestToken",
-	    { client_secret => $secret, email => $email, send_attempt => 1 });
-	my $sid = $r->{json}{sid} or die "requestToken: $r->{content}";
-	my ($token) = (mails())[-1]{raw} =~ /token=([^&\s]+)/;
-	post("$v1/validate/email/submitToken",
-	    { sid => $sid, client_secret => $secret, token => $token });
-	return ($sid, $secret);
+	return (validated_session($email, $secret), $secret);
 }
 sub bind_to {
 	my ($email, $mxid) = @_;
@@ -51,18 +45,6 @@ sub lines {
 	open(my $fh, '<', $file) or return wantarray ? () : 0;
 	my @l = map { chomp; $_ } <$fh>;
 	return wantarray ? @l : scalar @l;
-}
-sub wait_for {
-	my ($what, $secs) = @_;
-	for (1 .. $secs * 10) {
-		return 1 if $what->();
-		select(undef, undef, undef, 0.1);
-	}
-	return 0;
-}
-sub free_port {
-	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0');
-	return $s->sockport;
 }
 sub start_double {
 	my ($port, $log, @more) = @_;

@@ -28,14 +28,6 @@ sub children {
 	}
 	return \%by;
 }
-sub wait_for {
-	my ($what, $secs) = @_;
-	for (1 .. $secs * 10) {
-		return 1 if $what->();
-		select(undef, undef, undef, 0.1);
-	}
-	return 0;
-}
 sub count { my ($c, $name) = @_; scalar @{ $c->{$name} // [] } }
 
 # Start-up refusals.

@@ -18,12 +18,6 @@ my $b = "$dir/hostb";
 mkdir $b;
 my $json = JSON::PP->new->utf8;
 my $http = HTTP::Tiny->new(timeout => 10);
-sub free_port {
-	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0');
-	return $s->sockport;
-}
-sub slurp { open(my $fh, '<', $_[0]) or return ''; local $/; <$fh> }
-sub spew { open(my $fh, '>', $_[0]) or die "$_[0]: $!"; print $fh $_[1] }
 
 # Host B: validate, bind and lookup workers on TCP.
 my %port = map { $_ => free_port() } qw(validate bind lookup);

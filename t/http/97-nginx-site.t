@@ -5,18 +5,12 @@
 use strict;
 use warnings;
 use lib 't/lib';
-use IO::Socket::INET;
 use Test::More;
 use SigilTest;
 
 my $dir = stack_dir();
 my $site = "$dir/site";
 mkdir $site;
-sub free_port {
-	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0');
-	return $s->sockport;
-}
-sub spew { open(my $fh, '>', $_[0]) or die "$_[0]: $!"; print $fh $_[1] }
 my ($http, $https) = (free_port(), free_port());
 
 open(my $fh, '<', 'deploy/nginx-sigil-site.conf.in') or die;

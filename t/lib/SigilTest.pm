@@ -8,12 +8,14 @@ use warnings;
 
 use Exporter 'import';
 use HTTP::Tiny;
+use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 
 our @EXPORT = qw(api get post request is_error conf_value stack_dir
     worker_pids psql verify_signed build_dir start_worker fcgi_request
-    stop_worker mails register_user);
+    stop_worker mails mail_count register_user validated_session wait_for
+    free_port slurp spew);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -195,5 +197,44 @@ sub stop_worker {
 		select(undef, undef, undef, 0.1);
 	}
 }
+
+# mail_count(): how many messages the mail sink has kept.
+sub mail_count { scalar(my @m = mails()) }
+
+# validated_session(EMAIL, CLIENT_SECRET): a v1 email session validated
+# with the token from its mail; returns the sid.
+sub validated_session {
+	my ($email, $secret) = @_;
+	my $v1 = '/_matrix/identity/api/v1';
+	my $r = post("$v1/validate/email/requestToken",
+	    { client_secret => $secret, email => $email, send_attempt => 1 });
+	my $sid = $r->{json}{sid} or die "requestToken: $r->{content}";
+	my ($token) = (mails())[-1]{raw} =~ /token=([^&\s]+)/;
+	post("$v1/validate/email/submitToken",
+	    { sid => $sid, client_secret => $secret, token => $token });
+	return $sid;
+}
+
+# wait_for(CODE, SECONDS): 1 as soon as CODE returns true, 0 if it has
+# not within SECONDS.
+sub wait_for {
+	my ($what, $secs) = @_;
+	for (1 .. $secs * 10) {
+		return 1 if $what->();
+		select(undef, undef, undef, 0.1);
+	}
+	return 0;
+}
+
+# free_port(): a TCP port on 127.0.0.1 that nothing listens on now.
+sub free_port {
+	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
+	    or die "no free port: $!";
+	return $s->sockport;
+}
+
+# slurp(FILE): its contents, '' when it cannot be read; spew(FILE, TEXT).
+sub slurp { open(my $fh, '<', $_[0]) or return ''; local $/; <$fh> }
+sub spew { open(my $fh, '>', $_[0]) or die "$_[0]: $!"; print $fh $_[1] }
 
 1;
