@@ -61,9 +61,10 @@ enum stmt {
 
 #define STMT_READ_ONLY	0x01	/* safe to run again after a reconnect */
 
-/* The v2 gate's question as a CTE "auth (user_id, agreed)" for the
- * statements that answer it and do their work in one round trip: the
- * token's hash is $1, the current policy keys $2, now $3. */
+/* The v2 gate's question as a CTE "auth (user_id, agreed)": asked alone
+ * (STMT_AUTH_LOOKUP) or inside a statement that does its work in the
+ * same round trip.  The token's hash is $1, the current policy keys $2,
+ * now $3. */
 #define AUTH_CTE \
 	"WITH auth AS MATERIALIZED (SELECT t.user_id," \
 	" (SELECT count(*) FROM accepted_terms a WHERE a.user_id = t.user_id" \
@@ -91,10 +92,7 @@ static const struct {
 	/* The v2 gate: one indexed query gives the user and how many of the
 	 * current policies ($2) they accepted. */
 	[STMT_AUTH_LOOKUP] = {
-	    "SELECT t.user_id, (SELECT count(*) FROM accepted_terms a"
-	    " WHERE a.user_id = t.user_id AND a.policy_key = ANY($2::text[]))"
-	    " FROM account_tokens t WHERE t.token_hash = $1"
-	    " AND (t.expires_ts IS NULL OR t.expires_ts > $3)",
+	    AUTH_CTE "SELECT user_id, agreed FROM auth",
 	    3, STMT_READ_ONLY },
 	[STMT_ACCOUNT_REGISTER] = {
 	    "WITH a AS (INSERT INTO accounts (user_id, created_ts)"
