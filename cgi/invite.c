@@ -200,6 +200,11 @@ fields_ok(const cJSON *args, struct resp *rs)
 	return 0;
 }
 
+/* The block-list's keywords, case-folded once. */
+static char	*folded_keywords[MAX_LIST];
+static size_t	 n_folded_keywords;
+static int	 keywords_folded;
+
 /* Whether some keyword of the block-list is in value, case-folded. */
 static int
 keyword_in(const struct cfg *cfg, const char *name, const char *value)
@@ -208,6 +213,13 @@ keyword_in(const struct cfg *cfg, const char *name, const char *value)
 	size_t	 i;
 	int	 hit = 0;
 
+	if (!keywords_folded) {
+		for (i = 0; i < cfg->n_invite_block_keywords; i++)
+			if ((folded = utf8_casefold(
+			    cfg->invite_block_keywords[i])) != NULL)
+				folded_keywords[n_folded_keywords++] = folded;
+		keywords_folded = 1;
+	}
 	/* A web client's address is not text: its scheme says nothing. */
 	if (strcmp(name, "org.matrix.web_client_location") == 0) {
 		if (strncmp(value, "https://", 8) == 0)
@@ -217,8 +229,8 @@ keyword_in(const struct cfg *cfg, const char *name, const char *value)
 	}
 	if ((folded = utf8_casefold(value)) == NULL)
 		return 0;
-	for (i = 0; i < cfg->n_invite_block_keywords && !hit; i++)
-		hit = strstr(folded, cfg->invite_block_keywords[i]) != NULL;
+	for (i = 0; i < n_folded_keywords && !hit; i++)
+		hit = strstr(folded, folded_keywords[i]) != NULL;
 	free(folded);
 	return hit;
 }

@@ -22,6 +22,24 @@
 #include "sign.h"
 #include "util.h"
 
+/*
+ * The database, outbound HTTP and mail come into a program only when its
+ * own code uses them: app.c and fcgi.c refer to their set-up weakly, so
+ * that a program such as sigil-status links neither libpq nor libcurl
+ * (and is that much smaller in memory).  A program whose flags ask for
+ * one it does not use stops at start (parts_linked below).
+ */
+#pragma weak db_auth_lookup
+#pragma weak db_open
+#pragma weak db_listen
+#pragma weak db_ready
+#pragma weak db_close
+#pragma weak http_init
+#pragma weak http_free
+#pragma weak mail_header_safe
+#pragma weak mail_init
+#pragma weak mail_free
+
 #define PREFIX_ROOT	"/_matrix/identity/"
 #define PREFIX_V1	"/_matrix/identity/api/v1"
 #define PREFIX_V2	"/_matrix/identity/v2"
@@ -280,6 +298,34 @@ keys_consistent(const struct ctx *c)
 }
 
 /*
+ * Returns 0 when every part the program's flags ask for is linked in, and
+ * routes behind the gate have a database; else -1 after logging.
+ */
+static int
+parts_linked(const struct app *app)
+{
+	size_t	 i;
+	int	 gated = 0;
+
+	for (i = 0; i < app->nroutes; i++)
+		if (app->routes[i].auth != AUTH_NONE)
+			gated = 1;
+	if (((app->flags & APP_NEEDS_DB) || gated) && (db_open == NULL ||
+	    !(app->flags & APP_NEEDS_DB))) {
+		log_err("%s: a route behind the gate, or APP_NEEDS_DB, without "
+		    "the database (a build error)", app->name);
+		return -1;
+	}
+	if (((app->flags & APP_NEEDS_HTTP) && http_init == NULL) ||
+	    ((app->flags & APP_NEEDS_MAIL) && mail_init == NULL)) {
+		log_err("%s: built without the HTTP or mail module its flags "
+		    "ask for", app->name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Builds the process context: configuration (from "-c path" or
  * $SIGIL_CONFIG), the signing key, and the database when the program
  * needs one.  Returns 0, or -1 after logging why the program cannot start.
@@ -292,6 +338,8 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 	char		 err[512];
 
 	memset(c, 0, sizeof(*c));
+	if (parts_linked(app) == -1)
+		return -1;
 	if ((path = cfg_path(argc, argv)) == NULL) {
 		log_err("no configuration: pass -c <file> or set SIGIL_CONFIG");
 		return -1;
@@ -366,13 +414,17 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 void
 app_ctx_free(struct ctx *c)
 {
-	http_free();
-	mail_free();
+	if (http_free != NULL)
+		http_free();
+	if (mail_free != NULL)
+		mail_free();
 	tmpl_free(&c->templates);
 	terms_free(&c->terms);
-	if (c->db_read != c->db)
-		db_close(c->db_read);
-	db_close(c->db);
+	if (db_close != NULL) {
+		if (c->db_read != c->db)
+			db_close(c->db_read);
+		db_close(c->db);
+	}
 	sign_key_free(c->key);
 	cfg_free(&c->cfg);
 	memset(c, 0, sizeof(*c));

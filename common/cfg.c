@@ -13,8 +13,8 @@
 
 #include "b64.h"
 #include "cfg.h"
-#include "email.h"
 #include "ident.h"
+#include "json.h"
 #include "sign.h"
 #include "util.h"
 
@@ -356,13 +356,14 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 				return -1;
 			}
 			list[*n] = xstrdup(item);
-		} else if (key == CFG_KEY_INVITE_BLOCK_KEYWORDS) {
-			if ((list[*n] = utf8_casefold(item)) == NULL) {
+		} else if (key == CFG_KEY_INVITE_BLOCK_KEYWORDS ||
+		    key == CFG_KEY_INVITE_BLOCK_ROOMS) {
+			if (!json_utf8_valid((const unsigned char *)item,
+			    strlen(item))) {
 				snprintf(err, errlen, "\"%.64s\" is not UTF-8",
 				    item);
 				return -1;
 			}
-		} else if (key == CFG_KEY_INVITE_BLOCK_ROOMS) {
 			list[*n] = xstrdup(item);
 		} else if (key == CFG_KEY_HTTP_ALLOW) {
 			if (netrange_parse(item, &c->http_allow[*n]) == -1) {

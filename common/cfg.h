@@ -75,7 +75,7 @@ struct cfg {
 	size_t	 n_invite_block_homeservers;
 	char	*invite_block_rooms[MAX_LIST];	/* room IDs */
 	size_t	 n_invite_block_rooms;
-	char	*invite_block_keywords[MAX_LIST]; /* case-folded at load */
+	char	*invite_block_keywords[MAX_LIST]; /* as written */
 	size_t	 n_invite_block_keywords;
 	struct cfg_rate ratelimit_invite_sender; /* invites per sender */
 	int64_t	 invite_redact_local;	/* characters kept of the local part */

@@ -25,6 +25,9 @@
 #include "resp.h"
 #include "util.h"
 
+/* Weak, as in app.c: a program without a database links no libpq. */
+#pragma weak db_end_request
+
 /* A request body past this (bytes) is a big one: see fcgi_main(). */
 #define BIG_REQUEST	(64 * 1024)
 
@@ -205,9 +208,11 @@ fcgi_main(const struct app *app, int argc, char **argv)
 			app_dispatch(app, &ctx, &r, &rs);
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
-		db_end_request(ctx.db);
-		if (ctx.db_read != ctx.db)
-			db_end_request(ctx.db_read);
+		if (ctx.db != NULL) {
+			db_end_request(ctx.db);
+			if (ctx.db_read != ctx.db)
+				db_end_request(ctx.db_read);
+		}
 		big = r.body_len > BIG_REQUEST;
 		req_free(&r);
 		resp_free(&rs);

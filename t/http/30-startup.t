@@ -84,4 +84,15 @@ my $newest = (sort map { /(\d{3})_/ ? $1 + 0 : () } glob('sql/*.sql'))[-1];
 is(`psql -X -A -t -h $dir/pgsock -U sigil -d sigil_fresh -c "SELECT max(version) FROM schema_migrations"`,
     "$newest\n", 'nor a schema_migrations row');
 
+# A program links only the parts it uses (common/app.c refers to the
+# database, HTTP and mail weakly): sigil-status has neither libpq nor
+# libcurl nor ICU, and still serves; sigil-lookup has libpq.
+my $b = build_dir();
+my $ldd = `ldd $b/sigil-status`;
+unlike($ldd, qr/libpq|libcurl|libicu/,
+    'sigil-status links neither libpq, libcurl nor ICU');
+like(`ldd $b/sigil-lookup`, qr/libpq/, 'sigil-lookup links libpq');
+like(`ldd $b/sigil-account`, qr/libcurl/, 'sigil-account links libcurl');
+is(get('/_matrix/identity/v2')->{content}, '{}', 'sigil-status serves');
+
 done_testing();
