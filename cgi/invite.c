@@ -508,13 +508,12 @@ b64_to_urlsafe(char *s)
  * canonicalises the address.  Returns 0, or -1 with the error set.
  */
 static int
-invite_args(const struct ctx *c, const struct req *r, const cJSON *args,
+invite_args(const struct req *r, const cJSON *args,
     const char **room_id, const char **sender, char *address, size_t len,
     struct resp *rs)
 {
 	const char	*medium, *raw;
 
-	(void)c;
 	if (req_field_ok(rs, json_get_str(args, "medium", 1, INVITE_MAX_FIELD,
 	    &medium), "medium") == -1 ||
 	    req_field_ok(rs, json_get_str(args, "address", 1, INVITE_MAX_FIELD,
@@ -567,7 +566,7 @@ h_store_invite(struct ctx *c, const struct req *r, struct resp *rs)
 	enum db_res		 dr;
 
 	seed[0] = '\0';
-	if (req_args(r, &args, rs) == -1 || invite_args(c, r, args, &room_id,
+	if (req_args(r, &args, rs) == -1 || invite_args(r, args, &room_id,
 	    &sender, address, sizeof(address), rs) == -1)
 		goto out;
 	if (invite_blocked(&c->cfg, args, sender, room_id)) {
