@@ -78,23 +78,28 @@ out:
 }
 
 /*
- * Records the binding and, in the same transaction, queues the pending
- * invites of that 3PID for delivery to the homeserver of mxid, where
- * sigil-notify picks them up.  Returns 0, or -1 (nothing recorded).
+ * Records the binding, with the signature of its association (assoc,
+ * signed) for v1 lookups to answer, and, in the same transaction, queues
+ * the pending invites of that 3PID for delivery to the homeserver of
+ * mxid, where sigil-notify picks them up.  Returns 0, or -1 (nothing
+ * recorded).
  */
 static int
 bind_and_queue(struct ctx *c, const struct db_session *s, const char *mxid,
-    int64_t now)
+    int64_t now, const cJSON *assoc)
 {
 	struct db_invites	 inv;
+	const char		*sig;
 	char			*body = NULL;
-	int			 rc = -1;
+	int			 rc = -1, ref;
 
 	memset(&inv, 0, sizeof(inv));
+	ref = app_key_ref(c);
+	sig = sign_json_get(assoc, c->cfg.server_name, c->key->id);
 	if (db_begin(c->db) != DB_OK)
 		return -1;
 	if (db_bind(c->db, s->medium, s->address, mxid, now,
-	    now + THREEPID_VALIDITY_MS) != DB_OK ||
+	    now + THREEPID_VALIDITY_MS, ref > 0 ? sig : NULL, ref) != DB_OK ||
 	    db_invites_pending(c->db, s->medium, s->address, now, &inv) !=
 	    DB_OK)
 		goto out;
@@ -148,14 +153,14 @@ h_bind(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_err(rs, session_mxerr(sr), NULL);
 		goto out;
 	}
-	if (bind_and_queue(c, &s, mxid, now) == -1) {
-		resp_err(rs, MX_UNAVAILABLE, NULL);
-		goto out;
-	}
 	assoc = threepid_association(s.medium, s.address, mxid, now, now,
 	    now + THREEPID_VALIDITY_MS);
 	if (sign_json(c->key, c->cfg.server_name, assoc) == -1) {
 		resp_err(rs, MX_UNKNOWN, NULL);
+		goto out;
+	}
+	if (bind_and_queue(c, &s, mxid, now, assoc) == -1) {
+		resp_err(rs, MX_UNAVAILABLE, NULL);
 		goto out;
 	}
 	resp_json(rs, 200, assoc);

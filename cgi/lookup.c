@@ -2,7 +2,8 @@
  * sigil-lookup: who is behind a 3PID.
  *
  * v1 GET lookup?medium&address answers the signed association (exactly
- * its seven fields) or {}.  v1 POST bulk_lookup {threepids: [[medium,
+ * its seven fields) or {}: with the signature bind stored when the
+ * current key made it, else signed now.  v1 POST bulk_lookup {threepids: [[medium,
  * address], ...]} answers {threepids: [[medium, address, mxid], ...]}
  * for the bound ones.  v2 GET hash_details gives the pepper and the
  * algorithms; v2 POST lookup {algorithm, pepper, addresses} answers
@@ -37,6 +38,7 @@ h_lookup_v1(struct ctx *c, const struct req *r, struct resp *rs)
 	char			 canon[THREEPID_MAX_ADDRESS];
 	struct db_binding	 b;
 	cJSON			*o = NULL;
+	int			 rc;
 
 	memset(&b, 0, sizeof(b));
 	medium = req_query(r, "medium");
@@ -63,7 +65,14 @@ h_lookup_v1(struct ctx *c, const struct req *r, struct resp *rs)
 	}
 	o = threepid_association(medium, canon, b.mxid, b.ts, b.not_before,
 	    b.not_after);
-	if (sign_json(c->key, c->cfg.server_name, o) == -1)
+	/* The signature bind stored, when the current key made it. */
+	if (b.signed_by > 0 && b.signature[0] != '\0' &&
+	    b.signed_by == app_key_ref(c))
+		rc = sign_json_add(o, c->cfg.server_name, c->key->id,
+		    b.signature);
+	else
+		rc = sign_json(c->key, c->cfg.server_name, o);
+	if (rc == -1)
 		resp_err(rs, MX_UNKNOWN, NULL);
 	else
 		resp_json(rs, 200, o);

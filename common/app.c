@@ -33,6 +33,7 @@
 #pragma weak db_open
 #pragma weak db_listen
 #pragma weak db_ready
+#pragma weak db_signing_key_ref
 #pragma weak db_close
 #pragma weak http_init
 #pragma weak http_free
@@ -323,6 +324,22 @@ parts_linked(const struct app *app)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The number signing_keys (sql/008) gives the signing key, which stored
+ * signatures name: asked of the primary on first use and kept for the
+ * life of the process.  0 while the database cannot say; a caller then
+ * stores no signature and signs what it reads.
+ */
+int
+app_key_ref(struct ctx *c)
+{
+	if (c->key_ref == 0 && c->db != NULL && db_signing_key_ref != NULL &&
+	    db_signing_key_ref(c->db, c->key->id, c->key->public_b64,
+	    now_ms(), &c->key_ref) != DB_OK)
+		c->key_ref = 0;
+	return c->key_ref;
 }
 
 /*

@@ -23,6 +23,7 @@ struct sign_key;
 struct ctx {
 	struct cfg	 cfg;
 	struct sign_key	*key;		/* the key that signs; owned */
+	int		 key_ref;	/* its signing_keys.id; see app_key_ref */
 	struct db	*db;		/* NULL for programs without one */
 	struct db	*db_read;	/* lookups: the replica, or db itself */
 	struct terms	 terms;		/* what v2 users must agree to */
@@ -73,6 +74,7 @@ void	 app_dispatch(const struct app *, struct ctx *, struct req *,
 	    struct resp *);
 int	 app_gate_decide(const struct ctx *, enum route_auth, enum db_res,
 	    int64_t, struct resp *);
+int	 app_key_ref(struct ctx *);
 int	 app_ctx_init(const struct app *, int, char *const *, struct ctx *);
 void	 app_ctx_free(struct ctx *);
 

@@ -36,6 +36,7 @@ enum stmt {
 	STMT_RATE_HIT,
 	STMT_BIND,
 	STMT_BINDING_GET,
+	STMT_SIGNING_KEY_REF,
 	STMT_UNBIND,
 	STMT_PEPPER,
 	STMT_LOOKUP_PAIRS,
@@ -153,17 +154,29 @@ static const struct {
 	 * same snapshot, as deploy/sigil-rotate-pepper computes it. */
 	[STMT_BIND] = {
 	    "INSERT INTO bindings (medium, address, mxid, ts, not_before,"
-	    " not_after, lookup_hash) SELECT $1, $2, $3, $4, $4, $5,"
-	    " sigil_lookup_hash($2, $1, p.pepper) FROM lookup_pepper p"
+	    " not_after, lookup_hash, signature, signed_by)"
+	    " SELECT $1, $2, $3, $4, $4, $5,"
+	    " sigil_lookup_hash($2, $1, p.pepper), $6, $7 FROM lookup_pepper p"
 	    " ON CONFLICT (medium, address) DO UPDATE SET mxid = EXCLUDED.mxid,"
 	    " ts = EXCLUDED.ts, not_before = EXCLUDED.not_before,"
 	    " not_after = EXCLUDED.not_after,"
-	    " lookup_hash = EXCLUDED.lookup_hash",
-	    5, 0 },
+	    " lookup_hash = EXCLUDED.lookup_hash,"
+	    " signature = EXCLUDED.signature, signed_by = EXCLUDED.signed_by",
+	    7, 0 },
 	[STMT_BINDING_GET] = {
-	    "SELECT mxid, ts, not_before, not_after FROM bindings"
+	    "SELECT mxid, ts, not_before, not_after, coalesce(signature, ''),"
+	    " coalesce(signed_by, 0) FROM bindings"
 	    " WHERE medium = $1 AND address = $2",
 	    2, STMT_READ_ONLY },
+	/* The number signing_keys gives this key, registering it if new.
+	 * The second SELECT finds a row the INSERT left alone (it cannot see
+	 * the INSERT's own row, hence both). */
+	[STMT_SIGNING_KEY_REF] = {
+	    "WITH ins AS (INSERT INTO signing_keys (key_id, public_key,"
+	    " first_used_ts) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+	    " RETURNING id) SELECT id FROM ins UNION ALL SELECT id FROM"
+	    " signing_keys WHERE key_id = $1 AND public_key = $2",
+	    3, 0 },
 	[STMT_UNBIND] = {
 	    "DELETE FROM bindings WHERE medium = $1 AND address = $2"
 	    " AND mxid = $3",
@@ -867,14 +880,41 @@ db_rate_hit(struct db *db, const char *bucket, int64_t window_ms,
  */
 enum db_res
 db_bind(struct db *db, const char *medium, const char *address,
-    const char *mxid, int64_t now, int64_t not_after)
+    const char *mxid, int64_t now, int64_t not_after, const char *signature,
+    int signed_by)
 {
-	char		 nowbuf[24], endbuf[24];
-	const char	*params[5] = { medium, address, mxid, nowbuf, endbuf };
+	char		 nowbuf[24], endbuf[24], bybuf[16];
+	const char	*params[7] = { medium, address, mxid, nowbuf, endbuf,
+			    signature, signed_by > 0 ? bybuf : NULL };
 
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
 	snprintf(endbuf, sizeof(endbuf), "%lld", (long long)not_after);
+	snprintf(bybuf, sizeof(bybuf), "%d", signed_by);
 	return db_run(db, STMT_BIND, params);
+}
+
+/*
+ * The number signing_keys gives the key key_id with public key
+ * public_b64, in *ref; registers the key on its first use.
+ */
+enum db_res
+db_signing_key_ref(struct db *db, const char *key_id, const char *public_b64,
+    int64_t now, int *ref)
+{
+	char		 nowbuf[24];
+	const char	*params[3] = { key_id, public_b64, nowbuf };
+	PGresult	*res;
+	enum db_res	 rc = DB_ERROR;
+
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	if ((res = db_exec(db, STMT_SIGNING_KEY_REF, params, NULL)) == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) >= 1) {
+		*ref = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		rc = *ref > 0 ? DB_OK : DB_ERROR;
+	}
+	PQclear(res);
+	return rc;
 }
 
 /* Removes the binding of medium/address to mxid, if there is one. */
@@ -903,6 +943,8 @@ db_binding_get(struct db *db, const char *medium, const char *address,
 		b->ts = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 		b->not_before = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 		b->not_after = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		b->signature = xstrdup(PQgetvalue(res, 0, 4));
+		b->signed_by = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
 		rc = DB_OK;
 	}
 	PQclear(res);
@@ -914,6 +956,7 @@ void
 db_binding_clear(struct db_binding *b)
 {
 	free(b->mxid);
+	free(b->signature);
 	memset(b, 0, sizeof(*b));
 }
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	7
+#define SIGIL_SCHEMA_VERSION	8
 
 /* The channel bind NOTIFYs and sigil-notify LISTENs on. */
 #define DB_ONBIND_CHANNEL	"sigil_onbind"
@@ -71,10 +71,14 @@ struct db_binding {
 	int64_t	 ts;
 	int64_t	 not_before;
 	int64_t	 not_after;
+	char	*signature;	/* as bind stored it; "" when none */
+	int	 signed_by;	/* signing_keys.id of its key; 0 when none */
 };
 
 enum db_res	 db_bind(struct db *, const char *, const char *, const char *,
-		    int64_t, int64_t);
+		    int64_t, int64_t, const char *, int);
+enum db_res	 db_signing_key_ref(struct db *, const char *, const char *,
+		    int64_t, int *);
 enum db_res	 db_unbind(struct db *, const char *, const char *,
 		    const char *);
 enum db_res	 db_binding_get(struct db *, const char *, const char *,

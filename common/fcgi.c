@@ -178,6 +178,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	struct req		 r;
 	struct resp		 rs;
 	struct sigaction	 sa;
+	unsigned long long	 served = 0;
 	int			 big;
 
 	log_init(app->name);
@@ -208,6 +209,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 			app_dispatch(app, &ctx, &r, &rs);
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
+		served++;
 		if (ctx.db != NULL) {
 			db_end_request(ctx.db);
 			if (ctx.db_read != ctx.db)
@@ -222,7 +224,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 			malloc_trim(0);
 	}
 	FCGX_Free(&fr, 1);
-	log_info("stopping");
+	log_info("stopping after %llu requests", served);
 	app_ctx_free(&ctx);
 	return 0;
 }

@@ -235,6 +235,49 @@ ed25519_sign(EVP_PKEY *pkey, const void *msg, size_t len, unsigned char *sig)
 }
 
 /*
+ * Adds the signature sigb64 by key_id of server_name to obj, at
+ * obj.signatures[server_name][key_id], keeping any other signatures
+ * already there.  Returns 0, or -1 leaving obj as it was when obj's
+ * signatures are not objects.
+ */
+int
+sign_json_add(cJSON *obj, const char *server_name, const char *key_id,
+    const char *sigb64)
+{
+	cJSON	*sigs, *mine;
+
+	if (!cJSON_IsObject(obj))
+		return -1;
+	sigs = cJSON_GetObjectItemCaseSensitive(obj, "signatures");
+	if (sigs != NULL && !cJSON_IsObject(sigs))
+		return -1;
+	mine = sigs == NULL ? NULL :
+	    cJSON_GetObjectItemCaseSensitive(sigs, server_name);
+	if (mine != NULL && !cJSON_IsObject(mine))
+		return -1;
+	if (sigs == NULL)
+		sigs = cJSON_AddObjectToObject(obj, "signatures");
+	if (mine == NULL)
+		mine = cJSON_AddObjectToObject(sigs, server_name);
+	if (sigs == NULL || mine == NULL)
+		return -1;
+	cJSON_DeleteItemFromObjectCaseSensitive(mine, key_id);
+	return cJSON_AddStringToObject(mine, key_id, sigb64) == NULL ? -1 : 0;
+}
+
+/* The signature obj carries by key_id of server_name, or NULL. */
+const char *
+sign_json_get(const cJSON *obj, const char *server_name, const char *key_id)
+{
+	const cJSON	*s;
+
+	s = cJSON_GetObjectItemCaseSensitive(obj, "signatures");
+	s = cJSON_GetObjectItemCaseSensitive(s, server_name);
+	s = cJSON_GetObjectItemCaseSensitive(s, key_id);
+	return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+/*
  * Signs the object obj in place: the canonical JSON of obj without
  * "signatures" and "unsigned" is signed with k, and the signature is added
  * at obj.signatures[server_name][k->id], keeping any signatures already
@@ -246,32 +289,15 @@ sign_json(const struct sign_key *k, const char *server_name, cJSON *obj)
 	struct buf	 canon = { 0 };
 	unsigned char	 sig[ED25519_SIG_LEN];
 	char		 sigb64[128];
-	cJSON		*sigs, *mine;
 	int		 rc = -1;
 
 	if (!cJSON_IsObject(obj))
-		return -1;
-	sigs = cJSON_GetObjectItemCaseSensitive(obj, "signatures");
-	if (sigs != NULL && !cJSON_IsObject(sigs))
-		return -1;
-	mine = sigs == NULL ? NULL :
-	    cJSON_GetObjectItemCaseSensitive(sigs, server_name);
-	if (mine != NULL && !cJSON_IsObject(mine))
 		return -1;
 	if (canon_write_except(obj, &canon, "signatures", "unsigned") == -1 ||
 	    ed25519_sign(k->pkey, canon.data, canon.len, sig) == -1)
 		goto out;
 	b64_encode(sig, sizeof(sig), B64_STANDARD, sigb64, sizeof(sigb64));
-	if (sigs == NULL)
-		sigs = cJSON_AddObjectToObject(obj, "signatures");
-	if (mine == NULL)
-		mine = cJSON_AddObjectToObject(sigs, server_name);
-	if (sigs == NULL || mine == NULL)
-		goto out;
-	cJSON_DeleteItemFromObjectCaseSensitive(mine, k->id);
-	if (cJSON_AddStringToObject(mine, k->id, sigb64) == NULL)
-		goto out;
-	rc = 0;
+	rc = sign_json_add(obj, server_name, k->id, sigb64);
 out:
 	buf_free(&canon);
 	return rc;

@@ -33,6 +33,9 @@ int	 sign_key_seed_b64(const struct sign_key *, enum b64_alphabet,
 	    char *, size_t);
 void	 sign_key_free(struct sign_key *);
 int	 sign_json(const struct sign_key *, const char *, struct cJSON *);
+int	 sign_json_add(struct cJSON *, const char *, const char *,
+	    const char *);
+const char *sign_json_get(const struct cJSON *, const char *, const char *);
 int	 sign_verify_json(const struct cJSON *, const char *, const char *,
 	    const char *);
 

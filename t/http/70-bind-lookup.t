@@ -78,6 +78,49 @@ is_deeply([sort keys %{ $r->{json} }], [qw(address medium mxid not_after
     not_before signatures ts)], 'exactly the seven fields');
 ok(verify_signed($r->{content}, 'localhost', $key_id, $pub),
     'signed, and python3-signedjson agrees');
+
+# The signature bind made is stored with the key that made it, and v1
+# lookup answers it rather than signing again (sql/008).
+my ($stored, $by) = split /\|/, psql("SELECT b.signature || '|' || k.key_id"
+    . " || ' ' || k.public_key FROM bindings b JOIN signing_keys k"
+    . " ON k.id = b.signed_by WHERE b.address = 'alice\@example.com'");
+is($stored, $r->{json}{signatures}{localhost}{$key_id},
+    'bind stored the signature lookup answers');
+is($by, "$key_id $pub", 'signed_by names the key id and public key');
+psql("UPDATE bindings SET signature = 'stored' WHERE address ="
+    . " 'alice\@example.com'");
+is(get("$v1/lookup?medium=email&address=alice%40example.com")
+    ->{json}{signatures}{localhost}{$key_id}, 'stored',
+    'lookup answers what is stored, without signing');
+psql("UPDATE bindings SET signature = NULL, signed_by = NULL WHERE address ="
+    . " 'alice\@example.com'");
+$r = get("$v1/lookup?medium=email&address=alice%40example.com");
+ok(verify_signed($r->{content}, 'localhost', $key_id, $pub),
+    'a binding without a stored signature (an import) is signed at lookup');
+is($r->{json}{signatures}{localhost}{$key_id}, $stored,
+    '... to the same signature (Ed25519 is deterministic)');
+
+# Another key under the same key id: what the old key stored is not
+# passed off as the new key's; the worker signs afresh.
+psql("UPDATE bindings SET signature = '$stored', signed_by = (SELECT id"
+    . " FROM signing_keys WHERE key_id = '$key_id') WHERE address ="
+    . " 'alice\@example.com'");
+system("deploy/sigil-keygen '$dir/other.key' '$key_id' >/dev/null") == 0
+    or die 'sigil-keygen';
+open(my $cf, '<', "$dir/sigil.conf") or die;
+my $w = start_worker('lookup', join('', grep { !/^signing_key\s/ } <$cf>)
+    . "signing_key = $dir/other.key\n");
+my $other = fcgi_request($w, 'GET',
+    "$v1/lookup?medium=email&address=alice%40example.com");
+stop_worker($w);
+my $other_pub = `openssl pkey -in '$dir/other.key' -pubout -outform DER |
+    tail -c 32 | base64 | tr -d '=\n'`;
+isnt($other->{json}{signatures}{localhost}{$key_id}, $stored,
+    'a new key under an old key id: the stored signature is not answered');
+ok(verify_signed($other->{content}, 'localhost', $key_id, $other_pub),
+    '... the association is signed with the new key');
+is(psql("SELECT count(*) FROM signing_keys WHERE key_id = '$key_id'"), 2,
+    'both keys are registered, each with its own number');
 is(get("$v1/lookup?medium=email&address=nobody%40example.org")->{content},
     '{}', 'an unbound address: {}');
 is(get("$v1/lookup?medium=carrier-pigeon&address=x")->{content}, '{}',

@@ -97,7 +97,8 @@ is(psql("SELECT count(*) FROM validation_sessions WHERE sid IN ($list)"
     . " AND token <> ''"), scalar @sids,
     'every session a client was given exists, with its token');
 
-# SIGTERM to an idle worker ends it: it logs "stopping" and exits.
+# SIGTERM to an idle worker ends it: it logs "stopping" with how many
+# requests it served (make bench reads that) and exits.
 my $victim = $before[0];
 kill 'TERM', $victim;
 my $gone = 0;
@@ -107,8 +108,9 @@ for (1 .. 50) {
 }
 ok($gone, 'SIGTERM ends an idle worker');
 open($log, '<', stack_dir() . '/logs/sigil-pubkey.log') or die;
-ok(scalar(grep { /^sigil-pubkey\[$victim\] info: stopping/ } <$log>),
-    'after leaving its accept loop cleanly');
+my $stopped = qr/^sigil-pubkey\[$victim\] info: stopping after \d+ requests$/;
+ok(scalar(grep { $_ =~ $stopped } <$log>),
+    'after leaving its accept loop cleanly, saying how much it served');
 is(get($path)->{status}, 200, 'the other worker still serves');
 
 # No worker at all: the web server answers as Matrix JSON, nginx 502,
