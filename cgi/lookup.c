@@ -183,8 +183,19 @@ h_hash_details(struct ctx *c, const struct req *r, struct resp *rs)
 	char	*pepper = NULL;
 	cJSON	*o, *algs;
 
-	(void)r;
-	if (db_pepper(c->db_read, &pepper) != DB_OK) {
+	if (!r->gate_passed) {
+		/* The gate's question and the pepper in one query. */
+		struct db_auth_check	 auth = { r->token_hash,
+		    c->terms.keys, c->terms.npolicies, now_ms(), NULL, 0 };
+		enum db_res		 dr;
+
+		dr = db_pepper_authed(c->db, &auth, &pepper);
+		free(auth.user_id);
+		if (app_gate_decide(c, AUTH_USER, dr, auth.agreed, rs) == -1) {
+			free(pepper);
+			return;
+		}
+	} else if (db_pepper(c->db_read, &pepper) != DB_OK) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		return;
 	}
@@ -353,7 +364,8 @@ out:
 static const struct route routes[] = {
 	{ METHOD_GET, API_V1, "lookup", h_lookup_v1, AUTH_NONE },
 	{ METHOD_POST, API_V1, "bulk_lookup", h_bulk_lookup, AUTH_NONE },
-	{ METHOD_GET, API_V2, "hash_details", h_hash_details, AUTH_USER },
+	{ METHOD_GET, API_V2, "hash_details", h_hash_details,
+	    AUTH_USER_IN_HANDLER },
 	{ METHOD_POST, API_V2, "lookup", h_lookup_v2, AUTH_USER_IN_HANDLER },
 };
 

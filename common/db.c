@@ -39,6 +39,7 @@ enum stmt {
 	STMT_SIGNING_KEY_REF,
 	STMT_UNBIND,
 	STMT_PEPPER,
+	STMT_PEPPER_AUTH,
 	STMT_LOOKUP_PAIRS,
 	STMT_LOOKUP_PAIRS_PEPPER,
 	STMT_LOOKUP_HASHES,
@@ -65,11 +66,12 @@ enum stmt {
 /* The v2 gate's question as a CTE "auth (user_id, agreed)": asked alone
  * (STMT_AUTH_LOOKUP) or inside a statement that does its work in the
  * same round trip.  The token's hash is $1, the current policy keys $2,
- * now $3. */
+ * now $3.  Without policies accepted_terms is not read at all. */
 #define AUTH_CTE \
 	"WITH auth AS MATERIALIZED (SELECT t.user_id," \
+	" CASE WHEN cardinality($2::text[]) = 0 THEN 0 ELSE" \
 	" (SELECT count(*) FROM accepted_terms a WHERE a.user_id = t.user_id" \
-	" AND a.policy_key = ANY($2::text[]))" \
+	" AND a.policy_key = ANY($2::text[])) END" \
 	" AS agreed FROM account_tokens t WHERE t.token_hash = $1" \
 	" AND (t.expires_ts IS NULL OR t.expires_ts > $3)) "
 
@@ -184,6 +186,11 @@ static const struct {
 	[STMT_PEPPER] = {
 	    "SELECT pepper FROM lookup_pepper",
 	    0, STMT_READ_ONLY },
+	/* The v2 gate and the pepper (hash_details) in one round trip. */
+	[STMT_PEPPER_AUTH] = {
+	    AUTH_CTE "SELECT auth.user_id, auth.agreed, p.pepper"
+	    " FROM auth CROSS JOIN lookup_pepper p",
+	    3, STMT_READ_ONLY },
 	/* Many (medium, address) pairs in one query; x.i says which. */
 	[STMT_LOOKUP_PAIRS] = {
 	    "SELECT NULL, x.i, b.mxid FROM unnest($1::text[], $2::text[])"
@@ -566,6 +573,28 @@ db_text_array(struct buf *out, const char *const *items, size_t n)
 }
 
 /*
+ * Runs statement s, which begins with AUTH_CTE: params[0..2] are filled
+ * from auth here, any further ones by the caller.  As db_exec().
+ */
+static PGresult *
+db_exec_authed(struct db *db, enum stmt s, const struct db_auth_check *auth,
+    const char **params)
+{
+	struct buf	 keys = { 0 };
+	char		 nowbuf[24];
+	PGresult	*res;
+
+	db_text_array(&keys, auth->policy_keys, auth->npolicies);
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)auth->now);
+	params[0] = auth->token_hash;
+	params[1] = buf_str(&keys);
+	params[2] = nowbuf;
+	res = db_exec(db, s, params, NULL);
+	buf_free(&keys);
+	return res;
+}
+
+/*
  * The v2 gate's query: the account holding the token whose hash is
  * token_hash and that has not expired at now (ms).  On DB_OK *user_id is
  * the user (caller frees) and *agreed how many of the npolicies current
@@ -576,20 +605,14 @@ db_auth_lookup(struct db *db, const char *token_hash,
     const char *const *policy_keys, size_t npolicies, int64_t now,
     char **user_id, int64_t *agreed)
 {
-	struct buf	 keys = { 0 };
-	char		 nowbuf[24];
-	const char	*params[3];
-	PGresult	*res;
-	enum db_res	 rc = DB_NOTFOUND;
+	struct db_auth_check	 auth = { token_hash, policy_keys, npolicies,
+				    now, NULL, 0 };
+	const char		*params[3];
+	PGresult		*res;
+	enum db_res		 rc = DB_NOTFOUND;
 
-	db_text_array(&keys, policy_keys, npolicies);
-	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
-	params[0] = token_hash;
-	params[1] = buf_str(&keys);
-	params[2] = nowbuf;
-	res = db_exec(db, STMT_AUTH_LOOKUP, params, NULL);
-	buf_free(&keys);
-	if (res == NULL)
+	if ((res = db_exec_authed(db, STMT_AUTH_LOOKUP, &auth, params)) ==
+	    NULL)
 		return DB_ERROR;
 	if (PQntuples(res) == 1) {
 		*user_id = xstrdup(PQgetvalue(res, 0, 0));
@@ -1327,18 +1350,13 @@ db_lookup_authed(struct db *db, struct db_auth_check *auth,
     const char *const *media, const char *const *items, size_t n,
     const char *pepper, struct db_matches *m)
 {
-	struct buf	 keys = { 0 }, ma = { 0 }, ia = { 0 };
-	char		 nowbuf[24], npol[24];
+	struct buf	 ma = { 0 }, ia = { 0 };
+	char		 npol[24];
 	const char	*params[7];
 	PGresult	*res;
 	enum db_res	 rc = DB_NOTFOUND;
 
-	db_text_array(&keys, auth->policy_keys, auth->npolicies);
-	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)auth->now);
 	snprintf(npol, sizeof(npol), "%zu", auth->npolicies);
-	params[0] = auth->token_hash;
-	params[1] = buf_str(&keys);
-	params[2] = nowbuf;
 	params[3] = npol;
 	db_text_array(&ia, items, n);
 	if (media != NULL) {
@@ -1352,9 +1370,9 @@ db_lookup_authed(struct db *db, struct db_auth_check *auth,
 	}
 	if (media == NULL && n == 1)
 		params[4] = items[0];
-	res = db_exec(db, media != NULL ? STMT_LOOKUP_PAIRS_AUTH : n == 1 ?
-	    STMT_LOOKUP_HASH_ONE_AUTH : STMT_LOOKUP_HASHES_AUTH, params, NULL);
-	buf_free(&keys);
+	res = db_exec_authed(db, media != NULL ? STMT_LOOKUP_PAIRS_AUTH :
+	    n == 1 ? STMT_LOOKUP_HASH_ONE_AUTH : STMT_LOOKUP_HASHES_AUTH, auth,
+	    params);
 	buf_free(&ma);
 	buf_free(&ia);
 	if (res == NULL)
@@ -1364,6 +1382,31 @@ db_lookup_authed(struct db *db, struct db_auth_check *auth,
 		auth->user_id = xstrdup(PQgetvalue(res, 0, 0));
 		auth->agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 		matches_from(res, 2, m);
+		rc = DB_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * The v2 gate and the current pepper in one round trip: DB_NOTFOUND for
+ * an unknown or expired token; else DB_OK with auth->user_id (caller
+ * frees), auth->agreed and *pepper (caller frees) set.
+ */
+enum db_res
+db_pepper_authed(struct db *db, struct db_auth_check *auth, char **pepper)
+{
+	const char	*params[3];
+	PGresult	*res;
+	enum db_res	 rc = DB_NOTFOUND;
+
+	if ((res = db_exec_authed(db, STMT_PEPPER_AUTH, auth, params)) ==
+	    NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1) {
+		auth->user_id = xstrdup(PQgetvalue(res, 0, 0));
+		auth->agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		*pepper = xstrdup(PQgetvalue(res, 0, 2));
 		rc = DB_OK;
 	}
 	PQclear(res);

@@ -105,6 +105,7 @@ struct db_auth_check {
 enum db_res	 db_lookup_authed(struct db *, struct db_auth_check *,
 		    const char *const *, const char *const *, size_t,
 		    const char *, struct db_matches *);
+enum db_res	 db_pepper_authed(struct db *, struct db_auth_check *, char **);
 enum db_res	 db_begin(struct db *);
 enum db_res	 db_commit(struct db *);
 void		 db_rollback(struct db *);

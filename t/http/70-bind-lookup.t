@@ -202,6 +202,17 @@ is_error(post("$v2/lookup", \%ask, $noterms), 403, 'M_TERMS_NOT_SIGNED',
 is_error(post("$v2/lookup", { %ask, algorithm => 'none',
     addresses => ['alice@example.com email'] }, $noterms), 403,
     'M_TERMS_NOT_SIGNED', 'v2 lookup "none" before the terms: 403');
+# hash_details asks the gate inside its pepper query too.
+is_error(get("$v2/hash_details", { Authorization => 'Bearer nosuch' }), 401,
+    'M_UNAUTHORIZED', 'hash_details with an unknown token: 401');
+$r = get("$v2/hash_details", $noterms);
+is_error($r, 403, 'M_TERMS_NOT_SIGNED',
+    'hash_details before the terms: 403 M_TERMS_NOT_SIGNED');
+unlike($r->{content}, qr/\Q$pepper\E/, '... and no pepper in that answer');
+psql("UPDATE account_tokens SET expires_ts = 1 WHERE user_id = '\@noterms:"
+    . "$hs_name'");
+is_error(get("$v2/hash_details", $noterms), 401, 'M_UNAUTHORIZED',
+    'hash_details with an expired token: 401');
 $r = post("$v2/lookup", \%ask, $auth);
 is($r->{status}, 200, 'and with a good token, an answer');
 
