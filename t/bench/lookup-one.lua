@@ -7,3 +7,10 @@ wrk.method = "POST"
 wrk.body = body
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+-- Paced as t/bench/paced.lua when BENCH_PACE_MS is set.
+local pace = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace then
+	function delay()
+		return pace
+	end
+end
