@@ -574,7 +574,8 @@ db_text_array(struct buf *out, const char *const *items, size_t n)
 
 /*
  * Runs statement s, which begins with AUTH_CTE: params[0..2] are filled
- * from auth here, any further ones by the caller.  As db_exec().
+ * from auth here (and are not for the caller's use afterwards), any
+ * further ones by the caller.  As db_exec().
  */
 static PGresult *
 db_exec_authed(struct db *db, enum stmt s, const struct db_auth_check *auth,
@@ -591,6 +592,7 @@ db_exec_authed(struct db *db, enum stmt s, const struct db_auth_check *auth,
 	params[2] = nowbuf;
 	res = db_exec(db, s, params, NULL);
 	buf_free(&keys);
+	params[1] = params[2] = NULL;	/* they pointed here */
 	return res;
 }
 
