@@ -41,7 +41,7 @@ LIBS	 = $(PKG_LIBS) -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange ratelimit req resp session sign sms terms threepid tmpl util xmatrix
+COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange ratelimit req resp secret session sign sms terms threepid tmpl util xmatrix
 PROGRAMS = status pubkey account validate bind lookup invite
 DAEMONS	 = notify supervise
 UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix

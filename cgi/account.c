@@ -29,6 +29,7 @@
 #include "req.h"
 #include "resp.h"
 #include "terms.h"
+#include "secret.h"
 #include "util.h"
 
 /* An OpenID access token, as homeservers make them, fits easily. */
@@ -277,7 +278,7 @@ static const struct route routes[] = {
 
 static const struct app account_app = {
 	"sigil-account", APP_NEEDS_DB | APP_NEEDS_HTTP, routes,
-	sizeof(routes) / sizeof(routes[0]),
+	sizeof(routes) / sizeof(routes[0]), NULL,
 };
 
 int

@@ -277,7 +277,7 @@ xmatrix_origin(struct ctx *c, const struct req *r, const cJSON *content,
 		if ((creds[i].destination[0] != '\0' &&
 		    strcmp(creds[i].destination, c->cfg.server_name) != 0) ||
 		    !ident_server_name_valid(creds[i].origin) ||
-		    !sign_key_id_valid(creds[i].key) ||
+		    !ident_key_id_valid(creds[i].key) ||
 		    (pub = server_key(creds[i].origin, creds[i].key)) == NULL)
 			continue;
 		signed_req = cJSON_CreateObject();
@@ -376,8 +376,8 @@ static const struct route routes[] = {
 };
 
 static const struct app bind_app = {
-	"sigil-bind", APP_NEEDS_DB | APP_NEEDS_HTTP, routes,
-	sizeof(routes) / sizeof(routes[0]),
+	"sigil-bind", APP_NEEDS_DB | APP_NEEDS_HTTP,
+	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
 };
 
 int

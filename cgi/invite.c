@@ -40,6 +40,7 @@
 #include "sign.h"
 #include "threepid.h"
 #include "tmpl.h"
+#include "secret.h"
 #include "util.h"
 
 /* Caps on what store-invite takes. */
@@ -782,7 +783,7 @@ static const struct route routes[] = {
 
 static const struct app invite_app = {
 	"sigil-invite", APP_NEEDS_DB | APP_NEEDS_MAIL,
-	routes, sizeof(routes) / sizeof(routes[0]),
+	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
 };
 
 int

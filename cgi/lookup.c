@@ -370,8 +370,8 @@ static const struct route routes[] = {
 };
 
 static const struct app lookup_app = {
-	"sigil-lookup", APP_NEEDS_DB | APP_READ_REPLICA, routes,
-	sizeof(routes) / sizeof(routes[0]),
+	"sigil-lookup", APP_NEEDS_DB | APP_READ_REPLICA,
+	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
 };
 
 int

@@ -139,6 +139,7 @@ next_wait(struct ctx *c)
 
 static const struct app notify_app = {
 	"sigil-notify", APP_NEEDS_DB | APP_NEEDS_HTTP | APP_LISTEN, NULL, 0,
+	NULL,
 };
 
 int

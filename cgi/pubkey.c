@@ -19,6 +19,7 @@
 #include "bounds.h"
 #include "req.h"
 #include "resp.h"
+#include "ident.h"
 #include "sign.h"
 #include "util.h"
 
@@ -71,7 +72,7 @@ h_pubkey(struct ctx *c, const struct req *r, struct resp *rs)
 	const char	*pub;
 	cJSON		*o;
 
-	if (!sign_key_id_valid(r->path_arg) ||
+	if (!ident_key_id_valid(r->path_arg) ||
 	    (pub = published_key_by_id(c, r->path_arg)) == NULL) {
 		resp_err(rs, MX_NOT_FOUND, "The public key was not found");
 		return;
@@ -143,8 +144,8 @@ static const struct route routes[] = {
 };
 
 static const struct app pubkey_app = {
-	"sigil-pubkey", APP_NEEDS_DB, routes,
-	sizeof(routes) / sizeof(routes[0]),
+	"sigil-pubkey", APP_NEEDS_DB,
+	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
 };
 
 int

@@ -56,6 +56,7 @@ static const struct route routes[] = {
 
 static const struct app status_app = {
 	"sigil-status", 0, routes, sizeof(routes) / sizeof(routes[0]),
+	NULL,			/* no key: no libcrypto */
 };
 
 int

@@ -45,6 +45,7 @@
 #include "session.h"
 #include "sms.h"
 #include "tmpl.h"
+#include "secret.h"
 #include "util.h"
 
 #define MAX_NEXT_LINK		2048
@@ -764,7 +765,7 @@ static const struct route routes[] = {
 
 static const struct app validate_app = {
 	"sigil-validate", APP_NEEDS_DB | APP_NEEDS_MAIL | APP_NEEDS_HTTP, routes,
-	sizeof(routes) / sizeof(routes[0]),
+	sizeof(routes) / sizeof(routes[0]), NULL,
 };
 
 int

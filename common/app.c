@@ -20,6 +20,7 @@
 #include "req.h"
 #include "resp.h"
 #include "sign.h"
+#include "secret.h"
 #include "util.h"
 
 /*
@@ -34,6 +35,8 @@
 #pragma weak db_listen
 #pragma weak db_ready
 #pragma weak db_signing_key_ref
+#pragma weak sha256_hex
+#pragma weak sign_key_free
 #pragma weak db_close
 #pragma weak http_init
 #pragma weak http_free
@@ -318,9 +321,10 @@ parts_linked(const struct app *app)
 		return -1;
 	}
 	if (((app->flags & APP_NEEDS_HTTP) && http_init == NULL) ||
-	    ((app->flags & APP_NEEDS_MAIL) && mail_init == NULL)) {
-		log_err("%s: built without the HTTP or mail module its flags "
-		    "ask for", app->name);
+	    ((app->flags & APP_NEEDS_MAIL) && mail_init == NULL) ||
+	    (gated && sha256_hex == NULL)) {
+		log_err("%s: built without the HTTP, mail or secret module "
+		    "its flags or routes ask for", app->name);
 		return -1;
 	}
 	return 0;
@@ -365,13 +369,17 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 		log_err("%s", err);
 		return -1;
 	}
-	if (sign_key_load(c->cfg.signing_key, c->cfg.signing_key_id, &c->key,
-	    err, sizeof(err)) == -1) {
-		log_err("signing key: %s", err);
-		return -1;
+	/* Only a program that signs or publishes keys loads the key (and
+	 * OpenSSL with it). */
+	if (app->key_load != NULL) {
+		if (app->key_load(c->cfg.signing_key, c->cfg.signing_key_id,
+		    &c->key, err, sizeof(err)) == -1) {
+			log_err("signing key: %s", err);
+			return -1;
+		}
+		if (keys_consistent(c) == -1)
+			return -1;
 	}
-	if (keys_consistent(c) == -1)
-		return -1;
 	if (c->cfg.terms_file == NULL)
 		terms_empty(&c->terms);
 	else if (terms_load(c->cfg.terms_file, &c->terms, err,
@@ -422,8 +430,11 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 				return -1;
 		}
 	}
-	log_info("started, signing as %s with %s", c->cfg.server_name,
-	    c->key->id);
+	if (c->key != NULL)
+		log_info("started, signing as %s with %s",
+		    c->cfg.server_name, c->key->id);
+	else
+		log_info("started as %s", c->cfg.server_name);
 	return 0;
 }
 
@@ -442,7 +453,8 @@ app_ctx_free(struct ctx *c)
 			db_close(c->db_read);
 		db_close(c->db);
 	}
-	sign_key_free(c->key);
+	if (sign_key_free != NULL)
+		sign_key_free(c->key);
 	cfg_free(&c->cfg);
 	memset(c, 0, sizeof(*c));
 }

@@ -22,7 +22,7 @@ struct sign_key;
 /* Process-lifetime state, built before the first request. */
 struct ctx {
 	struct cfg	 cfg;
-	struct sign_key	*key;		/* the key that signs; owned */
+	struct sign_key	*key;		/* the key that signs, or NULL */
 	int		 key_ref;	/* its signing_keys.id; see app_key_ref */
 	struct db	*db;		/* NULL for programs without one */
 	struct db	*db_read;	/* lookups: the replica, or db itself */
@@ -68,6 +68,11 @@ struct app {
 	int			 flags;		/* APP_* */
 	const struct route	*routes;
 	size_t			 nroutes;
+	/* sign_key_load, in a program that signs or publishes keys: it then
+	 * starts with c->key loaded.  Named here, in the program's own
+	 * table, so that only such programs link libcrypto's signing. */
+	int			(*key_load)(const char *, const char *,
+				    struct sign_key **, char *, size_t);
 };
 
 void	 app_dispatch(const struct app *, struct ctx *, struct req *,

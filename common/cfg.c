@@ -261,7 +261,7 @@ cfg_set_pubkey(struct cfg *c, enum cfg_key key, char *value, char *err,
 		snprintf(err, errlen, "want \"ed25519:<id> <public key>\"");
 		return -1;
 	}
-	if (!sign_key_id_valid(id)) {
+	if (!ident_key_id_valid(id)) {
 		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
 		return -1;
 	}
@@ -477,7 +477,7 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 		break;
 	}
 	free(*str);		/* a default set before parsing */
-	if (key == CFG_KEY_SIGNING_KEY_ID && !sign_key_id_valid(value)) {
+	if (key == CFG_KEY_SIGNING_KEY_ID && !ident_key_id_valid(value)) {
 		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
 		return -1;
 	}

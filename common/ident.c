@@ -159,3 +159,22 @@ ident_user_id_server(const char *user_id)
 {
 	return strchr(user_id, ':') + 1;
 }
+
+/*
+ * Returns 1 when id is "ed25519:" followed by 1 or more of [a-zA-Z0-9_],
+ * the key id grammar of the spec, and fits MAX_KEY_ID.
+ */
+int
+ident_key_id_valid(const char *id)
+{
+	const char	*p;
+
+	if (strncmp(id, "ed25519:", 8) != 0 || id[8] == '\0' ||
+	    strlen(id) > MAX_KEY_ID)
+		return 0;
+	for (p = id + 8; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_'))
+			return 0;
+	return 1;
+}

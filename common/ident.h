@@ -13,4 +13,5 @@ int	 ident_is_ip_literal(const char *);
 int	 ident_user_id_valid(const char *);
 const char *ident_user_id_server(const char *);
 
+int	 ident_key_id_valid(const char *);
 #endif /* !SIGIL_IDENT_H */

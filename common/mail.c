@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "mail.h"
+#include "secret.h"
 #include "util.h"
 
 static struct {

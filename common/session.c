@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "session.h"
+#include "secret.h"
 #include "util.h"
 
 /*

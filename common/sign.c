@@ -16,26 +16,9 @@
 #include "buf.h"
 #include "canon.h"
 #include "sign.h"
+#include "ident.h"
+#include "secret.h"
 #include "util.h"
-
-/*
- * Returns 1 when id is "ed25519:" followed by 1 or more of [a-zA-Z0-9_],
- * the key id grammar of the spec, and fits MAX_KEY_ID.
- */
-int
-sign_key_id_valid(const char *id)
-{
-	const char	*p;
-
-	if (strncmp(id, "ed25519:", 8) != 0 || id[8] == '\0' ||
-	    strlen(id) > MAX_KEY_ID)
-		return 0;
-	for (p = id + 8; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_'))
-			return 0;
-	return 1;
-}
 
 static struct sign_key *
 sign_key_wrap(EVP_PKEY *pkey, const char *id)
@@ -152,7 +135,7 @@ sign_key_parse_sydent(char *line, const char *id, struct sign_key **out,
 		snprintf(keyid, sizeof(keyid), "ed25519:%s", version);
 		id = keyid;
 	}
-	if (!sign_key_id_valid(id)) {
+	if (!ident_key_id_valid(id)) {
 		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
 		secure_wipe(seed, sizeof(seed));
 		return -1;
@@ -184,7 +167,7 @@ sign_key_load(const char *path, const char *id, struct sign_key **out,
 		snprintf(err, errlen, "cannot open %s", path);
 		return -1;
 	}
-	if (id != NULL && !sign_key_id_valid(id)) {
+	if (id != NULL && !ident_key_id_valid(id)) {
 		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
 		goto out;
 	}

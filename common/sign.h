@@ -23,7 +23,6 @@ struct sign_key {
 	struct evp_pkey_st	*pkey;			/* owned */
 };
 
-int	 sign_key_id_valid(const char *);
 int	 sign_key_load(const char *, const char *, struct sign_key **,
 	    char *, size_t);
 int	 sign_key_from_seed(const unsigned char *, const char *,

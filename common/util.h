@@ -1,7 +1,7 @@
 /*
  * Small helpers every module uses: allocation that aborts on failure (a
  * worker that cannot allocate is better restarted than half-answering),
- * bounded number parsing, random bytes and constant-time comparison.
+ * bounded number parsing, the clock.  Secrets: secret.h.
  */
 #ifndef SIGIL_UTIL_H
 #define SIGIL_UTIL_H
@@ -17,13 +17,6 @@ char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 
 int	 parse_int64(const char *, int64_t, int64_t, int64_t *);
-int	 random_bytes(unsigned char *, size_t);
-int	 random_token(char *, size_t);
-int	 ct_streq(const char *, const char *);
-void	 secure_wipe(void *, size_t);
 int64_t	 now_ms(void);
-void	 sha256_hex(const void *, size_t, char *);
-
-#define SHA256_HEX_LEN	64
 
 #endif /* !SIGIL_UTIL_H */

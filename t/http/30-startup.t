@@ -38,9 +38,13 @@ like($err, qr/enable_v1: want true or false/, 'saying what is wrong');
 ($rc, $err) = start_with('status', $good =~ s/^server_name.*\n//mr);
 like($err, qr/server_name is required/, 'a missing required key is named');
 
-($rc, $err) = start_with('status', $good =~ s/^(signing_key = ).*$/$1\/nonexistent.key/mr);
-is($rc, 1, 'a missing key file stops the start');
+my $nokey = $good =~ s/^(signing_key = ).*$/$1\/nonexistent.key/mr;
+($rc, $err) = start_with('pubkey', $nokey);
+is($rc, 1, 'a missing key file stops the start of a program that signs');
 like($err, qr/signing key: cannot open/, 'saying so');
+($rc, $err) = start_with('status', $nokey);
+unlike($err, qr/signing key/, 'sigil-status, which signs nothing, never '
+    . 'reads the key');
 
 my $err2 = `$build/sigil-status 2>&1 </dev/null`;
 like($err2, qr/no configuration/, 'no -c and no SIGIL_CONFIG: refused');
@@ -89,8 +93,9 @@ is(`psql -X -A -t -h $dir/pgsock -U sigil -d sigil_fresh -c "SELECT max(version)
 # libcurl nor ICU, and still serves; sigil-lookup has libpq.
 my $b = build_dir();
 my $ldd = `ldd $b/sigil-status`;
-unlike($ldd, qr/libpq|libcurl|libicu/,
-    'sigil-status links neither libpq, libcurl nor ICU');
+unlike($ldd, qr/libpq|libcurl|libicu|libcrypto/,
+    'sigil-status links neither libpq, libcurl, ICU nor libcrypto');
+like(`ldd $b/sigil-pubkey`, qr/libcrypto/, 'sigil-pubkey links libcrypto');
 like(`ldd $b/sigil-lookup`, qr/libpq/, 'sigil-lookup links libpq');
 like(`ldd $b/sigil-account`, qr/libcurl/, 'sigil-account links libcurl');
 is(get('/_matrix/identity/v2')->{content}, '{}', 'sigil-status serves');

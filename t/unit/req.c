@@ -36,7 +36,7 @@ static const struct route routes[] = {
 	{ METHOD_GET, API_ROOT, "versions", h_any, AUTH_NONE },
 	{ METHOD_GET, API_V1 | API_V2, "", h_any, AUTH_NONE },
 };
-static const struct app test_app = { "test", 0, routes, 5 };
+static const struct app test_app = { "test", 0, routes, 5, NULL };
 
 /* Dispatches method path?query; returns the status, body in *body. */
 static int

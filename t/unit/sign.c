@@ -12,6 +12,7 @@
 #include "b64.h"
 #include "buf.h"
 #include "canon.h"
+#include "ident.h"
 #include "sign.h"
 #include "tap.h"
 
@@ -108,10 +109,10 @@ main(void)
 	cJSON_Delete(o);
 
 	/* Key ids. */
-	ok(sign_key_id_valid("ed25519:a_B9"), "ed25519:a_B9 is a key id");
-	ok(!sign_key_id_valid("ed25519:"), "empty id refused");
-	ok(!sign_key_id_valid("rsa:1"), "other algorithms refused");
-	ok(!sign_key_id_valid("ed25519:a-b"), "'-' refused in a key id");
+	ok(ident_key_id_valid("ed25519:a_B9"), "ed25519:a_B9 is a key id");
+	ok(!ident_key_id_valid("ed25519:"), "empty id refused");
+	ok(!ident_key_id_valid("rsa:1"), "other algorithms refused");
+	ok(!ident_key_id_valid("ed25519:a-b"), "'-' refused in a key id");
 
 	/* A sydent key file keeps its key and its version as the id. */
 	ok(sign_key_seed_b64(k, B64_STANDARD, seed, sizeof(seed)) == 0,
