@@ -3,9 +3,9 @@
  *
  * v1 GET lookup?medium&address answers the signed association (exactly
  * its seven fields) or {}: with the signature bind stored when the
- * current key made it, else signed now.  v1 POST bulk_lookup {threepids: [[medium,
- * address], ...]} answers {threepids: [[medium, address, mxid], ...]}
- * for the bound ones.  v2 GET hash_details gives the pepper and the
+ * current key made it, else signed now.  v1 POST bulk_lookup
+ * {threepids: [[medium, address], ...]} answers {threepids: [[medium,
+ * address, mxid], ...]} for the bound ones.  v2 GET hash_details gives the pepper and the
  * algorithms; v2 POST lookup {algorithm, pepper, addresses} answers
  * {mappings: {<as sent>: mxid}}, for "sha256" (URL-safe unpadded base64
  * of SHA-256 of "<address> <medium> <pepper>", computed at bind time and
@@ -185,8 +185,7 @@ h_hash_details(struct ctx *c, const struct req *r, struct resp *rs)
 
 	if (!r->gate_passed) {
 		/* The gate's question and the pepper in one query. */
-		struct db_auth_check	 auth = { r->token_hash,
-		    c->terms.keys, c->terms.npolicies, now_ms(), NULL, 0 };
+		struct db_auth_check	 auth = app_gate_question(c, r);
 		enum db_res		 dr;
 
 		dr = db_pepper_authed(c->db, &auth, &pepper);
@@ -301,8 +300,7 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	}
 	if (!r->gate_passed) {
 		/* The gate's question rides in the lookup's own query. */
-		struct db_auth_check	 auth = { r->token_hash,
-		    c->terms.keys, c->terms.npolicies, now_ms(), NULL, 0 };
+		struct db_auth_check	 auth = app_gate_question(c, r);
 		enum db_res		 dr;
 
 		dr = none ? db_lookup_authed(c->db, &auth, p.media,

@@ -182,6 +182,20 @@ app_gate_decide(const struct ctx *c, enum route_auth auth, enum db_res res,
 }
 
 /*
+ * The first half for AUTH_USER_IN_HANDLER routes: the gate's question
+ * about r's token, for the handler to ask inside its own query (the
+ * db_*_authed functions) and pass the answer to app_gate_decide().
+ */
+struct db_auth_check
+app_gate_question(const struct ctx *c, const struct req *r)
+{
+	struct db_auth_check	 q = { r->token_hash, c->terms.keys,
+				    c->terms.npolicies, now_ms(), NULL, 0 };
+
+	return q;
+}
+
+/*
  * The v2 gate: one query finds the token's user and whether they agreed
  * to the current terms.  Returns 0 with r->user_id set, or -1 with the
  * error response in rs.

@@ -44,8 +44,9 @@ enum route_auth {
 	AUTH_USER_ANY_TERMS,
 	/* AUTH_USER, asked by the handler inside its own query (one round
 	 * trip instead of two): the dispatcher only hashes the token into
-	 * req.token_hash, and the handler must pass its query's answer to
-	 * app_gate_decide() unless req.gate_passed is already set. */
+	 * req.token_hash, and the handler asks app_gate_question() in its
+	 * query and must pass the answer to app_gate_decide() unless
+	 * req.gate_passed is already set. */
 	AUTH_USER_IN_HANDLER,
 };
 
@@ -77,6 +78,8 @@ struct app {
 
 void	 app_dispatch(const struct app *, struct ctx *, struct req *,
 	    struct resp *);
+struct db_auth_check
+	 app_gate_question(const struct ctx *, const struct req *);
 int	 app_gate_decide(const struct ctx *, enum route_auth, enum db_res,
 	    int64_t, struct resp *);
 int	 app_key_ref(struct ctx *);
