@@ -21,7 +21,7 @@ WERROR	?=
 SANITIZE ?=
 FUZZ_SECONDS ?= 5
 
-PKGS	 = fcgi libcjson libcrypto libpq libcurl icu-uc
+PKGS	 = fcgi libcjson libcrypto libpq libcurl
 PKG_CFLAGS != pkg-config --cflags $(PKGS) 2>/dev/null || true
 PKG_LIBS   != pkg-config --libs $(PKGS) 2>/dev/null || echo "-lfcgi -lcjson -lcrypto -lpq"
 
@@ -37,7 +37,7 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 ALL_CXXFLAGS = -std=c++17 $(WERROR) -Wall -Wextra $(HARDEN) $(SANITIZE) \
 	     $(CFLAGS) -Icommon
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANITIZE) $(LDFLAGS)
-LIBS	 = $(PKG_LIBS) -lphonenumber -lstdc++ -lresolv -lm
+LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 

@@ -5,16 +5,18 @@
  * domain dot-separated labels or an address literal in brackets.  Refused
  * before anything is stored or mailed: display names, angle brackets,
  * commas, a second unquoted @, CR, LF, NUL and every other control
- * character.  The canonical form is Unicode case folding (ICU's full
+ * character.  The canonical form is Unicode case folding (full
  * folding, so "Strauß" becomes "strauss"), which lower-cases the domain
- * too.
+ * too.  The folding is libunistring's: every libpq process on Debian has
+ * it loaded already (libpq -> libldap -> GnuTLS -> libidn2), where ICU
+ * would add two libraries and the C++ runtime to every program that
+ * canonicalises an address.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <unicode/uchar.h>
-#include <unicode/ustring.h>
+#include <unicase.h>
 
 #include "email.h"
 #include "json.h"
@@ -118,14 +120,25 @@ split_at(const char *s)
  * bytes with the NUL).  Returns 0, or -1 when in is not an address we
  * accept (see above) or its folded form does not fit.
  */
+/*
+ * Full case folding of the n bytes of UTF-8 at in, not normalised, into
+ * buf (bufsz bytes) when it fits, else into memory of its own.  Returns
+ * the folded bytes (*outlen of them, no NUL) or NULL on failure.
+ */
+static uint8_t *
+fold(const char *in, size_t n, uint8_t *buf, size_t bufsz, size_t *outlen)
+{
+	*outlen = bufsz;
+	return u8_casefold((const uint8_t *)in, n, NULL, NULL, buf, outlen);
+}
+
 int
 email_canonical(const char *in, char *out, size_t outsz)
 {
-	UChar		 u[MAX_EMAIL + 1], folded[3 * (MAX_EMAIL + 1)];
-	UErrorCode	 err = U_ZERO_ERROR;
-	int32_t		 ulen, flen, olen;
-	size_t		 n = strlen(in);
+	uint8_t		*folded;
+	size_t		 n = strlen(in), flen;
 	long		 at;
+	int		 rc = -1;
 
 	if (n == 0 || n > MAX_EMAIL ||
 	    !json_utf8_valid((const unsigned char *)in, n))
@@ -133,18 +146,18 @@ email_canonical(const char *in, char *out, size_t outsz)
 	if ((at = split_at(in)) <= 0 ||
 	    !local_part_valid(in, (size_t)at) || !domain_valid(in + at + 1))
 		return -1;
-	u_strFromUTF8(u, MAX_EMAIL + 1, &ulen, in, (int32_t)n, &err);
-	if (U_FAILURE(err))
+	if (outsz == 0 ||
+	    (folded = fold(in, n, (uint8_t *)out, outsz - 1, &flen)) == NULL)
 		return -1;
-	flen = u_strFoldCase(folded, 3 * (MAX_EMAIL + 1), u, ulen,
-	    U_FOLD_CASE_DEFAULT, &err);
-	if (U_FAILURE(err))
-		return -1;
-	u_strToUTF8(out, (int32_t)outsz, &olen, folded, flen, &err);
-	if (U_FAILURE(err) || err == U_STRING_NOT_TERMINATED_WARNING ||
-	    (size_t)olen >= outsz)
-		return -1;
-	return 0;
+	if (flen < outsz) {
+		if (folded != (uint8_t *)out)
+			memcpy(out, folded, flen);
+		out[flen] = '\0';
+		rc = 0;
+	}
+	if (folded != (uint8_t *)out)
+		free(folded);
+	return rc;
 }
 
 /*
@@ -155,32 +168,17 @@ email_canonical(const char *in, char *out, size_t outsz)
 char *
 utf8_casefold(const char *in)
 {
-	UErrorCode	 err = U_ZERO_ERROR;
-	UChar		*u = NULL, *folded = NULL;
-	char		*out = NULL;
-	int32_t		 ulen, flen, olen;
-	size_t		 n = strlen(in);
+	uint8_t		*folded;
+	char		*out;
+	size_t		 n = strlen(in), flen;
 
-	if (n > INT32_MAX / 4 ||
-	    !json_utf8_valid((const unsigned char *)in, n))
+	if (!json_utf8_valid((const unsigned char *)in, n))
 		return NULL;
-	u = xcalloc(n + 1, sizeof(*u));
-	folded = xcalloc(3 * n + 1, sizeof(*folded));
-	u_strFromUTF8(u, (int32_t)n + 1, &ulen, in, (int32_t)n, &err);
-	if (U_FAILURE(err))
-		goto out;
-	flen = u_strFoldCase(folded, 3 * (int32_t)n + 1, u, ulen,
-	    U_FOLD_CASE_DEFAULT, &err);
-	if (U_FAILURE(err))
-		goto out;
-	out = xmalloc(3 * (size_t)flen + 1);
-	u_strToUTF8(out, 3 * flen + 1, &olen, folded, flen, &err);
-	if (U_FAILURE(err)) {
-		free(out);
-		out = NULL;
-	}
-out:
-	free(u);
+	if ((folded = fold(in, n, NULL, 0, &flen)) == NULL)
+		return NULL;
+	out = xmalloc(flen + 1);
+	memcpy(out, folded, flen);
+	out[flen] = '\0';
 	free(folded);
 	return out;
 }

@@ -90,7 +90,10 @@ is(`psql -X -A -t -h $dir/pgsock -U sigil -d sigil_fresh -c "SELECT max(version)
 
 # A program links only the parts it uses (common/app.c refers to the
 # database, HTTP and mail weakly): sigil-status has neither libpq nor
-# libcurl nor ICU, and still serves; sigil-lookup has libpq.
+# libcurl nor ICU, and still serves; sigil-lookup has libpq.  Only
+# sigil-validate, which parses phone numbers, carries libphonenumber and
+# with it ICU and the C++ runtime (case folding is libunistring's, which
+# libpq loads anyway).
 my $b = build_dir();
 my $ldd = `ldd $b/sigil-status`;
 unlike($ldd, qr/libpq|libcurl|libicu|libcrypto/,
@@ -98,6 +101,12 @@ unlike($ldd, qr/libpq|libcurl|libicu|libcrypto/,
 like(`ldd $b/sigil-pubkey`, qr/libcrypto/, 'sigil-pubkey links libcrypto');
 like(`ldd $b/sigil-lookup`, qr/libpq/, 'sigil-lookup links libpq');
 like(`ldd $b/sigil-account`, qr/libcurl/, 'sigil-account links libcurl');
+for my $p (qw(lookup bind invite account pubkey)) {
+	unlike(`ldd $b/sigil-$p`, qr/libicu|libstdc\+\+|libphonenumber/,
+	    "sigil-$p links neither ICU nor the C++ runtime");
+}
+like(`ldd $b/sigil-validate`, qr/libphonenumber/,
+    'sigil-validate links libphonenumber');
 is(get('/_matrix/identity/v2')->{content}, '{}', 'sigil-status serves');
 
 done_testing();

@@ -1,4 +1,6 @@
 /* Unit tests for common/email: what is an address, and its canonical form. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "email.h"
@@ -10,6 +12,46 @@ canon(const char *in)
 	static char	 out[3 * MAX_EMAIL + 1];
 
 	return email_canonical(in, out, sizeof(out)) == 0 ? out : "(refused)";
+}
+
+/*
+ * Every code point from U+0080 to U+2FFFF, between two ASCII letters,
+ * folds to what Python's str.casefold() gives (sydent folds addresses
+ * with it, so a binding imported from sydent must hash the same).
+ * Returns how many differ.
+ */
+static int
+fold_like_python(void)
+{
+	static const char script[] =
+	    "python3 -c 'import sys\n"
+	    "for c in range(0x80, 0x30000):\n"
+	    "  if 0xD800 <= c < 0xE000: continue\n"
+	    "  s = \"x\" + chr(c) + \"y\"\n"
+	    "  sys.stdout.write(s + \"\\t\" + s.casefold() + \"\\n\")\n'";
+	FILE	*py;
+	char	 line[64], *tab, *folded;
+	int	 lines = 0, differ = 0;
+
+	if ((py = popen(script, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), py) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((tab = strchr(line, '\t')) == NULL)
+			continue;
+		*tab++ = '\0';
+		lines++;
+		folded = utf8_casefold(line);
+		if (folded == NULL || strcmp(folded, tab) != 0) {
+			if (differ++ < 5)
+				diag("\"%s\" folds to \"%s\", Python's to \"%s\"",
+				    line, folded != NULL ? folded : "(null)", tab);
+		}
+		free(folded);
+	}
+	if (pclose(py) != 0 || lines != 0x30000 - 0x80 - 0x800)
+		return -1;
+	return differ;
 }
 
 int
@@ -56,6 +98,8 @@ main(void)
 	memcpy(longest + 255 - 12, "@example.org", 13);
 	ok(email_canonical(longest, out, sizeof(out)) == -1,
 	    "255 bytes is refused");
+	is_int(fold_like_python(), 0, "case folding agrees with Python's "
+	    "str.casefold() on every code point up to U+2FFFF");
 	ok(email_canonical("Alice@Example.org", out, 5) == -1,
 	    "an output buffer too small is refused, not overrun");
 	return done_testing();
