@@ -16,10 +16,10 @@
  * WORKERS is the one place worker counts are set: lines "<program>
  * <count> [<host>:<port>]", # comments; with an address the program
  * listens on TCP there instead of a unix socket, for web servers on other
- * hosts (scaling out: see the README).  Programs are the FastCGI ones (status, pubkey,
- * account, validate, bind, lookup, invite) and notify, the delivery
- * daemon (no socket).  With PROGRAM arguments only those are run (a
- * systemd template unit runs one program per instance).  BIN_DIR holds
+ * hosts (scaling out: see the README).  Programs are the FastCGI ones
+ * (status, pubkey, account, validate, bind, lookup, invite) and notify,
+ * the delivery daemon (no socket).  With PROGRAM arguments only those
+ * are run (a systemd template unit runs one program per instance).  BIN_DIR holds
  * sigil-<program>; by default the directory of this program.
  */
 #include <errno.h>
