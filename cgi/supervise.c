@@ -19,8 +19,9 @@
  * hosts (scaling out: see the README).  Programs are the FastCGI ones
  * (status, pubkey, account, validate, bind, lookup, invite) and notify,
  * the delivery daemon (no socket).  With PROGRAM arguments only those
- * are run (a systemd template unit runs one program per instance).  BIN_DIR holds
- * sigil-<program>; by default the directory of this program.
+ * are run (a systemd template unit runs one program per instance).
+ * BIN_DIR holds sigil-<program>; by default the directory of this
+ * program.
  */
 #include <errno.h>
 #include <fcntl.h>
