@@ -7,9 +7,10 @@
  * {threepids: [[medium, address], ...]} answers {threepids: [[medium,
  * address, mxid], ...]} for the bound ones.  v2 GET hash_details gives
  * the pepper and the algorithms; v2 POST lookup {algorithm, pepper,
- * addresses} answers {mappings: {<as sent>: mxid}}, for "sha256" (URL-safe unpadded base64
- * of SHA-256 of "<address> <medium> <pepper>", computed at bind time and
- * indexed) and, unless switched off, "none" ("<address> <medium>").
+ * addresses} answers {mappings: {<as sent>: mxid}}, for "sha256"
+ * (URL-safe unpadded base64 of SHA-256 of "<address> <medium>
+ * <pepper>", computed at bind time and indexed) and, unless switched
+ * off, "none" ("<address> <medium>").
  * Every list is looked up in one query, whatever its length up to
  * lookup_max_addresses.  Bindings and the pepper are read through
  * database_replica when it is set; the v2 gate reads the primary, where
