@@ -8,7 +8,7 @@
 #   make sanitize   the tests again with ASan and UBSan
 #   make valgrind   the tests again with every worker under valgrind
 #   make fuzz       libFuzzer on request parsing and canonical JSON
-#   make lint       cppcheck and clang-tidy
+#   make lint       cppcheck, clang-tidy and shellcheck
 #   make bench      wrk against the programs and a minimal baseline
 #
 # CI passes WERROR=-Werror.  Local overrides go in config.mk.
@@ -144,7 +144,16 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	    grep -E '^(#[0-9]+ *DONE|Done)' $(BUILD)/fuzz/$$f.log | tail -1; \
 	done
 
+# The shell scripts, which shellcheck reads (deploy/sigil-key-common is
+# sourced by the key scripts, so it is checked through them too).
+SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
+	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
+	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
+	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
+	  deploy/sigil-key-common
+
 lint:
+	shellcheck -S warning -x $(SCRIPTS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c11 --inline-suppr -Icommon common cgi
 	clang-tidy --quiet common/*.c cgi/*.c -- -std=c11 \
