@@ -1,16 +1,16 @@
 /*
  * Address checking and canonical form.  Accepted: one bare addr-spec,
- * local@domain, at most MAX_EMAIL bytes of valid UTF-8; the local part
- * either unquoted (no space, no @, no specials) or one quoted string; the
- * domain dot-separated labels or an address literal in brackets.  Refused
- * before anything is stored or mailed: display names, angle brackets,
- * commas, a second unquoted @, CR, LF, NUL and every other control
- * character.  The canonical form is Unicode case folding (full
- * folding, so "Strauß" becomes "strauss"), which lower-cases the domain
- * too.  The folding is libunistring's: every libpq process on Debian has
- * it loaded already (libpq -> libldap -> GnuTLS -> libidn2), where ICU
- * would add two libraries and the C++ runtime to every program that
- * canonicalises an address.
+ * local@domain, at most MAX_EMAIL bytes of valid UTF-8 before and after
+ * case folding; the local part either unquoted (no space, no @, no
+ * specials) or one quoted string; the domain dot-separated labels or an
+ * address literal in brackets.  Refused before anything is stored or
+ * mailed: display names, angle brackets, commas, a second unquoted @, CR,
+ * LF, NUL and every other control character.  The canonical form is
+ * Unicode case folding (full folding, so "Strauß" becomes "strauss"),
+ * which lower-cases the domain too.  The folding is libunistring's: every
+ * libpq process on Debian has it loaded already (libpq -> libldap ->
+ * GnuTLS -> libidn2), where ICU would add two libraries and the C++
+ * runtime to every program that canonicalises an address.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -149,7 +149,10 @@ email_canonical(const char *in, char *out, size_t outsz)
 	if (outsz == 0 ||
 	    (folded = fold(in, n, (uint8_t *)out, outsz - 1, &flen)) == NULL)
 		return -1;
-	if (flen < outsz) {
+	/* Folding can lengthen ("\xce\x90" is 2 bytes, its folding 6): the
+	 * canonical form must itself be an address we accept, since it is
+	 * what is stored and what homeservers send back (unbind). */
+	if (flen < outsz && flen <= MAX_EMAIL) {
 		if (folded != (uint8_t *)out)
 			memcpy(out, folded, flen);
 		out[flen] = '\0';

@@ -98,6 +98,22 @@ main(void)
 	memcpy(longest + 255 - 12, "@example.org", 13);
 	ok(email_canonical(longest, out, sizeof(out)) == -1,
 	    "255 bytes is refused");
+	/* U+0390 is 2 bytes and folds to 6: the canonical form must fit
+	 * MAX_EMAIL as well as what was sent. */
+	memset(longest, 'a', sizeof(longest));
+	memcpy(longest, "\xce\x90", 2);
+	memcpy(longest + 250 - 12, "@example.org", 13);
+	ok(email_canonical(longest, out, sizeof(out)) == 0 &&
+	    strlen(out) == 254, "250 bytes folding to 254 is accepted");
+	memset(longest, 'a', sizeof(longest));
+	memcpy(longest, "\xce\x90", 2);
+	memcpy(longest + 251 - 12, "@example.org", 13);
+	ok(email_canonical(longest, out, sizeof(out)) == -1,
+	    "251 bytes folding to 255 is refused");
+	longest[0] = 'a';
+	longest[1] = 'a';
+	ok(email_canonical(longest, out, sizeof(out)) == 0,
+	    "and 251 bytes that fold to as many are accepted");
 	is_int(fold_like_python(), 0, "case folding agrees with Python's "
 	    "str.casefold() on every code point up to U+2FFFF");
 	ok(email_canonical("Alice@Example.org", out, 5) == -1,
