@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <unicase.h>
 
@@ -65,14 +66,23 @@ domain_valid(const char *s)
 	if (n == 0)
 		return 0;
 	if (s[0] == '[') {
+		/* An address literal (RFC 5321 4.1.3): [digits and dots], or
+		 * [IPv6:hex, colons and dots] with the tag in any case, as
+		 * ABNF strings are (the canonical form lower-cases it). */
+		const char	*allowed = "0123456789.";
+
 		if (n < 3 || s[n - 1] != ']')
 			return 0;
-		for (i = 1; i < n - 1; i++)
-			if (strchr("0123456789abcdefABCDEF:.", s[i]) == NULL &&
-			    strncmp(s + i, "IPv6:", 5) != 0)
+		i = 1;
+		if (strncasecmp(s + 1, "IPv6:", 5) == 0) {
+			allowed = "0123456789abcdefABCDEF:.";
+			i += 5;
+		}
+		if (i >= n - 1)
+			return 0;
+		for (; i < n - 1; i++)
+			if (strchr(allowed, s[i]) == NULL)
 				return 0;
-			else if (strncmp(s + i, "IPv6:", 5) == 0)
-				i += 4;
 		return 1;
 	}
 	for (i = 0; i < n; i++) {

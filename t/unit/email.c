@@ -66,6 +66,8 @@ main(void)
 		{ "\"quoted@local\"@example.org", "\"quoted@local\"@example.org" },
 		{ "\"with space\"@example.org", "\"with space\"@example.org" },
 		{ "user@[192.0.2.1]", "user@[192.0.2.1]" },
+		{ "user@[IPv6:2001:DB8::1]", "user@[ipv6:2001:db8::1]" },
+		{ "user@[ipv6:2001:db8::1]", "user@[ipv6:2001:db8::1]" },
 		{ "o'brien@example.ie", "o'brien@example.ie" },
 		{ "x@\xc3\xbc" "ber.example", "x@\xc3\xbc" "ber.example" },
 	};
@@ -80,6 +82,8 @@ main(void)
 		"a@.example.org", "\"unterminated@example.org",
 		"\"a\"b@example.org", "a@exa_mple.org", "a@example.org.",
 		"a;b@example.org", "a@\x01.org", "\xff@example.org",
+		"a@[]", "a@[IPv6:]", "a@[abc]", "a@[4.2IPv6:7.0.0.1]",
+		"a@[IPv6:2001:db8::g]", "a@[192.0.2.1", "a@[x400:abc]",
 	};
 	char	 longest[300], out[3 * MAX_EMAIL + 1];
 	size_t	 i;
