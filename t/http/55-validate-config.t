@@ -1,7 +1,7 @@
 # Email validation with settings other than the stack's, on workers of
-# their own: SMTP down, an SMTP server that never answers, STARTTLS with
-# certificate checks, brands of templates, and rate limits shared by
-# workers.
+# their own: SMTP down, an SMTP server that never answers, STARTTLS and
+# smtps:// with certificate checks, SMTP AUTH, brands of templates, and
+# rate limits shared by workers.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -54,33 +54,43 @@ ok(time - $t0 <= 8, 'within the timeout');
 stop_worker($w);
 close $silent;
 
+# A mail sink of this test's own (deploy/sigil-mailsink with @args):
+# its pid, its port and the folder its mail goes to.
+sub start_sink { my ($name, @args) = @_;
+	my $port = free_port();
+	my $mdir = "$dir/mail-$name";
+	my $pid = fork();
+	if ($pid == 0) {
+		open(STDERR, '>>', "$dir/logs/mailsink-$name.log");
+		exec('/usr/bin/python3', 'deploy/sigil-mailsink', '--listen',
+		    "127.0.0.1:$port", '--dir', $mdir, @args);
+		exit 1;
+	}
+	for (1 .. 100) {
+		last if IO::Socket::INET->new("127.0.0.1:$port");
+		select(undef, undef, undef, 0.1);
+	}
+	return ($pid, $port, $mdir);
+}
+sub stop_sink { kill 'TERM', $_[0]; waitpid($_[0], 0) }
+sub arrived { return scalar(() = glob("$_[0]/new/*.eml")) }
+my @cert = ("$dir/tls/hs.pem", "$dir/tls/hs.key");
+my $ca = "smtp_ca_file = $dir/tls/ca.pem\n";
+
 # STARTTLS with a certificate from the test CA: refused without the CA
 # (certificate checks stay on), sent with it.
-my $tls_port = free_port();
-my $tls_dir = "$dir/mail-tls";
-my $sink = fork();
-if ($sink == 0) {
-	open(STDERR, '>>', "$dir/logs/mailsink-tls.log");
-	exec('/usr/bin/python3', 'deploy/sigil-mailsink', '--listen',
-	    "127.0.0.1:$tls_port", '--dir', $tls_dir, '--starttls',
-	    "$dir/tls/hs.pem", "$dir/tls/hs.key");
-	exit 1;
-}
-for (1 .. 100) {
-	last if IO::Socket::INET->new("127.0.0.1:$tls_port");
-	select(undef, undef, undef, 0.1);
-}
+my ($sink, $tls_port, $tls_dir) = start_sink('tls', '--starttls', @cert);
 my $tls_conf = without($base, 'smtp_url', 'smtp_tls')
     . "smtp_url = smtp://localhost:$tls_port\nsmtp_tls = starttls\n";
 $w = start_worker('validate', $tls_conf);
 is_error(ask($w, 'tls1', 'tls@example.org'), 400, 'M_EMAIL_SEND_ERROR',
     'STARTTLS to a certificate we cannot verify: no mail');
-is(scalar(() = glob("$tls_dir/new/*.eml")), 0, 'none arrived');
+is(arrived($tls_dir), 0, 'none arrived');
 stop_worker($w);
-$w = start_worker('validate', $tls_conf . "smtp_ca_file = $dir/tls/ca.pem\n");
+$w = start_worker('validate', $tls_conf . $ca);
 is(ask($w, 'tls2', 'tls@example.org')->{status}, 200,
     'STARTTLS with the CA: sent');
-is(scalar(() = glob("$tls_dir/new/*.eml")), 1, 'and it arrived');
+is(arrived($tls_dir), 1, 'and it arrived');
 stop_worker($w);
 my $plain = without($base, 'smtp_url', 'smtp_tls')
     . "smtp_url = smtp://localhost:$tls_port\nsmtp_tls = off\n";
@@ -88,8 +98,48 @@ $w = start_worker('validate', $plain);
 is_error(ask($w, 'tls3', 'tls3@example.org'), 400, 'M_EMAIL_SEND_ERROR',
     'smtp_tls = off against a server that requires STARTTLS: an error');
 stop_worker($w);
-kill 'TERM', $sink;
-waitpid($sink, 0);
+stop_sink($sink);
+
+# smtps:// (TLS from the first byte, port 465 style): the same checks.
+my ($ssink, $sport2, $sdir) = start_sink('smtps', '--smtps', @cert);
+my $smtps_conf = without($base, 'smtp_url')
+    . "smtp_url = smtps://localhost:$sport2\n";
+$w = start_worker('validate', $smtps_conf);
+is_error(ask($w, 'smtps1', 'smtps@example.org'), 400, 'M_EMAIL_SEND_ERROR',
+    'smtps:// to a certificate we cannot verify: no mail');
+is(arrived($sdir), 0, 'none arrived');
+stop_worker($w);
+$w = start_worker('validate', $smtps_conf . $ca);
+is(ask($w, 'smtps2', 'smtps@example.org')->{status}, 200,
+    'smtps:// with the CA: sent');
+is(arrived($sdir), 1, 'and it arrived');
+stop_worker($w);
+stop_sink($ssink);
+
+# SMTP AUTH (smtp_user, smtp_password) over STARTTLS: the right password
+# sends, a wrong one or none is an error and sends nothing.
+my ($asink, $aport, $adir) = start_sink('auth', '--starttls', @cert,
+    '--auth', 'sigil:s3cret pass');
+my $auth_conf = without($base, 'smtp_url', 'smtp_tls', 'smtp_user',
+    'smtp_password') . "smtp_url = smtp://localhost:$aport\n"
+    . "smtp_tls = starttls\n" . $ca;
+$w = start_worker('validate', $auth_conf);
+is_error(ask($w, 'auth1', 'auth@example.org'), 400, 'M_EMAIL_SEND_ERROR',
+    'a server that requires AUTH, without smtp_user: an error');
+stop_worker($w);
+$w = start_worker('validate', $auth_conf
+    . "smtp_user = sigil\nsmtp_password = wrong\n");
+is_error(ask($w, 'auth2', 'auth@example.org'), 400, 'M_EMAIL_SEND_ERROR',
+    'a wrong smtp_password: an error');
+is(arrived($adir), 0, 'and no mail');
+stop_worker($w);
+$w = start_worker('validate', $auth_conf
+    . "smtp_user = sigil\nsmtp_password = s3cret pass\n");
+is(ask($w, 'auth3', 'auth@example.org')->{status}, 200,
+    'the right smtp_user and smtp_password: sent');
+is(arrived($adir), 1, 'and it arrived');
+stop_worker($w);
+stop_sink($asink);
 
 # Brands: ?brand= picks a folder of template_dir; anything else, ../
 # included, falls back to the default.
