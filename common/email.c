@@ -126,11 +126,6 @@ split_at(const char *s)
 }
 
 /*
- * Checks the address in and writes its canonical form into out (outsz
- * bytes with the NUL).  Returns 0, or -1 when in is not an address we
- * accept (see above) or its folded form does not fit.
- */
-/*
  * Full case folding of the n bytes of UTF-8 at in, not normalised, into
  * buf (bufsz bytes) when it fits, else into memory of its own.  Returns
  * the folded bytes (*outlen of them, no NUL) or NULL on failure.
@@ -142,6 +137,11 @@ fold(const char *in, size_t n, uint8_t *buf, size_t bufsz, size_t *outlen)
 	return u8_casefold((const uint8_t *)in, n, NULL, NULL, buf, outlen);
 }
 
+/*
+ * Checks the address in and writes its canonical form into out (outsz
+ * bytes with the NUL).  Returns 0, or -1 when in is not an address we
+ * accept (see above) or its folded form does not fit.
+ */
 int
 email_canonical(const char *in, char *out, size_t outsz)
 {
