@@ -103,7 +103,7 @@ my $victim = $before[0];
 kill 'TERM', $victim;
 my $gone = 0;
 for (1 .. 50) {
-	if (!kill(0, $victim)) { $gone = 1; last }
+	if (!running($victim)) { $gone = 1; last }
 	select(undef, undef, undef, 0.1);
 }
 ok($gone, 'SIGTERM ends an idle worker');

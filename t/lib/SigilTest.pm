@@ -15,7 +15,7 @@ use Test::More;
 our @EXPORT = qw(api get post request is_error conf_value stack_dir
     worker_pids psql verify_signed build_dir start_worker fcgi_request
     stop_worker mails mail_count register_user validated_session wait_for
-    free_port slurp spew);
+    free_port slurp spew running);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -186,15 +186,25 @@ sub fcgi_request {
 	return \%r;
 }
 
+# running(PID): whether the process runs.  A zombie does not: it has
+# exited and waits only to be reaped by whoever adopted it (spawn-fcgi's
+# workers are init's), which can take seconds in a container.
+sub running {
+	my ($pid) = @_;
+	open(my $fh, '<', "/proc/$pid/stat") or return 0;
+	my ($state) = <$fh> =~ /\) (\S)/;
+	return defined $state && $state ne 'Z';
+}
+
 # stop_worker(HANDLE): SIGTERM to the worker; waits for it to go.
 sub stop_worker {
 	my ($w) = @_;
 	open(my $fh, '<', $w->{pid}) or return;
 	my ($pid) = <$fh> =~ /(\d+)/;
 	kill 'TERM', $pid;
-	for (1 .. 50) {
-		last unless kill 0, $pid;
-		select(undef, undef, undef, 0.1);
+	for (1 .. 500) {
+		last unless running($pid);
+		select(undef, undef, undef, 0.01);
 	}
 }
 
