@@ -77,21 +77,27 @@ sub arrived { return scalar(() = glob("$_[0]/new/*.eml")) }
 my @cert = ("$dir/tls/hs.pem", "$dir/tls/hs.key");
 my $ca = "smtp_ca_file = $dir/tls/ca.pem\n";
 
-# STARTTLS with a certificate from the test CA: refused without the CA
-# (certificate checks stay on), sent with it.
+# A worker with $conf mailing through a TLS sink (what: how): refused
+# while it cannot verify the sink's certificate, sent with the test CA.
+sub ca_checked { my ($what, $conf, $mdir, $tag) = @_;
+	my $w = start_worker('validate', $conf);
+	is_error(ask($w, "${tag}1", "$tag\@example.org"), 400,
+	    'M_EMAIL_SEND_ERROR',
+	    "$what to a certificate we cannot verify: no mail");
+	is(arrived($mdir), 0, 'none arrived');
+	stop_worker($w);
+	$w = start_worker('validate', $conf . $ca);
+	is(ask($w, "${tag}2", "$tag\@example.org")->{status}, 200,
+	    "$what with the CA: sent");
+	is(arrived($mdir), 1, 'and it arrived');
+	stop_worker($w);
+}
+
+# STARTTLS (certificate checks stay on).
 my ($sink, $tls_port, $tls_dir) = start_sink('tls', '--starttls', @cert);
-my $tls_conf = without($base, 'smtp_url', 'smtp_tls')
-    . "smtp_url = smtp://localhost:$tls_port\nsmtp_tls = starttls\n";
-$w = start_worker('validate', $tls_conf);
-is_error(ask($w, 'tls1', 'tls@example.org'), 400, 'M_EMAIL_SEND_ERROR',
-    'STARTTLS to a certificate we cannot verify: no mail');
-is(arrived($tls_dir), 0, 'none arrived');
-stop_worker($w);
-$w = start_worker('validate', $tls_conf . $ca);
-is(ask($w, 'tls2', 'tls@example.org')->{status}, 200,
-    'STARTTLS with the CA: sent');
-is(arrived($tls_dir), 1, 'and it arrived');
-stop_worker($w);
+ca_checked('STARTTLS', without($base, 'smtp_url', 'smtp_tls')
+    . "smtp_url = smtp://localhost:$tls_port\nsmtp_tls = starttls\n",
+    $tls_dir, 'tls');
 my $plain = without($base, 'smtp_url', 'smtp_tls')
     . "smtp_url = smtp://localhost:$tls_port\nsmtp_tls = off\n";
 $w = start_worker('validate', $plain);
@@ -102,18 +108,8 @@ stop_sink($sink);
 
 # smtps:// (TLS from the first byte, port 465 style): the same checks.
 my ($ssink, $sport2, $sdir) = start_sink('smtps', '--smtps', @cert);
-my $smtps_conf = without($base, 'smtp_url')
-    . "smtp_url = smtps://localhost:$sport2\n";
-$w = start_worker('validate', $smtps_conf);
-is_error(ask($w, 'smtps1', 'smtps@example.org'), 400, 'M_EMAIL_SEND_ERROR',
-    'smtps:// to a certificate we cannot verify: no mail');
-is(arrived($sdir), 0, 'none arrived');
-stop_worker($w);
-$w = start_worker('validate', $smtps_conf . $ca);
-is(ask($w, 'smtps2', 'smtps@example.org')->{status}, 200,
-    'smtps:// with the CA: sent');
-is(arrived($sdir), 1, 'and it arrived');
-stop_worker($w);
+ca_checked('smtps://', without($base, 'smtp_url')
+    . "smtp_url = smtps://localhost:$sport2\n", $sdir, 'smtps');
 stop_sink($ssink);
 
 # SMTP AUTH (smtp_user, smtp_password) over STARTTLS: the right password
