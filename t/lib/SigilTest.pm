@@ -192,7 +192,7 @@ sub fcgi_request {
 sub running {
 	my ($pid) = @_;
 	open(my $fh, '<', "/proc/$pid/stat") or return 0;
-	my ($state) = <$fh> =~ /\) (\S)/;
+	my ($state) = <$fh> =~ /.*\) (\S)/;	# after the last ")"
 	return defined $state && $state ne 'Z';
 }
 
