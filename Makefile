@@ -21,9 +21,16 @@ WERROR	?=
 SANITIZE ?=
 FUZZ_SECONDS ?= 5
 
+# The libraries' flags come from pkg-config when a recipe first needs
+# them, never when this file is read: on a fresh machine neither
+# pkg-config nor the -dev packages exist until the "deps" step, which
+# every build step waits for (order-only), has installed them.  Each is
+# asked once per make run.
 PKGS	 = fcgi libcjson libcrypto libpq libcurl
-PKG_CFLAGS != pkg-config --cflags $(PKGS) 2>/dev/null || true
-PKG_LIBS   != pkg-config --libs $(PKGS) 2>/dev/null || echo "-lfcgi -lcjson -lcrypto -lpq"
+INSTALL_DEPS ?= sh deploy/install-deps
+pkg_flags = $(or $(shell pkg-config $(1) $(PKGS) 2>/dev/null),$(error pkg-config $(1) $(PKGS) failed: are the packages installed? run make deps))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg_flags,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(call pkg_flags,--libs))$(PKG_LIBS)
 
 WARNINGS = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-align \
 	   -Wnull-dereference -Wvla -Wswitch-enum -Wimplicit-fallthrough \
@@ -56,15 +63,15 @@ HEADERS	    = $(wildcard common/*.h) t/tap.h
 
 all: $(PROG_BINS)
 
-$(BUILD)/common/%.o: common/%.c $(HEADERS)
+$(BUILD)/common/%.o: common/%.c $(HEADERS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/common/phone.o: common/phone.cc common/phone.h
+$(BUILD)/common/phone.o: common/phone.cc common/phone.h | deps
 	@mkdir -p $(@D)
 	$(CXX) $(ALL_CXXFLAGS) -c -o $@ common/phone.cc
 
-$(BUILD)/cgi/%.o: cgi/%.c $(HEADERS)
+$(BUILD)/cgi/%.o: cgi/%.c $(HEADERS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -75,26 +82,27 @@ $(BUILD)/libsigil.a: $(COMMON_OBJS)
 $(BUILD)/sigil-%: $(BUILD)/cgi/%.o $(BUILD)/libsigil.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libsigil.a $(LIBS)
 
-$(BUILD)/t/%.o: t/unit/%.c $(HEADERS)
+$(BUILD)/t/%.o: t/unit/%.c $(HEADERS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -It -c -o $@ $<
 
-$(BUILD)/t/tap.o: t/tap.c t/tap.h
+$(BUILD)/t/tap.o: t/tap.c t/tap.h | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -It -c -o $@ $<
 
 $(BUILD)/t/%.t: $(BUILD)/t/%.o $(BUILD)/t/tap.o $(BUILD)/libsigil.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/t/tap.o $(BUILD)/libsigil.a $(LIBS)
 
-$(BUILD)/t/sign-json: t/sign-json.c $(BUILD)/libsigil.a $(HEADERS)
+$(BUILD)/t/sign-json: t/sign-json.c $(BUILD)/libsigil.a $(HEADERS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/sign-json.c $(BUILD)/libsigil.a $(LIBS)
 
 deps:
-	@sh deploy/install-deps
+	@$(INSTALL_DEPS)
 
 # The unit tests, then the HTTP tests through a real stack.
 test: all $(UNIT_BINS) $(BUILD)/t/sign-json
+	prove -f t/build/
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
 
@@ -126,7 +134,7 @@ valgrind: deps all $(UNIT_BINS) $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 t/lib/with-stack prove -f t/http/
 
 FUZZ_SRC = $(COMMON:%=common/%.c)
-$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o
+$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o | deps
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS) \
@@ -152,20 +160,20 @@ SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
 	  deploy/sigil-key-common
 
-lint:
+lint: deps
 	shellcheck -S warning -x $(SCRIPTS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c11 --inline-suppr -Icommon common cgi
 	clang-tidy --quiet common/*.c cgi/*.c -- -std=c11 \
 	    -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon $(PKG_CFLAGS)
 
-$(BUILD)/bench-baseline: t/bench/baseline.c
+$(BUILD)/bench-baseline: t/bench/baseline.c | deps
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/baseline.c $(LIBS)
 
-$(BUILD)/bench-baseline-db: t/bench/baseline_db.c
+$(BUILD)/bench-baseline-db: t/bench/baseline_db.c | deps
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/baseline_db.c $(LIBS)
 
-$(BUILD)/bench-smtp-sink: t/bench/smtp_sink.c
+$(BUILD)/bench-smtp-sink: t/bench/smtp_sink.c | deps
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/smtp_sink.c
 
 bench: deps all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \

@@ -73,7 +73,7 @@ is(register_on($w, 'pat')->{status}, 200, 'a listed homeserver registers');
 is_error(register_on($w, 'quinn', '127.0.0.1:1'), 403, 'M_UNAUTHORIZED',
     'an unlisted homeserver: 403 M_UNAUTHORIZED, before any request');
 stop_worker($w);
-open(my $lg, '<', "$dir/logs/sigil-alt3.log") or die;
+open(my $lg, '<', $w->{log}) or die;
 ok(!grep({ /127\.0\.0\.1:1/ } <$lg>), 'the unlisted homeserver was not asked');
 
 # Tokens that expire.

@@ -134,12 +134,21 @@ sub register_user {
 
 # start_worker(PROGRAM, CONFIG_TEXT): one worker of sigil-PROGRAM under
 # spawn-fcgi with its own configuration and socket, for tests of other
-# settings than the stack's.  Returns a handle for fcgi_request.
+# settings than the stack's.  Returns a handle for fcgi_request and
+# stop_worker.  Each worker's files are named after the test file, its
+# pid and a count (alt-55-validate-config-4711-2.sock), so no two test
+# files, nor two runs, share a socket: an earlier file's worker that is
+# slow to exit (valgrind writes its report first) cannot make spawn-fcgi
+# find the socket "already in use".  A worker the test did not stop is
+# stopped when the test file ends, however it ends.
 my $workers = 0;
+my @started;
+my $test_name = ($0 =~ m{([^/]+?)(?:\.t)?$})[0] =~ s/[^A-Za-z0-9_-]/_/gr;
 sub start_worker {
 	my ($prog, $conf) = @_;
 	my $n = ++$workers;
-	my $base = "$DIR/alt-$n";
+	my $name = "alt-$test_name-$$-$n";
+	my $base = "$DIR/$name";
 	open(my $fh, '>', "$base.conf") or die "$base.conf: $!";
 	print $fh $conf;
 	close $fh;
@@ -147,13 +156,16 @@ sub start_worker {
 	my $vg = $ENV{SIGIL_VALGRIND} ? "valgrind -q --leak-check=full "
 	    . "--show-leak-kinds=definite,indirect "
 	    . "--errors-for-leak-kinds=definite,indirect "
-	    . "--log-file=$DIR/logs/valgrind-alt$n-%p.log " : '';
+	    . "--log-file=$DIR/logs/valgrind-$name-%p.log " : '';
+	my $log = "$DIR/logs/sigil-$name.log";
 	system("spawn-fcgi -s '$base.sock' -F 1 -P '$base.pid' -- /bin/sh -c "
 	    . "'exec $vg\"\$0\" -c \"\$1\" 2>>\"\$2\"' '$build/sigil-$prog' "
-	    . "'$base.conf' '$DIR/logs/sigil-alt$n.log' >/dev/null") == 0
+	    . "'$base.conf' '$log' >/dev/null") == 0
 	    or die "spawn-fcgi sigil-$prog failed";
-	return { sock => "$base.sock", pid => "$base.pid",
-	    log => "$DIR/logs/sigil-alt$n.log" };
+	my $w = { sock => "$base.sock", pid => "$base.pid", log => $log,
+	    owner => $$ };
+	push @started, $w;
+	return $w;
 }
 
 # fcgi_request(HANDLE, METHOD, PATH?QUERY, BODY?, HEADERS?): a FastCGI
@@ -196,16 +208,37 @@ sub running {
 	return defined $state && $state ne 'Z';
 }
 
-# stop_worker(HANDLE): SIGTERM to the worker; waits for it to go.
+# stop_worker(HANDLE): SIGTERM to the worker; waits until it has exited
+# (under valgrind, which writes its report first, that can take a while),
+# KILLs it if it has not within a minute, then removes its socket.
 sub stop_worker {
 	my ($w) = @_;
-	open(my $fh, '<', $w->{pid}) or return;
-	my ($pid) = <$fh> =~ /(\d+)/;
-	kill 'TERM', $pid;
-	for (1 .. 500) {
-		last unless running($pid);
-		select(undef, undef, undef, 0.01);
+	return if $w->{stopped}++;
+	my $pid;
+	if (open(my $fh, '<', $w->{pid})) {
+		($pid) = (<$fh> // '') =~ /(\d+)/;
 	}
+	if ($pid) {
+		kill 'TERM', $pid;
+		for (1 .. 6000) {
+			last unless running($pid);
+			select(undef, undef, undef, 0.01);
+		}
+		if (running($pid)) {
+			diag("worker $pid did not exit on SIGTERM: killed");
+			kill 'KILL', $pid;
+			select(undef, undef, undef, 0.01) while running($pid);
+		}
+	}
+	unlink($w->{sock}, $w->{pid}, "$w->{sock}.in");
+}
+
+# Whatever way the test file ends (done, die, BAIL_OUT), no worker it
+# started outlives it.
+END {
+	my $status = $?;
+	stop_worker($_) for grep { $_->{owner} == $$ } @started;
+	$? = $status;
 }
 
 # mail_count(): how many messages the mail sink has kept.
