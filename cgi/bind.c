@@ -132,7 +132,7 @@ h_bind(struct ctx *c, const struct req *r, struct resp *rs)
 	int64_t			 now = now_ms();
 
 	memset(&s, 0, sizeof(s));
-	if (req_args(r, &args, rs) == -1 ||
+	if (req_args_form(r, &args, rs) == -1 ||
 	    req_field_ok(rs, json_get_str(args, "sid", 1, MAX_OPAQUE_ID, &sid),
 	    "sid") == -1 ||
 	    req_field_ok(rs, json_get_str(args, "client_secret", 1,

@@ -369,7 +369,7 @@ h_email_request(struct ctx *c, const struct req *r, struct resp *rs)
 	enum json_res		 jr;
 
 	memset(&s, 0, sizeof(s));
-	if (req_args(r, &args, rs) == -1)
+	if (req_args_form(r, &args, rs) == -1)
 		goto out;
 	if ((jr = json_get_str(args, "email", 0, SIZE_MAX, &email)) ==
 	    JSON_RANGE || jr == JSON_BADTYPE) {
@@ -462,7 +462,7 @@ h_msisdn_request(struct ctx *c, const struct req *r, struct resp *rs)
 	enum json_res		 jr;
 
 	memset(&s, 0, sizeof(s));
-	if (req_args(r, &args, rs) == -1)
+	if (req_args_form(r, &args, rs) == -1)
 		goto out;
 	if (req_field_ok(rs, json_get_str(args, "country", 0, SIZE_MAX,
 	    &country), "country") == -1)
@@ -590,7 +590,7 @@ submit_json(struct ctx *c, const struct req *r, struct resp *rs,
 	struct db_session	 s;
 
 	memset(&s, 0, sizeof(s));
-	if (req_args(r, &args, rs) == -1 ||
+	if (req_args_form(r, &args, rs) == -1 ||
 	    submit_args(args, &sid, &secret, &token, rs) == -1)
 		goto out;
 	switch (submit(c, medium, sid, secret, token, &s)) {

@@ -208,6 +208,29 @@ params_to_object(const struct params *ps)
 	return o;
 }
 
+/* A form-urlencoded body's pairs as a JSON object of strings. */
+static int
+form_args(const struct req *r, cJSON **out, struct resp *rs)
+{
+	struct params	 form;
+
+	memset(&form, 0, sizeof(form));
+	if (req_params_parse(r->body, r->body_len, &form) == -1) {
+		resp_err(rs, MX_INVALID_PARAM, "Malformed form body");
+		return -1;
+	}
+	*out = params_to_object(&form);
+	req_params_free(&form);
+	return 0;
+}
+
+static int
+is_form(const struct req *r)
+{
+	return r->content_type != NULL && strncasecmp(r->content_type,
+	    "application/x-www-form-urlencoded", 33) == 0;
+}
+
 /*
  * The request's parameters as one JSON object, so handlers read v1 and
  * v2 alike.  v2, and v1 with a JSON body: the body (req_json).  v1 with a
@@ -218,9 +241,6 @@ params_to_object(const struct params *ps)
 int
 req_args(const struct req *r, cJSON **out, struct resp *rs)
 {
-	struct params	 form;
-	const char	*ct = r->content_type == NULL ? "" : r->content_type;
-
 	if (r->api != API_V1 && r->method != METHOD_GET)
 		return req_json(r, out, rs);
 	if (r->method == METHOD_GET || r->body_len == 0 ||
@@ -228,17 +248,23 @@ req_args(const struct req *r, cJSON **out, struct resp *rs)
 		*out = params_to_object(&r->query);
 		return 0;
 	}
-	if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
-		memset(&form, 0, sizeof(form));
-		if (req_params_parse(r->body, r->body_len, &form) == -1) {
-			resp_err(rs, MX_INVALID_PARAM, "Malformed form body");
-			return -1;
-		}
-		*out = params_to_object(&form);
-		req_params_free(&form);
-		return 0;
-	}
+	if (is_form(r))
+		return form_args(r, out, rs);
 	return req_json(r, out, rs);
+}
+
+/*
+ * req_args, and on v2 a form-urlencoded body too: for the routes whose v2
+ * spec still allows one (deprecated, "for backwards compatibility"):
+ * 3pid/bind and validate/{email,msisdn}/{requestToken,submitToken}.
+ * Other v2 routes take JSON only.
+ */
+int
+req_args_form(const struct req *r, cJSON **out, struct resp *rs)
+{
+	if (r->api != API_V1 && r->method != METHOD_GET && is_form(r))
+		return form_args(r, out, rs);
+	return req_args(r, out, rs);
 }
 
 /*

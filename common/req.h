@@ -65,6 +65,7 @@ const char *req_params_get(const struct params *, const char *);
 const char *req_query(const struct req *, const char *);
 int	 req_json(const struct req *, struct cJSON **, struct resp *);
 int	 req_args(const struct req *, struct cJSON **, struct resp *);
+int	 req_args_form(const struct req *, struct cJSON **, struct resp *);
 int	 req_field_ok(struct resp *, int, const char *);
 void	 req_free(struct req *);
 
