@@ -74,10 +74,22 @@ SQL
 open(my $fh, '|-', 'sqlite3', "$s/sydent.db") or die;
 print $fh $sql;
 close $fh or die 'sqlite3 failed';
+# The configuration in the shape sydent writes itself when it makes its
+# key: every default in [DEFAULT], an empty signing key among them, and
+# the key later under [crypto].
 open($fh, '>', "$s/sydent.conf") or die;
-print $fh "[general]\nserver.name = localhost\n\n[crypto]\n"
-    . "ed25519.signingkey = ed25519 0 $server_seed\n";
+print $fh "[DEFAULT]\nserver.name = \nlog.path = \n"
+    . "ed25519.signingkey = \nprometheus_port = \n\n"
+    . "[general]\nserver.name = localhost\n\n[db]\ndb.file = sydent.db\n\n"
+    . "[crypto]\n; sydent's own\nEd25519.SigningKey: ed25519 0 $server_seed\n";
 close $fh;
+open($fh, '>', "$s/nokey.conf") or die;
+print $fh "[DEFAULT]\ned25519.signingkey = ed25519 0 $server_seed\n"
+    . "[crypto]\ned25519.signingkey =\n";
+close $fh;
+my $nokey = `deploy/sigil-import-sydent -n -c $s/nokey.conf $s/sydent.db '$conn' 2>&1`;
+isnt($?, 0, 'an empty key under [crypto] wins over [DEFAULT]: refused');
+like($nokey, qr/no "ed25519.signingkey = .*" in \[crypto\]/, 'and says so');
 
 my $import = "deploy/sigil-import-sydent -c $s/sydent.conf -k $s/signing.key"
     . " -t t/data/terms.json";
@@ -88,11 +100,25 @@ is($?, 0, 'a dry run') or diag($out);
 like($out, qr/would import: 1 pepper, 2 bindings, 1 ephemeral keys, 1 pending invites, 1 accounts, 1 tokens, 2 accepted terms \(of 2 sydent bindings, 1 pending invites, 1 keys, 1 accounts, 1 tokens, 3 accepted URLs\)/,
     'counts what it would import');
 is(psql('SELECT count(*) FROM bindings'), $bindings, 'and imports nothing');
+like($out, qr/would write the signing key ed25519:0 /,
+    'it finds the key under [crypto]');
 is(psql('SELECT pepper FROM lookup_pepper'), $pepper, 'nor the pepper');
 ok(!-e "$s/signing.key", 'nor writes the key');
 
+my $inserted = sub { psql("SELECT n_tup_ins FROM pg_stat_user_tables "
+    . "WHERE relname = 'bindings'") };
+my $ins_before = $inserted->();
 $out = `$import $s/sydent.db '$conn' 2>&1`;
 is($?, 0, 'the import') or diag($out);
+# Statistics reach the shared counters when a session ends: wait for the
+# import's two rows; a dry run that had inserted and rolled back would
+# have counted two more, earlier.
+wait_for(sub { $inserted->() >= $ins_before + 2 }, 10);
+is($inserted->() - $ins_before, 2,
+    'the dry run wrote no row to bindings, not even one rolled back');
+ok(wait_for(sub { psql("SELECT last_analyze IS NOT NULL FROM "
+    . "pg_stat_user_tables WHERE relname = 'bindings'") eq 't' }, 10),
+    'the import analyzed the tables it filled');
 like($out, qr/imported: 1 pepper, 2 bindings, 1 ephemeral keys, 1 pending invites, 1 accounts, 1 tokens, 2 accepted terms/,
     'says what it imported');
 like($out, qr/^signing_key = \Q$s\E\/signing.key$/m, 'and the key\'s config lines');
