@@ -14,6 +14,13 @@
  * PostgreSQL loses nothing.
  *
  *	sigil-notify -c /etc/sigil/sigil.conf
+ *	sigil-notify --once -c sigil.conf	(from cron, where no daemon
+ *						 may run: a shared host)
+ *
+ * With --once it delivers what is due now (retries included), reschedules
+ * what fails, and exits: 0, or 1 when the database could not be used.
+ * Two runs at once (a slow run overlapping the next cron tick, two
+ * hosts) never deliver one row twice, for the reason above.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +42,8 @@
 #define IDLE_WAIT_MS		60000	/* look again at least this often */
 #define BUSY_WAIT_MS		1000	/* due rows another daemon holds */
 #define DB_DOWN_WAIT_MS		2000
+#define ONCE_MAX_MS		50000	/* --once: leave the next cron tick
+					   its minute */
 
 static volatile sig_atomic_t	 stopping;
 static int			 wake_pipe[2] = { -1, -1 };
@@ -137,9 +146,44 @@ next_wait(struct ctx *c)
 	return due - now > IDLE_WAIT_MS ? IDLE_WAIT_MS : (int)(due - now);
 }
 
+/*
+ * --once: delivers every due row, for at most ONCE_MAX_MS.  Returns the
+ * exit status.
+ */
+static int
+deliver_due(struct ctx *c)
+{
+	int64_t	 until = now_ms() + ONCE_MAX_MS;
+	int	 rc = 0, n = 0;
+
+	if (db_ready(c->db) != DB_READY)
+		return 1;
+	while (!stopping && now_ms() < until && (rc = deliver_one(c)) == 1)
+		n++;
+	if (n > 0)
+		log_info("--once: %d delivery attempt(s)", n);
+	return rc == -1 ? 1 : 0;
+}
+
+static int
+once_asked(int argc, char **argv)
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--once") == 0)
+			return 1;
+	return 0;
+}
+
 static const struct app notify_app = {
 	"sigil-notify", APP_NEEDS_DB | APP_NEEDS_HTTP | APP_LISTEN, NULL, 0,
 	NULL,
+};
+
+/* --once has no notifications to wait for. */
+static const struct app notify_once_app = {
+	"sigil-notify", APP_NEEDS_DB | APP_NEEDS_HTTP, NULL, 0, NULL,
 };
 
 int
@@ -151,6 +195,18 @@ main(int argc, char **argv)
 	int			 rc = 0, ms;
 
 	log_init(notify_app.name);
+	if (once_asked(argc, argv)) {
+		/* From cron: say nothing unless something happened. */
+		log_quiet_info(1);
+		if (app_ctx_init(&notify_once_app, argc, argv, &ctx) == -1) {
+			app_ctx_free(&ctx);
+			return 1;
+		}
+		log_quiet_info(0);
+		rc = deliver_due(&ctx);
+		app_ctx_free(&ctx);
+		return rc;
+	}
 	if (app_ctx_init(&notify_app, argc, argv, &ctx) == -1) {
 		app_ctx_free(&ctx);
 		return 1;

@@ -205,17 +205,34 @@ static const struct {
 
 /*
  * Returns the configuration path: "-c path" among the arguments, else
- * $SIGIL_CONFIG, else NULL.  The result is borrowed from argv or environ.
+ * $SIGIL_CONFIG, else sigil.conf in the program's own directory when
+ * there is one (a shared host, where Apache starts the programs and
+ * neither an argument nor, under mod_fcgid, the environment can be set
+ * from an .htaccess), else NULL.  The result is borrowed from argv or
+ * environ, or a static buffer.
  */
 const char *
 cfg_path(int argc, char *const *argv)
 {
-	int	 i;
+	static char	 beside[4096];
+	const char	*env;
+	char		*slash;
+	ssize_t		 n;
+	int		 i;
 
 	for (i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "-c") == 0)
 			return argv[i + 1];
-	return getenv("SIGIL_CONFIG");
+	if ((env = getenv("SIGIL_CONFIG")) != NULL && *env != '\0')
+		return env;
+	n = readlink("/proc/self/exe", beside, sizeof(beside) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(beside) - sizeof("sigil.conf"))
+		return NULL;
+	beside[n] = '\0';
+	if ((slash = strrchr(beside, '/')) == NULL)
+		return NULL;
+	strcpy(slash + 1, "sigil.conf");
+	return access(beside, F_OK) == 0 ? beside : NULL;
 }
 
 static int

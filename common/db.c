@@ -307,6 +307,21 @@ struct db {
 	int	 prepared;	/* statements prepared on conn */
 };
 
+/*
+ * A process that serves one request (CGI) prepares nothing: each of its
+ * few statements goes as one PQexecParams, which costs the same round
+ * trip as executing a prepared one, instead of preparing every statement
+ * of the table first.
+ */
+static int	 one_shot;
+
+/* From now on, this process's connections prepare no statements. */
+void
+db_one_shot(void)
+{
+	one_shot = 1;
+}
+
 static void
 db_notice(void *arg, const char *msg)
 {
@@ -352,6 +367,9 @@ db_exec_once(struct db *db, enum stmt s, const char *const *params)
 {
 	char	 name[16];
 
+	if (one_shot)
+		return PQexecParams(db->conn, stmts[s].sql, stmts[s].nparams,
+		    NULL, params, NULL, NULL, 0);
 	snprintf(name, sizeof(name), "s%d", (int)s);
 	return PQexecPrepared(db->conn, name, stmts[s].nparams, params, NULL,
 	    NULL, 0);
@@ -480,7 +498,9 @@ db_ready(struct db *db)
 		db_disconnect(db);
 		return DB_SCHEMA_MISMATCH;
 	}
-	if (db_prepare_all(db) == -1) {
+	if (one_shot)
+		db->prepared = 1;
+	else if (db_prepare_all(db) == -1) {
 		db_disconnect(db);
 		return DB_DOWN;
 	}

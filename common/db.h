@@ -47,6 +47,7 @@ enum db_ready_res {
 
 struct db	*db_open(const char *, const char *);
 enum db_ready_res db_ready(struct db *);
+void	 db_one_shot(void);
 void		 db_end_request(struct db *);
 void		 db_close(struct db *);
 

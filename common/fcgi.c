@@ -1,10 +1,20 @@
 /*
- * The only user of <fcgiapp.h>.  One single-threaded process per worker:
- * build the context (configuration, key, database), then accept requests
- * on fd 0 (the socket spawn-fcgi hands over), copy what the request says
- * into a struct req, dispatch, and write the response with the headers
- * every response carries.  SIGTERM or SIGINT ends the loop between
- * requests and the process exits 0 after freeing everything.
+ * The only user of <fcgiapp.h>: how a sigil program meets its web server.
+ * One single-threaded process per worker: build the context
+ * (configuration, key, database), then serve.  Three ways to run, and
+ * handlers never know which:
+ *
+ *  - FastCGI (spawn-fcgi, sigil-supervise, systemd, Apache mod_fcgid):
+ *    fd 0 is a listening socket; accept requests on it until SIGTERM or
+ *    SIGINT, which end the loop between requests (exit 0).
+ *  - CGI (Apache mod_cgi, suEXEC; a shared host where no process of ours
+ *    may outlive a request): fd 0 is not a socket and REQUEST_METHOD is
+ *    set; serve the one request in the environment and stdin, write a
+ *    CGI response to stdout, free everything and exit 0.
+ *  - "-t": check the configuration, key, templates and database, exit.
+ *
+ * Either way a request is copied into a struct req, dispatched, and the
+ * response written with the headers every response carries.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -27,6 +37,8 @@
 
 /* Weak, as in app.c: a program without a database links no libpq. */
 #pragma weak db_end_request
+#pragma weak db_ready
+#pragma weak db_one_shot
 
 /* A request body past this (bytes) is a big one: see fcgi_main(). */
 #define BIG_REQUEST	(64 * 1024)
@@ -61,47 +73,101 @@ http_reason(int status)
 	}
 }
 
-/* Copies FastCGI parameter name, at most max bytes, or NULL if absent. */
+/*
+ * Where a request comes from: a FastCGI request, or (fr NULL) this CGI
+ * process's environment and stdin.
+ */
+struct source {
+	FCGX_Request	*fr;
+};
+
+/* The request's parameter name (CGI/1.1 meta-variable), or NULL. */
+static const char *
+source_param(const struct source *src, const char *name)
+{
+	if (src->fr != NULL)
+		return FCGX_GetParam(name, src->fr->envp);
+	return getenv(name);
+}
+
+/* Reads up to n body bytes into buf; returns how many (0 at the end). */
+static int
+source_read(const struct source *src, char *buf, int n)
+{
+	if (src->fr != NULL)
+		return FCGX_GetStr(buf, n, src->fr->in);
+	return (int)fread(buf, 1, (size_t)n, stdin);
+}
+
+/* Copies parameter name, at most max bytes, or NULL if absent. */
 static char *
-param_copy(FCGX_Request *fr, const char *name, size_t max)
+param_copy(const struct source *src, const char *name, size_t max)
 {
 	const char	*v;
 
-	if ((v = FCGX_GetParam(name, fr->envp)) == NULL)
+	if ((v = source_param(src, name)) == NULL)
 		return NULL;
 	return xstrndup(v, strnlen(v, max));
 }
 
+/* The first of the parameters names[] that is set and not empty. */
+static char *
+param_first(const struct source *src, const char *const *names, size_t max)
+{
+	const char	*v;
+
+	for (; *names != NULL; names++)
+		if ((v = source_param(src, *names)) != NULL && *v != '\0')
+			return xstrndup(v, strnlen(v, max));
+	return NULL;
+}
+
 /*
- * Fills r from the FastCGI request and reads the body.  Returns 0, or -1
- * with an error response in rs (body too large, bad length, short read).
+ * The decoded request path, whoever set it: nginx (DOCUMENT_URI), Apache
+ * mod_proxy_fcgi (DOCUMENT_URI, set by deploy/apache-sigil.conf), Apache
+ * after the .htaccess rewrite of deploy/shared-hosting (REDIRECT_URL, the
+ * path as the client asked for it), or a server that maps the path to
+ * the program itself (SCRIPT_NAME).  All are the server's, never a
+ * client's: request headers arrive as HTTP_*.
+ */
+static const char *const path_params[] = {
+	"DOCUMENT_URI", "REDIRECT_URL", "SCRIPT_NAME", NULL
+};
+
+/* The Authorization header: mod_cgi passes it with CGIPassAuth, and a
+ * rewrite that copies it into the environment leaves it REDIRECT_'d. */
+static const char *const auth_params[] = {
+	"HTTP_AUTHORIZATION", "REDIRECT_HTTP_AUTHORIZATION", NULL
+};
+
+/*
+ * Fills r from the request and reads the body.  Returns 0, or -1 with an
+ * error response in rs (body too large, bad length, short read).
  */
 static int
-read_request(FCGX_Request *fr, struct req *r, struct resp *rs)
+read_request(const struct source *src, struct req *r, struct resp *rs)
 {
 	const char	*method, *len;
 	int64_t		 n = 0;
 	int		 got;
 	char		 drain[4096];
 
-	method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	method = source_param(src, "REQUEST_METHOD");
 	r->method = req_method(method == NULL ? "" : method);
-	if ((r->path = param_copy(fr, "DOCUMENT_URI", MAX_PATH + 1)) == NULL &&
-	    (r->path = param_copy(fr, "SCRIPT_NAME", MAX_PATH + 1)) == NULL)
+	if ((r->path = param_first(src, path_params, MAX_PATH + 1)) == NULL)
 		r->path = xstrdup("");
-	r->request_uri = param_copy(fr, "REQUEST_URI", MAX_PATH + MAX_QUERY);
-	if ((r->query_string = param_copy(fr, "QUERY_STRING",
+	r->request_uri = param_copy(src, "REQUEST_URI", MAX_PATH + MAX_QUERY);
+	if ((r->query_string = param_copy(src, "QUERY_STRING",
 	    MAX_QUERY + 1)) == NULL)
 		r->query_string = xstrdup("");
-	r->content_type = param_copy(fr, "CONTENT_TYPE", MAX_HEADER_VALUE);
-	r->authorization = param_copy(fr, "HTTP_AUTHORIZATION",
-	    MAX_AUTH_HEADER + 1);
-	r->remote_addr = param_copy(fr, "REMOTE_ADDR", MAX_HEADER_VALUE);
+	r->content_type = param_copy(src, "CONTENT_TYPE", MAX_HEADER_VALUE);
+	r->authorization = param_first(src, auth_params, MAX_AUTH_HEADER + 1);
+	r->remote_addr = param_copy(src, "REMOTE_ADDR", MAX_HEADER_VALUE);
 	if (strlen(r->path) > MAX_PATH || strlen(r->query_string) > MAX_QUERY) {
 		resp_err(rs, MX_TOO_LARGE, "Request URI too long");
 		return -1;
 	}
-	len = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+	len = source_param(src, "CONTENT_LENGTH");
 	if (len != NULL && *len != '\0' &&
 	    parse_int64(len, 0, INT64_MAX, &n) == -1) {
 		resp_err(rs, MX_INVALID_PARAM, "Bad Content-Length");
@@ -115,14 +181,14 @@ read_request(FCGX_Request *fr, struct req *r, struct resp *rs)
 	if (n == 0)
 		return 0;
 	r->body = xmalloc((size_t)n + 1);
-	got = FCGX_GetStr(r->body, (int)n, fr->in);
+	got = source_read(src, r->body, (int)n);
 	if (got != n) {
 		resp_err(rs, MX_INVALID_PARAM, "Request body shorter than "
 		    "its Content-Length");
 		return -1;
 	}
 	/* Nothing may follow the announced length. */
-	if (FCGX_GetStr(drain, sizeof(drain), fr->in) > 0) {
+	if (source_read(src, drain, sizeof(drain)) > 0) {
 		resp_err(rs, MX_TOO_LARGE, "Request body longer than its "
 		    "Content-Length");
 		return -1;
@@ -133,8 +199,9 @@ read_request(FCGX_Request *fr, struct req *r, struct resp *rs)
 }
 
 /*
- * Writes the response with the headers every response carries.  The head
- * is formatted here with snprintf: libfcgi's own printf knows no %zu.
+ * Writes the response with the headers every response carries, to the
+ * FastCGI request or (fr NULL) to stdout as a CGI response.  The head is
+ * formatted here with snprintf: libfcgi's own printf knows no %zu.
  */
 static void
 write_response(FCGX_Request *fr, const struct resp *rs)
@@ -162,37 +229,116 @@ write_response(FCGX_Request *fr, const struct resp *rs)
 	    rs->location == NULL ? "" : "\r\n", rs->body.len);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		abort();
-	FCGX_PutStr(head, n, fr->out);
-	FCGX_PutStr(buf_str(&rs->body), (int)rs->body.len, fr->out);
+	if (fr != NULL) {
+		FCGX_PutStr(head, n, fr->out);
+		FCGX_PutStr(buf_str(&rs->body), (int)rs->body.len, fr->out);
+		return;
+	}
+	if (fwrite(head, 1, (size_t)n, stdout) != (size_t)n ||
+	    fwrite(buf_str(&rs->body), 1, rs->body.len, stdout) !=
+	    rs->body.len || fflush(stdout) == EOF)
+		log_warn("CGI: the response could not be written: %s",
+		    strerror(errno));
+}
+
+/* Frees what one request used; the database ends its transaction. */
+static void
+end_request(struct ctx *c, struct req *r, struct resp *rs)
+{
+	if (c->db != NULL) {
+		db_end_request(c->db);
+		if (c->db_read != c->db)
+			db_end_request(c->db_read);
+	}
+	req_free(r);
+	resp_free(rs);
+}
+
+/*
+ * CGI: the one request in the environment and stdin, answered on
+ * stdout.  Returns the exit status: 0 once answered (whatever the
+ * answer), 1 when this is no request at all.
+ */
+static int
+serve_cgi(const struct app *app, struct ctx *c)
+{
+	struct source	 src = { NULL };
+	struct req	 r;
+	struct resp	 rs;
+
+	if (getenv("REQUEST_METHOD") == NULL) {
+		log_err("no request: fd 0 is not a FastCGI socket and "
+		    "REQUEST_METHOD is not set; run under spawn-fcgi or a "
+		    "web server (FastCGI or CGI), or with -t to check the "
+		    "configuration");
+		return 1;
+	}
+	memset(&r, 0, sizeof(r));
+	memset(&rs, 0, sizeof(rs));
+	if (read_request(&src, &r, &rs) == 0)
+		app_dispatch(app, c, &r, &rs);
+	write_response(NULL, &rs);
+	end_request(c, &r, &rs);
+	return 0;
+}
+
+/* Whether argv asks for "-t": check everything that start-up loads. */
+static int
+check_only(int argc, char **argv)
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-t") == 0)
+			return 1;
+	return 0;
 }
 
 /*
  * Runs the program app: returns the process exit status, 0 after a
- * SIGTERM between requests, 1 when it could not start.
+ * SIGTERM between requests or once a CGI request is answered, 1 when it
+ * could not start.
  */
 int
 fcgi_main(const struct app *app, int argc, char **argv)
 {
 	FCGX_Request		 fr;
+	struct source		 src = { &fr };
 	struct ctx		 ctx;
 	struct req		 r;
 	struct resp		 rs;
 	struct sigaction	 sa;
 	unsigned long long	 served = 0;
-	int			 big;
+	int			 big, cgi, status;
 
 	log_init(app->name);
 	/* A fixed threshold: large buffers are mapped and unmapped rather
 	 * than kept in the heap (glibc raises it as it goes otherwise). */
 	mallopt(M_MMAP_THRESHOLD, BIG_REQUEST);
+	if (FCGX_Init() != 0) {
+		log_err("FCGX_Init failed");
+		return 1;
+	}
+	/* A process per request says nothing about starting and stopping:
+	 * the web server's error log would get two lines per request. */
+	cgi = FCGX_IsCGI() && !check_only(argc, argv);
+	if (cgi) {
+		log_quiet_info(1);
+		if (db_one_shot != NULL)
+			db_one_shot();
+	}
 	if (app_ctx_init(app, argc, argv, &ctx) == -1) {
 		app_ctx_free(&ctx);
 		return 1;
 	}
-	if (FCGX_Init() != 0) {
-		log_err("FCGX_Init failed");
+	if (check_only(argc, argv) || cgi) {
+		status = 0;
+		if (cgi)
+			status = serve_cgi(app, &ctx);
+		else if (ctx.db != NULL && db_ready(ctx.db) != DB_READY)
+			status = 1;
 		app_ctx_free(&ctx);
-		return 1;
+		return status;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -205,19 +351,13 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	memset(&rs, 0, sizeof(rs));
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-		if (read_request(&fr, &r, &rs) == 0)
+		if (read_request(&src, &r, &rs) == 0)
 			app_dispatch(app, &ctx, &r, &rs);
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
 		served++;
-		if (ctx.db != NULL) {
-			db_end_request(ctx.db);
-			if (ctx.db_read != ctx.db)
-				db_end_request(ctx.db_read);
-		}
 		big = r.body_len > BIG_REQUEST;
-		req_free(&r);
-		resp_free(&rs);
+		end_request(&ctx, &r, &rs);
 		/* A list of thousands leaves the heap fragmented: give the
 		 * pages back, so a worker's memory stays flat. */
 		if (big)

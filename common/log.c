@@ -10,12 +10,23 @@
 #include "log.h"
 
 static const char	*log_name = "sigil";
+static int		 log_no_info;	/* log_info says nothing */
 
 /* Sets the program name shown on every line; name is borrowed for life. */
 void
 log_init(const char *name)
 {
 	log_name = name;
+}
+
+/*
+ * quiet 1: log_info says nothing from now on (a CGI process, whose every
+ * request would otherwise log its start); warnings and errors still do.
+ */
+void
+log_quiet_info(int quiet)
+{
+	log_no_info = quiet;
 }
 
 static void
@@ -37,6 +48,8 @@ log_info(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (log_no_info)
+		return;
 	va_start(ap, fmt);
 	log_line("info", fmt, ap);
 	va_end(ap);

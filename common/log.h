@@ -7,6 +7,7 @@
 #define SIGIL_LOG_H
 
 void	 log_init(const char *);
+void	 log_quiet_info(int);
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_err(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -62,8 +62,13 @@ is_error($r, 405, 'M_UNRECOGNIZED', 'a small body reaches the program');
 my $long = 'a' x 9000;
 $r = get("/_matrix/identity/v2?q=$long");
 is_error($r, 413, 'M_TOO_LARGE', 'a query string over MAX_QUERY: 413');
-$r = get('/_matrix/identity/v2?q=' . ('a' x 20000));
-is_error($r, 414, 'M_TOO_LARGE',
-    'a request line over nginx\'s buffers: 414 as JSON');
+SKIP: {
+	skip 'a shared host\'s Apache refuses a request line over its limit '
+	    . 'before any .htaccess applies (its own 414 page)', 1
+	    if shared_host();
+	$r = get('/_matrix/identity/v2?q=' . ('a' x 20000));
+	is_error($r, 414, 'M_TOO_LARGE',
+	    'a request line over nginx\'s buffers: 414 as JSON');
+}
 
 done_testing();

@@ -13,6 +13,9 @@ use JSON::PP;
 use Test::More;
 use SigilTest;
 
+plan skip_all => 'scaling out adds FastCGI hosts to nginx\'s upstreams; a '
+    . 'shared host has neither' if shared_host();
+
 my $dir = stack_dir();
 my $b = "$dir/hostb";
 mkdir $b;

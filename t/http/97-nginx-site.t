@@ -8,6 +8,9 @@ use lib 't/lib';
 use Test::More;
 use SigilTest;
 
+plan skip_all => 'the nginx site serves the stack\'s FastCGI sockets, of '
+    . 'which a shared host has none' if shared_host();
+
 my $dir = stack_dir();
 my $site = "$dir/site";
 mkdir $site;

@@ -8,6 +8,10 @@ use Test::More;
 use Time::HiRes ();
 use SigilTest;
 
+plan skip_all => 'these drills stop and restart spawn-fcgi workers; on a '
+    . 'shared host Apache runs a process per request (mod_cgi) or manages '
+    . 'its own (mod_fcgid)' if shared_host();
+
 my $path = '/_matrix/identity/v2/pubkey/ephemeral/isvalid?public_key=abc';
 my @before = worker_pids('pubkey');
 is(scalar @before, 2, 'two pubkey workers');

@@ -15,7 +15,7 @@ use Test::More;
 our @EXPORT = qw(api get post request is_error conf_value stack_dir
     worker_pids psql verify_signed build_dir start_worker fcgi_request
     stop_worker mails mail_count register_user validated_session wait_for
-    free_port slurp spew running);
+    free_port slurp spew running front shared_host deliver_onbind);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -25,6 +25,21 @@ my $json = JSON::PP->new->utf8->canonical;
 
 sub stack_dir { $DIR }
 sub build_dir { $ENV{SIGIL_BUILD} // 'build' }
+
+# front(): what serves the stack: nginx or apache (FastCGI workers under
+# spawn-fcgi), apache-cgi or apache-fcgid (a shared host: Apache runs
+# the programs itself, and no daemon runs).  shared_host(): one of the
+# last two.
+sub front { $ENV{SIGIL_TEST_FRONT} // 'nginx' }
+sub shared_host { front() =~ /^apache-(cgi|fcgid)$/ ? 1 : 0 }
+
+# deliver_onbind(): on a shared host, what cron does there: one
+# "sigil-notify --once"; elsewhere nothing (the daemon delivers).  For a
+# test's wait_for loop on a delivery.
+sub deliver_onbind {
+	return unless shared_host();
+	system(build_dir() . '/sigil-notify', '--once', '-c', "$DIR/sigil.conf");
+}
 
 # request(METHOD, PATH, BODY?, HEADERS?) -> hash with status, headers,
 # content and json (the decoded body, undef when it is not JSON).

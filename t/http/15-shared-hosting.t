@@ -1,0 +1,63 @@
+# A shared host (make check's apache-cgi and apache-fcgid stages): the
+# programs run from the document root as deploy/shared-hosting installs
+# them, and nothing but their answers leaves it: not the configuration,
+# a key or a template kept beside them, not a program's own file, not a
+# listing.  Under mod_fcgid Apache keeps the processes between requests;
+# under mod_cgi none outlives its request.  Both run as the web server's
+# unprivileged user.
+use strict;
+use warnings;
+use lib 't/lib';
+use File::Copy qw(copy);
+use Test::More;
+use SigilTest;
+
+plan skip_all => 'only on a shared host (SIGIL_FRONT=apache-cgi or '
+    . 'apache-fcgid)' unless shared_host();
+
+my $dir = stack_dir();
+my $progs = "$dir/htdocs/sigil";
+
+# What an operator might keep beside the programs.
+copy("$dir/keys/signing.key", "$progs/signing.key") or die;
+mkdir "$progs/templates";
+copy('templates/default/verification_template.eml',
+    "$progs/templates/verification_template.eml") or die;
+spew("$progs/.pgpass", "localhost:5432:sigil:sigil:secretpassword\n");
+
+for my $path (qw(/sigil/sigil.conf /sigil/signing.key /sigil/.pgpass
+    /sigil/templates/verification_template.eml /sigil/sigil-status.cgi
+    /sigil/sigil-lookup.cgi /sigil/ /sigil /sigil/errors/404.json
+    /sigil/.htaccess /sigil/templates/)) {
+	my $r = get($path);
+	is_error($r, 403, 'M_FORBIDDEN', "$path is not served");
+	unlike($r->{content}, qr/database|PRIVATE|secretpassword|ed25519|ELF/,
+	    "nor any of its content");
+}
+is_error(get('/sigil/sigil-status.cgi/_matrix/identity/v2'), 403,
+    'M_FORBIDDEN', 'nor a program reached with a path after it');
+
+# The routes still answer through the same programs.
+is(get('/_matrix/identity/v2')->{content}, '{}', 'the routes answer');
+is_error(get('/nosuch'), 404, 'M_UNRECOGNIZED',
+    'a path outside sigil: Apache\'s 404 as Matrix JSON');
+
+# Who runs the programs, and for how long.
+sub cgi_procs {
+	return grep { /sigil-\w+\.cgi/ } `ps -eo user=,args=`;
+}
+get('/_matrix/identity/v2/pubkey/ed25519:nosuch');
+if (front() eq 'apache-fcgid') {
+	my @p = cgi_procs();
+	ok(scalar(grep { /sigil-pubkey\.cgi/ } @p) >= 1,
+	    'mod_fcgid keeps the program running between requests');
+	ok(!(grep { !/^www-data\s/ } @p), 'as www-data') or diag(@p);
+} else {
+	ok(wait_for(sub { !cgi_procs() }, 10),
+	    'mod_cgi: no program outlives its request');
+	my $who = psql("SELECT count(*) FROM pg_stat_activity "
+	    . "WHERE application_name LIKE 'sigil-%'");
+	is($who, 0, 'nor its database connection');
+}
+
+done_testing();
