@@ -102,7 +102,7 @@ deps:
 
 # The unit tests, then the HTTP tests through a real stack.
 test: all $(UNIT_BINS) $(BUILD)/t/sign-json
-	SIGIL_BUILD=$(BUILD) prove -f t/build/
+	SIGIL_BUILD=$(BUILD) prove -f t/make/
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
 
