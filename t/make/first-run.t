@@ -41,18 +41,18 @@ ok(system("$tmp/bin/pkg-config --exists libpq") != 0,
     'the stand-in pkg-config fails before the deps step');
 
 # A deps step that installs nothing: a clear message, not a compiler's.
-my ($out, $rc) = make('true', "$tmp/make/common/db.o");
+my ($out, $rc) = make('true', "$tmp/build/common/db.o");
 isnt($rc, 0, 'packages still missing after deps: the build stops');
 like($out, qr/pkg-config .* failed: are the packages installed\?/,
     'and says why');
 unlike($out, qr/No such file or directory/, 'before any compiler error');
-ok(!-e "$tmp/make/common/db.o", 'no object was built');
+ok(!-e "$tmp/build/common/db.o", 'no object was built');
 
 # The deps step installs them: the same make run builds.
-($out, $rc) = make("touch $tmp/installed", "$tmp/make/common/db.o");
+($out, $rc) = make("touch $tmp/installed", "$tmp/build/common/db.o");
 is($rc, 0, 'the first make after a fresh deps step builds common/db.c')
     or diag($out);
-ok(-s "$tmp/make/common/db.o", 'and writes its object');
+ok(-s "$tmp/build/common/db.o", 'and writes its object');
 like($out, qr{-I\S*postgresql}, 'with libpq\'s include directory');
 
 done_testing();
