@@ -21,9 +21,9 @@ WERROR	?=
 SANITIZE ?=
 FUZZ_SECONDS ?= 5
 
-PKGS	 = fcgi libcjson libcrypto libpq libcurl
+PKGS	 = fcgi libcjson libcrypto libpq libcurl libidn2
 PKG_CFLAGS != pkg-config --cflags $(PKGS) 2>/dev/null || true
-PKG_LIBS   != pkg-config --libs $(PKGS) 2>/dev/null || echo "-lfcgi -lcjson -lcrypto -lpq"
+PKG_LIBS   != pkg-config --libs $(PKGS) 2>/dev/null || echo "-lfcgi -lcjson -lcrypto -lpq -lcurl -lidn2"
 
 WARNINGS = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-align \
 	   -Wnull-dereference -Wvla -Wswitch-enum -Wimplicit-fallthrough \
