@@ -7,7 +7,7 @@
 #   make test       the unit and HTTP tests only (no install, no fuzz)
 #   make sanitize   the tests again with ASan and UBSan
 #   make valgrind   the tests again with every worker under valgrind
-#   make fuzz       libFuzzer on request parsing and canonical JSON
+#   make fuzz       libFuzzer on request parsing, canonical JSON, addresses
 #   make lint       cppcheck, clang-tidy and shellcheck
 #   make bench      wrk against the programs and a minimal baseline
 #
@@ -135,7 +135,7 @@ $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o
 	    -o $@ $< $(filter-out common/fcgi.c,$(FUZZ_SRC)) \
 	    $(BUILD)/common/phone.o $(LIBS)
 
-FUZZERS = fuzz_json fuzz_params
+FUZZERS = fuzz_json fuzz_params fuzz_email
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
