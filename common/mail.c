@@ -161,8 +161,8 @@ is_to_field(const char *p, size_t n)
  * every line ending becomes CRLF, a non-ASCII Subject is RFC 2047
  * encoded, and the header must be followed by a body.  When rcpt is not
  * NULL it must be a canonical address (email_canonical()), and the
- * message gets exactly one To: field, "To: <rcpt>" in the place of the
- * template's own To: field (its continuation lines dropped), or last
+ * message gets exactly one To: field, "To: " and rcpt alone, in the place
+ * of the template's own To: field (its continuation lines dropped), or last
  * when the template has none: the mail module, not a template, decides
  * who the message is addressed to.  rcpt NULL keeps the template's
  * header as it is (for checking templates).  Returns 0, or -1 when the
@@ -257,8 +257,8 @@ mail_send(const char *rcpt, const struct buf *msg)
 {
 	struct curl_slist	*to = NULL;
 	struct upload		 up = { buf_str(msg), msg->len };
-	char			 addr[MAX_EMAIL + 3];
-	char			 canon[3 * MAX_EMAIL + 1], env[MAX_EMAIL + 1];
+	char			 addr[MAX_EMAIL + 3], env[MAX_EMAIL + 1];
+	char			 canon[3 * MAX_EMAIL + 1];
 	CURLcode		 rc;
 	long			 ssl = CURLUSESSL_ALL;
 

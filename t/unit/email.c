@@ -121,7 +121,7 @@ main(void)
 		"a\xc2\xa0" "b@example.org",		/* U+00A0 */
 		"a\xee\x80\x80" "b@example.org",		/* U+E000 */
 		"a\xc2\x9b" "b@example.org",		/* U+009B */
-		"a\xed\xa0\x80" "b@example.org",		/* a surrogate */
+		"a\xed\xa0\x80" "b@example.org",	/* a surrogate */
 		"a\xc0\xaa" "b@example.org",		/* overlong */
 		/* Domains IDNA refuses or that cannot receive mail. */
 		"a@xn--zz.example", "a@xn--a.example", "a@-a.example",
