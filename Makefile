@@ -140,8 +140,10 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	    dict=; [ -f t/fuzz/$$f.dict ] && dict=-dict=t/fuzz/$$f.dict; \
 	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	        -print_final_stats=0 $(BUILD)/fuzz/corpus-$$f t/fuzz/corpus/$$f \
+	        -print_final_stats=0 $$dict \
+	        $(BUILD)/fuzz/corpus-$$f t/fuzz/corpus/$$f \
 	        2>$(BUILD)/fuzz/$$f.log || { tail -40 $(BUILD)/fuzz/$$f.log; exit 1; }; \
 	    grep -E '^(#[0-9]+ *DONE|Done)' $(BUILD)/fuzz/$$f.log | tail -1; \
 	done
