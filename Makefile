@@ -7,7 +7,7 @@
 #   make test       the unit and HTTP tests only (no install, no fuzz)
 #   make sanitize   the tests again with ASan and UBSan
 #   make valgrind   the tests again with every worker under valgrind
-#   make fuzz       libFuzzer on request parsing and canonical JSON
+#   make fuzz       libFuzzer on request parsing, canonical JSON, addresses
 #   make lint       cppcheck, clang-tidy and shellcheck
 #   make bench      wrk against the programs and a minimal baseline
 #
@@ -26,7 +26,7 @@ FUZZ_SECONDS ?= 5
 # pkg-config nor the -dev packages exist until the "deps" step, which
 # every build step waits for (order-only), has installed them.  Each is
 # asked once per make run.
-PKGS	 = fcgi libcjson libcrypto libpq libcurl
+PKGS	 = fcgi libcjson libcrypto libpq libcurl libidn2
 INSTALL_DEPS ?= sh deploy/install-deps
 pkg_flags = $(or $(shell pkg-config $(1) $(PKGS) 2>/dev/null),$(error pkg-config $(1) $(PKGS) failed: are the packages installed? run make deps))
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg_flags,--cflags))$(PKG_CFLAGS)
@@ -51,10 +51,12 @@ LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange ratelimit req resp secret session sign sms terms threepid tmpl util xmatrix
 PROGRAMS = status pubkey account validate bind lookup invite
 DAEMONS	 = notify supervise
+TOOLS	 = canon-email
 UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o
-PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%)
+PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
+	      $(TOOLS:%=$(BUILD)/sigil-%)
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
@@ -141,13 +143,15 @@ $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o | dep
 	    -o $@ $< $(filter-out common/fcgi.c,$(FUZZ_SRC)) \
 	    $(BUILD)/common/phone.o $(LIBS)
 
-FUZZERS = fuzz_json fuzz_params
+FUZZERS = fuzz_json fuzz_params fuzz_email
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	    dict=; [ -f t/fuzz/$$f.dict ] && dict=-dict=t/fuzz/$$f.dict; \
 	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	        -print_final_stats=0 $(BUILD)/fuzz/corpus-$$f t/fuzz/corpus/$$f \
+	        -print_final_stats=0 $$dict \
+	        $(BUILD)/fuzz/corpus-$$f t/fuzz/corpus/$$f \
 	        2>$(BUILD)/fuzz/$$f.log || { tail -40 $(BUILD)/fuzz/$$f.log; exit 1; }; \
 	    grep -E '^(#[0-9]+ *DONE|Done)' $(BUILD)/fuzz/$$f.log | tail -1; \
 	done

@@ -329,7 +329,10 @@ h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
 		goto out;
 	}
 	if (threepid_canonical(medium, address, canon, sizeof(canon)) == -1) {
-		resp_err(rs, MX_INVALID_PARAM, "Not a valid 3PID");
+		if (strcmp(medium, "email") == 0)
+			resp_err(rs, MX_INVALID_EMAIL, NULL);
+		else
+			resp_err(rs, MX_INVALID_PARAM, "Not a valid 3PID");
 		goto out;
 	}
 	json_get_str(body, "sid", 1, MAX_OPAQUE_ID, &sid);

@@ -167,7 +167,7 @@ build_mail(struct ctx *c, const struct req *r, const struct db_session *s,
 		if (tmpl_render(tmpl_get(&c->templates, brand,
 		    TMPL_VERIFICATION_MAIL), vars, sizeof(vars) /
 		    sizeof(vars[0]), &text) == -1 ||
-		    mail_finish(buf_str(&text), msg) == -1) {
+		    mail_finish_to(buf_str(&text), s->address, msg) == -1) {
 			log_err("the verification template did not render "
 			    "to a message");
 			goto out;

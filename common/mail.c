@@ -15,6 +15,7 @@
 #include "b64.h"
 #include "buf.h"
 #include "cfg.h"
+#include "email.h"
 #include "log.h"
 #include "mail.h"
 #include "secret.h"
@@ -142,27 +143,68 @@ put_subject(struct buf *out, const char *value, size_t n)
 	}
 }
 
+/* Returns 1 when the header line p (n bytes) is a To: field. */
+static int
+is_to_field(const char *p, size_t n)
+{
+	size_t	 i = 2;
+
+	if (n < 2 || strncasecmp(p, "To", 2) != 0)
+		return 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < n && p[i] == ':';
+}
+
 /*
  * Turns a rendered template into the message to send, appended to out:
  * every line ending becomes CRLF, a non-ASCII Subject is RFC 2047
- * encoded, and the header must be followed by a body.  Returns 0, or -1
- * when the text has no header/body split.
+ * encoded, and the header must be followed by a body.  When rcpt is not
+ * NULL it must be a canonical address (email_canonical()), and the
+ * message gets exactly one To: field, "To: " and rcpt alone, in the place
+ * of the template's own To: field (its continuation lines dropped), or last
+ * when the template has none: the mail module, not a template, decides
+ * who the message is addressed to.  rcpt NULL keeps the template's
+ * header as it is (for checking templates).  Returns 0, or -1 when the
+ * text has no header/body split or rcpt is not canonical.
  */
 int
-mail_finish(const char *text, struct buf *out)
+mail_finish_to(const char *text, const char *rcpt, struct buf *out)
 {
 	const char	*p = text, *eol;
+	char		 canon[3 * MAX_EMAIL + 1];
 	size_t		 n;
-	int		 in_header = 1, saw_header = 0;
+	int		 in_header = 1, saw_header = 0, to_done = 0;
+	int		 skipping = 0;
 
+	if (rcpt != NULL && (email_canonical(rcpt, canon, sizeof(canon)) ==
+	    -1 || strcmp(rcpt, canon) != 0))
+		return -1;
+	if (rcpt == NULL)
+		to_done = 1;
 	while (*p != '\0') {
 		eol = strchr(p, '\n');
 		n = eol == NULL ? strlen(p) : (size_t)(eol - p);
 		if (n > 0 && p[n - 1] == '\r')
 			n--;
-		if (in_header && n == 0)
+		if (in_header && skipping && n > 0 && (*p == ' ' ||
+		    *p == '\t'))
+			goto next;	/* a continuation of a dropped To: */
+		skipping = 0;
+		if (in_header && n == 0) {
+			if (!to_done) {
+				buf_printf(out, "To: %s\r\n", rcpt);
+				to_done = 1;
+			}
 			in_header = 0;
-		else if (in_header) {
+		} else if (in_header && rcpt != NULL && is_to_field(p, n)) {
+			skipping = 1;
+			saw_header = 1;
+			if (to_done)
+				goto next;
+			buf_printf(out, "To: %s", rcpt);
+			to_done = 1;
+		} else if (in_header) {
 			saw_header = 1;
 			if (strncasecmp(p, "Subject:", 8) == 0) {
 				buf_append(out, p, 8);
@@ -175,11 +217,19 @@ mail_finish(const char *text, struct buf *out)
 			buf_append(out, p, n);
 		}
 		buf_puts(out, "\r\n");
+next:
 		if (eol == NULL)
 			break;
 		p = eol + 1;
 	}
 	return saw_header && !in_header ? 0 : -1;
+}
+
+/* mail_finish_to() with the template's header as it is. */
+int
+mail_finish(const char *text, struct buf *out)
+{
+	return mail_finish_to(text, NULL, out);
 }
 
 static size_t
@@ -197,15 +247,18 @@ mail_read(char *dst, size_t size, size_t n, void *arg)
 }
 
 /*
- * Sends the finished message msg to the address rcpt (checked and
- * canonical).  Returns 0, or -1 after logging why (never the message).
+ * Sends the finished message msg to the address rcpt, which must be in
+ * its canonical form (email_canonical()); RCPT TO gets that form with
+ * the domain in A-labels (email_envelope()).  Returns 0, or -1 after
+ * logging why (never the message, nor the address).
  */
 int
 mail_send(const char *rcpt, const struct buf *msg)
 {
 	struct curl_slist	*to = NULL;
 	struct upload		 up = { buf_str(msg), msg->len };
-	char			 addr[1024];
+	char			 addr[MAX_EMAIL + 3], env[MAX_EMAIL + 1];
+	char			 canon[3 * MAX_EMAIL + 1];
 	CURLcode		 rc;
 	long			 ssl = CURLUSESSL_ALL;
 
@@ -213,7 +266,13 @@ mail_send(const char *rcpt, const struct buf *msg)
 		ssl = CURLUSESSL_NONE;
 	else if (strcmp(mail.cfg->smtp_tls, "opportunistic") == 0)
 		ssl = CURLUSESSL_TRY;
-	snprintf(addr, sizeof(addr), "<%s>", rcpt);
+	if (email_canonical(rcpt, canon, sizeof(canon)) == -1 ||
+	    strcmp(rcpt, canon) != 0 ||
+	    email_envelope(rcpt, env, sizeof(env)) == -1) {
+		log_err("mail: the recipient is not a canonical address");
+		return -1;
+	}
+	snprintf(addr, sizeof(addr), "<%s>", env);
 	to = curl_slist_append(NULL, addr);
 	curl_easy_reset(mail.curl);
 	curl_easy_setopt(mail.curl, CURLOPT_URL, mail.cfg->smtp_url);

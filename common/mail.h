@@ -27,6 +27,7 @@ int	 mail_init(const struct cfg *);
 void	 mail_free(void);
 int	 mail_ids_make(const char *, struct mail_ids *);
 int	 mail_finish(const char *, struct buf *);
+int	 mail_finish_to(const char *, const char *, struct buf *);
 int	 mail_send(const char *, const struct buf *);
 int	 mail_header_safe(const char *);
 

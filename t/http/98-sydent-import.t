@@ -55,11 +55,15 @@ PRAGMA user_version = 5;
 INSERT INTO local_threepid_associations (medium, address, mxid, ts, notBefore, notAfter)
     VALUES ('email', 'imported\@example.org', '\@imp:example.org', $now, $now, NULL),
     ('email', 'gone\@example.org', NULL, $now, $now, NULL),
-    ('msisdn', '447700900123', '\@phone:example.org', $now, $now, $now + 1000000);
+    ('msisdn', '447700900123', '\@phone:example.org', $now, $now, $now + 1000000),
+    ('email', 'Stra\x{df}e\@XN--BCHER-KVA.Example', '\@imp2:example.org', $now, $now, NULL),
+    ('email', '"quoted"\@example.org', '\@quoted:example.org', $now, $now, NULL);
 INSERT INTO hashing_metadata VALUES (0, 'sydentpepper123');
 INSERT INTO invite_tokens (medium, address, room_id, sender, token, received_ts, sent_ts)
     VALUES ('email', 'invited\@example.org', '!r:example.org', '\@host:example.org',
         'sydentinvitetoken', $now, NULL),
+    ('email', 'a\@[127.0.0.1]', '!r:example.org', '\@host:example.org',
+        'sydentliteraltoken', $now, NULL),
     ('email', 'done\@example.org', '!r:example.org', '\@host:example.org',
         'sydentsenttoken', $now, 1);
 INSERT INTO ephemeral_public_keys (public_key, persistence_ts)
@@ -72,6 +76,7 @@ INSERT INTO accepted_terms_urls VALUES
     ('\@sy:example.org', 'https://old.example.org/tos-1.0.html');
 SQL
 open(my $fh, '|-', 'sqlite3', "$s/sydent.db") or die;
+binmode($fh, ':utf8');
 print $fh $sql;
 close $fh or die 'sqlite3 failed';
 # The configuration in the shape sydent writes itself when it makes its
@@ -97,8 +102,10 @@ my $bindings = psql('SELECT count(*) FROM bindings');
 my $pepper = psql('SELECT pepper FROM lookup_pepper');
 my $out = `$import -n $s/sydent.db '$conn' 2>&1`;
 is($?, 0, 'a dry run') or diag($out);
-like($out, qr/would import: 1 pepper, 2 bindings, 1 ephemeral keys, 1 pending invites, 1 accounts, 1 tokens, 2 accepted terms \(of 2 sydent bindings, 1 pending invites, 1 keys, 1 accounts, 1 tokens, 3 accepted URLs\)/,
+like($out, qr/would import: 1 pepper, 3 bindings, 1 ephemeral keys, 1 pending invites, 1 accounts, 1 tokens, 2 accepted terms \(of 4 sydent bindings, 2 pending invites, 1 keys, 1 accounts, 1 tokens, 3 accepted URLs\)/,
     'counts what it would import');
+like($out, qr/^not imported: 2 rows whose email address sigil refuses/m,
+    'and what it would not: a quoted local part, an address literal');
 is(psql('SELECT count(*) FROM bindings'), $bindings, 'and imports nothing');
 like($out, qr/would write the signing key ed25519:0 /,
     'it finds the key under [crypto]');
@@ -111,15 +118,15 @@ my $ins_before = $inserted->();
 $out = `$import $s/sydent.db '$conn' 2>&1`;
 is($?, 0, 'the import') or diag($out);
 # Statistics reach the shared counters when a session ends: wait for the
-# import's two rows; a dry run that had inserted and rolled back would
-# have counted two more, earlier.
-wait_for(sub { $inserted->() >= $ins_before + 2 }, 10);
-is($inserted->() - $ins_before, 2,
+# import's three rows; a dry run that had inserted and rolled back would
+# have counted three more, earlier.
+wait_for(sub { $inserted->() >= $ins_before + 3 }, 10);
+is($inserted->() - $ins_before, 3,
     'the dry run wrote no row to bindings, not even one rolled back');
 ok(wait_for(sub { psql("SELECT last_analyze IS NOT NULL FROM "
     . "pg_stat_user_tables WHERE relname = 'bindings'") eq 't' }, 10),
     'the import analyzed the tables it filled');
-like($out, qr/imported: 1 pepper, 2 bindings, 1 ephemeral keys, 1 pending invites, 1 accounts, 1 tokens, 2 accepted terms/,
+like($out, qr/imported: 1 pepper, 3 bindings, 1 ephemeral keys, 1 pending invites, 1 accounts, 1 tokens, 2 accepted terms/,
     'says what it imported');
 like($out, qr/^signing_key = \Q$s\E\/signing.key$/m, 'and the key\'s config lines');
 like($out, qr/^signing_key_id = ed25519:0$/m, 'with its id');
@@ -128,6 +135,14 @@ is(sprintf('%o', (stat "$s/signing.key")[2] & 0777), '600', 'the key file is 060
 # Bindings, under sydent's pepper.
 my $r = get("$v1/lookup?medium=email&address=Imported%40Example.org");
 is($r->{json}{mxid}, '@imp:example.org', 'v1 lookup finds an imported binding');
+is(psql("SELECT address FROM bindings WHERE mxid = '\@imp2:example.org'"),
+    "strasse\@b\xc3\xbccher.example",
+    'in the canonical form of the workers (folded, IDNA domain in Unicode)');
+is(get("$v1/lookup?medium=email&address=strasse%40b%C3%BCcher.example")
+    ->{json}{mxid}, '@imp2:example.org', 'which v1 lookup finds');
+is(psql("SELECT count(*) FROM bindings WHERE mxid = '\@quoted:example.org'")
+    . psql("SELECT count(*) FROM invites WHERE token = 'sydentliteraltoken'"),
+    '00', 'a quoted local part and an address literal are not imported');
 is(get("$v1/lookup?medium=email&address=gone%40example.org")->{content}, '{}',
     'a sydent tombstone is not a binding');
 my $auth = { Authorization => 'Bearer sydenttoken123' };

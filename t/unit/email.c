@@ -63,13 +63,28 @@ main(void)
 		{ "Stra\xc3\x9f" "e@Example.com", "strasse@example.com" },
 		{ "\xc3\x89LODIE@EXAMPLE.FR", "\xc3\xa9lodie@example.fr" },
 		{ "a.b+tag@sub.example.co.uk", "a.b+tag@sub.example.co.uk" },
-		{ "\"quoted@local\"@example.org", "\"quoted@local\"@example.org" },
-		{ "\"with space\"@example.org", "\"with space\"@example.org" },
-		{ "user@[192.0.2.1]", "user@[192.0.2.1]" },
-		{ "user@[IPv6:2001:DB8::1]", "user@[ipv6:2001:db8::1]" },
-		{ "user@[ipv6:2001:db8::1]", "user@[ipv6:2001:db8::1]" },
 		{ "o'brien@example.ie", "o'brien@example.ie" },
+		{ "!#$%&'*+-/=?^_`{|}~@example.org",
+		    "!#$%&'*+-/=?^_`{|}~@example.org" },
+		{ "a@localhost", "a@localhost" },
+		{ "a@1.2.3.example", "a@1.2.3.example" },
+		/* IDNA: the Unicode form, lower case and NFC, whatever the
+		 * spelling: U-labels, xn-- A-labels in any case, NFD,
+		 * full-width letters and ideographic full stops. */
 		{ "x@\xc3\xbc" "ber.example", "x@\xc3\xbc" "ber.example" },
+		{ "x@\xc3\x9c" "BER.example", "x@\xc3\xbc" "ber.example" },
+		{ "x@xn--ber-goa.example", "x@\xc3\xbc" "ber.example" },
+		{ "x@XN--BER-GOA.EXAMPLE", "x@\xc3\xbc" "ber.example" },
+		{ "x@u\xcc\x88" "ber.example", "x@\xc3\xbc" "ber.example" },
+		{ "x@\xef\xbd\x85xample\xe3\x80\x82org", "x@example.org" },
+		{ "x@xn--bcher-kva.xn--bcher-kva", "x@b\xc3\xbc" "cher."
+		    "b\xc3\xbc" "cher" },
+		/* The domain is not folded: straße.de is not strasse.de. */
+		{ "x@stra\xc3\x9f" "e.de", "x@stra\xc3\x9f" "e.de" },
+		{ "x@xn--strae-oqa.de", "x@stra\xc3\x9f" "e.de" },
+		{ "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.\xe5\x85"
+		    "\xac\xe5\x8f\xb8", "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b"
+		    "\xe5\xad\x90.\xe5\x85\xac\xe5\x8f\xb8" },
 	};
 	static const char *const bad[] = {
 		"", "plain", "@example.org", "alice@", "a@b@c.example",
@@ -84,6 +99,35 @@ main(void)
 		"a;b@example.org", "a@\x01.org", "\xff@example.org",
 		"a@[]", "a@[IPv6:]", "a@[abc]", "a@[4.2IPv6:7.0.0.1]",
 		"a@[IPv6:2001:db8::g]", "a@[192.0.2.1", "a@[x400:abc]",
+		/* Quoted local parts, escapes and the probe's injections. */
+		"\"quoted@local\"@example.org", "\"with space\"@example.org",
+		"\"victim\"@example.org", "\"v\\ictim\"@example.org",
+		"\"a\\\rbcc: x@evil\"@victim.com",
+		"\"a\\\nRCPT TO:<x@evil>\"@victim.com",
+		"\"a\\\r\nbcc: x@evil\"@victim.com", "a\\b@example.org",
+		"a\x7f@example.org", "a@exa\x7fmple.org",
+		/* Address literals, and one in disguise. */
+		"user@[192.0.2.1]", "user@[IPv6:2001:DB8::1]",
+		"user@[127.0.0.1]", "a@127.0.0.1", "a@1.2.3.4",
+		/* Unicode controls, format characters, separators. */
+		"a\xe2\x80\xae" "b@example.org",		/* U+202E */
+		"a@exa\xe2\x80\xaemple.org",
+		"a\xe2\x80\xa8" "b@example.org",		/* U+2028 */
+		"a\xe2\x80\xa9" "b@example.org",		/* U+2029 */
+		"a\xc2\x85" "b@example.org",		/* U+0085 */
+		"a\xc2\x85@example.org", "a@example.org\xc2\x85",
+		"a\xe2\x80\x8b" "b@example.org",		/* U+200B */
+		"a\xef\xbb\xbf" "b@example.org",		/* U+FEFF */
+		"a\xc2\xa0" "b@example.org",		/* U+00A0 */
+		"a\xee\x80\x80" "b@example.org",		/* U+E000 */
+		"a\xc2\x9b" "b@example.org",		/* U+009B */
+		"a\xed\xa0\x80" "b@example.org",	/* a surrogate */
+		"a\xc0\xaa" "b@example.org",		/* overlong */
+		/* Domains IDNA refuses or that cannot receive mail. */
+		"a@xn--zz.example", "a@xn--a.example", "a@-a.example",
+		"a@a-.example", "a@ab--cd.example", "a@\xf0\x9f\x92\xa9.la",
+		"a@xn--ls8h.la", "a@exa\xef\xbc\xbfmple.org",
+		"a@exa\xef\xbc\xa0mple.org",
 	};
 	char	 longest[300], out[3 * MAX_EMAIL + 1];
 	size_t	 i;
@@ -118,6 +162,45 @@ main(void)
 	longest[1] = 'a';
 	ok(email_canonical(longest, out, sizeof(out)) == 0,
 	    "and 251 bytes that fold to as many are accepted");
+	/* Too long after IDNA: 200 bytes of local part and a domain of
+	 * 14 Unicode bytes whose A-labels take 59: the canonical form
+	 * fits, the SMTP form does not. */
+	memset(longest, 'a', sizeof(longest));
+	memcpy(longest + 200, "@\xe4\xbe\x8b\xe5\xad\x90\xe4\xbe\x8b\xe5"
+	    "\xad\x90.example", 22);
+	ok(email_canonical(longest, out, sizeof(out)) == 0,
+	    "a long local part with a short IDN fits");
+	memset(longest, 'a', sizeof(longest));
+	{
+		/* 64 bytes of local part, and 60 CJK characters: 183
+		 * bytes in Unicode, over 63 bytes in one A-label. */
+		size_t	 k, at = 64;
+
+		longest[at] = '@';
+		for (k = 0; k < 60; k++)
+			memcpy(longest + at + 1 + 3 * k, "\xe4\xbe\x8b", 3);
+		memcpy(longest + at + 1 + 180, ".org", 5);
+		ok(strlen(longest) <= MAX_EMAIL &&
+		    email_canonical(longest, out, sizeof(out)) == -1,
+		    "a label over 63 bytes in A-labels is refused");
+	}
+	ok(email_envelope("x@\xc3\xbc" "ber.example", out, sizeof(out)) == 0 &&
+	    strcmp(out, "x@xn--ber-goa.example") == 0,
+	    "the SMTP form has the domain in A-labels");
+	ok(email_envelope("X@XN--BER-GOA.example", out, sizeof(out)) == 0 &&
+	    strcmp(out, "x@xn--ber-goa.example") == 0,
+	    "from any spelling");
+	ok(email_envelope("\"x\"@example.org", out, sizeof(out)) == -1,
+	    "and only of an address we accept");
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char	 again[3 * MAX_EMAIL + 1];
+
+		ok(email_canonical(good[i][1], again, sizeof(again)) == 0 &&
+		    strcmp(good[i][1], again) == 0, "\"%s\" is its own "
+		    "canonical form", good[i][1]);
+	}
+	ok(email_text_clean("a\xc3\xa9z", 4) && !email_text_clean("a b", 3) &&
+	    !email_text_clean("\xe2\x80\xa8", 3), "email_text_clean");
 	is_int(fold_like_python(), 0, "case folding agrees with Python's "
 	    "str.casefold() on every code point up to U+2FFFF");
 	ok(email_canonical("Alice@Example.org", out, 5) == -1,

@@ -48,6 +48,30 @@ main(void)
 	ok(mail_finish("Subject: only a header\n", &msg) == -1,
 	    "a message without a body is refused");
 
+	buf_reset(&msg);
+	ok(mail_finish_to("From: f@x.example\nTo: Someone <%(x)s>,\n"
+	    " other@x.example\nSubject: Hi\n\nTo: body@x.example\n",
+	    "a@b.example", &msg) == 0, "a message for one recipient");
+	is_str(buf_str(&msg), "From: f@x.example\r\nTo: a@b.example\r\n"
+	    "Subject: Hi\r\n\r\nTo: body@x.example\r\n",
+	    "its To: is the recipient alone, continuation lines dropped");
+	buf_reset(&msg);
+	ok(mail_finish_to("Subject: Hi\nto :x@y.example\nTO: z@y.example\n\n"
+	    "b\n", "a@b.example", &msg) == 0 && strcmp(buf_str(&msg),
+	    "Subject: Hi\r\nTo: a@b.example\r\n\r\nb\r\n") == 0,
+	    "two To: fields in any case become one");
+	buf_reset(&msg);
+	ok(mail_finish_to("Subject: Hi\nTopic: t\n\nb\n", "a@b.example",
+	    &msg) == 0 && strcmp(buf_str(&msg), "Subject: Hi\r\nTopic: t"
+	    "\r\nTo: a@b.example\r\n\r\nb\r\n") == 0,
+	    "a template without To: gets one");
+	buf_reset(&msg);
+	ok(mail_finish_to("To: %(to)s\n\nb\n", "A@b.example", &msg) == -1 &&
+	    mail_finish_to("To: %(to)s\n\nb\n", "\"a\\\rb\"@b.example",
+	    &msg) == -1 && mail_finish_to("To: %(to)s\n\nb\n",
+	    "a@xn--ber-goa.example", &msg) == -1,
+	    "a recipient not in its canonical form is refused");
+
 	ok(mail_header_safe("Sigil <noreply@example.org>"), "a From is safe");
 	ok(!mail_header_safe("x\r\nBcc: y"), "CR LF is not");
 	ok(mail_ids_make("id.example.org:8443", &a) == 0 &&
