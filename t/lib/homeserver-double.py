@@ -25,13 +25,15 @@ to --onbind-log after --onbind-delay seconds and answers 200 {}; with
 127.0.0.1 it answers garbage instead (a broken key server).
 
 With --stall it completes TLS on every connection and then says nothing
-(for 60 s), whatever is asked.  With --conn-log FILE it appends a line to
+(for 60 s), whatever is asked; with --trickle it answers a status line
+and then one byte of a header every 0.3 s (for 60 s), fast enough for
+any low-speed limit, so that only a total deadline ends it.  With --conn-log FILE it appends a line to
 FILE for every connection it accepts (after the TLS handshake).
 
     homeserver-double.py --port P --cert C --key K [--delegate NAME]
         [--well-known-port 443] [--server-name NAME --key-seed FILE]
         [--onbind-log FILE [--onbind-delay SECONDS] [--onbind-fail N]]
-        [--stall] [--conn-log FILE]
+        [--stall | --trickle] [--conn-log FILE]
 """
 import argparse
 import base64
@@ -50,6 +52,17 @@ class Handler(BaseHTTPRequestHandler):
     def handle(self):
         if self.server.stall:
             time.sleep(60)
+            return None
+        if self.server.trickle:
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
+                self.wfile.flush()
+                for _ in range(200):
+                    time.sleep(0.3)
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+            except OSError:
+                pass
             return None
         return super().handle()
 
@@ -171,6 +184,7 @@ class Server(ThreadingHTTPServer):
 def serve(port, args):
     httpd = Server(("127.0.0.1", port), Handler)
     httpd.stall = args.stall
+    httpd.trickle = args.trickle
     httpd.conn_log = args.conn_log
     httpd.daemon_threads = True
     httpd.delegate = args.delegate
@@ -199,6 +213,7 @@ def main():
     p.add_argument("--onbind-delay", type=float, default=0)
     p.add_argument("--onbind-fail", type=int, default=0)
     p.add_argument("--stall", action="store_true")
+    p.add_argument("--trickle", action="store_true")
     p.add_argument("--conn-log", default="")
     args = p.parse_args()
     args.seed = ""
