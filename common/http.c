@@ -367,7 +367,8 @@ http_fetch(const char *url, const struct http_req *rq, struct http_resp *out)
 	struct http_call	 cl;
 	int64_t			 ms = budget_left();
 
-	if (ms <= 0) {
+	/* Too little left to connect and be answered: do not start. */
+	if (ms < HTTP_MIN_STEP_MS) {
 		log_warn("http: %s %.*s: outbound time budget spent",
 		    rq->body == NULL ? "GET" : "POST", (int)strcspn(url, "?"),
 		    url);
@@ -455,7 +456,7 @@ well_known_lookup(const char *hostname)
 			return w->delegated[0] == '\0' ? NULL : w->delegated;
 	}
 	/* No time left is no answer from the server: nothing to cache. */
-	if (budget_left() <= 0)
+	if (budget_left() < HTTP_MIN_STEP_MS)
 		return NULL;
 	w = &http.cache[http.cache_next];
 	http.cache_next = (http.cache_next + 1) % WELL_KNOWN_CACHE;

@@ -24,11 +24,13 @@ struct cfg;
 /*
  * Time limits.  nginx gives a request 15 s in all; a request's outbound
  * steps share http_budget seconds (cfg), each connection gets at most
- * HTTP_CONNECT_TIMEOUT_MS of it to connect, and a peer that sends
- * nothing for HTTP_STALL_S seconds is dropped.
+ * HTTP_CONNECT_TIMEOUT_MS of it to connect, no step starts with less
+ * than HTTP_MIN_STEP_MS left, and a peer that sends nothing for
+ * HTTP_STALL_S seconds is dropped.
  */
 #define HTTP_CONNECT_TIMEOUT_MS	2000
 #define HTTP_STALL_S		3
+#define HTTP_MIN_STEP_MS	500	/* less left of the budget: no new step */
 #define HTTP_MAX_REDIRECTS	3
 
 enum http_res {

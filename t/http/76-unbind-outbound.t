@@ -4,7 +4,9 @@
 # instead of holding the worker until nginx gives up, with one connection
 # to that homeserver for all four; a second unbind from it while the
 # failure is remembered makes no connection at all; and an ordinary bind
-# on the same stack succeeds while the first one waits.  Counting is done
+# on the same stack succeeds while the first one waits.  Two origins that
+# trickle (a byte now and then, so only a deadline ends the fetch) share
+# one budget: the first fetch spends it, the second is never made.  Counting is done
 # in the double's connection log; times are only a guard against a hang.
 use strict;
 use warnings;
@@ -100,6 +102,39 @@ like(slurp($w->{log}), qr/\Q$origin\E key ed25519:k1: key fetch failed/,
 stop_worker($w);
 is(bound_to('stalled@example.org'), $user, 'still bound');
 
+kill 'TERM', $double;
+waitpid($double, 0);
+
+# One budget for the request: two origins (two names of one trickling
+# double), one credential each.
+$port = free_port();
+$conns = "$dir/trickle-$port.conns";
+$double = fork() // die;
+if ($double == 0) {
+	open(STDOUT, '>', '/dev/null');
+	open(STDERR, '>>', "$dir/logs/trickle-double-$port.log");
+	exec('/usr/bin/python3', 't/lib/homeserver-double.py', '--port', $port,
+	    '--cert', "$dir/tls/hs.pem", '--key', "$dir/tls/hs.key",
+	    '--trickle', '--conn-log', $conns);
+	exit 127;
+}
+ok(wait_for(sub { IO::Socket::INET->new("127.0.0.1:$port") }, 10),
+    'the trickling double is up') or BAIL_OUT('no double');
+$user = "\@trickled:localhost:$port";
+is(bind_to('trickled@example.org', $user)->{status}, 200, 'bound');
+$body = { mxid => $user,
+    threepid => { medium => 'email', address => 'trickled@example.org' } };
+$auth = join(',', map { sprintf('X-Matrix origin="%s",key="ed25519:k",'
+    . 'sig="c2lnbmF0dXJl",destination="localhost"', $_) }
+    "localhost:$port", "127.0.0.1:$port");
+$before = lines($conns);
+$r = post("$v2/3pid/unbind", $body, { Authorization => $auth });
+is($r->{status}, 502, 'two trickling origins: answered 502')
+    or diag($r->{content});
+is($r->{json}{errcode}, 'M_UNKNOWN', 'M_UNKNOWN, as JSON');
+is(lines($conns) - $before, 1, 'the first fetch spent the budget: the '
+    . 'second origin was never asked');
+is(bound_to('trickled@example.org'), $user, 'still bound');
 kill 'TERM', $double;
 waitpid($double, 0);
 done_testing();

@@ -25,10 +25,11 @@ to --onbind-log after --onbind-delay seconds and answers 200 {}; with
 127.0.0.1 it answers garbage instead (a broken key server).
 
 With --stall it completes TLS on every connection and then says nothing
-(for 60 s), whatever is asked; with --trickle it answers a status line
-and then one byte of a header every 0.3 s (for 60 s), fast enough for
-any low-speed limit, so that only a total deadline ends it.  With --conn-log FILE it appends a line to
-FILE for every connection it accepts (after the TLS handshake).
+(for 60 s), whatever is asked.  With --trickle it answers 200 with its
+headers and then one byte of the body every 0.3 s (for 60 s): fast
+enough for any low-speed limit, so only a total deadline ends it.  With
+--conn-log FILE it appends a line to FILE for every connection it
+accepts (after the TLS handshake).
 
     homeserver-double.py --port P --cert C --key K [--delegate NAME]
         [--well-known-port 443] [--server-name NAME --key-seed FILE]
@@ -55,7 +56,9 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if self.server.trickle:
             try:
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Trickle: ")
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: "
+                                 b"application/json\r\nContent-Length: "
+                                 b"1000\r\n\r\n")
                 self.wfile.flush()
                 for _ in range(200):
                     time.sleep(0.3)
