@@ -185,14 +185,17 @@ static struct server_key {
 static size_t	 key_cache_next;
 
 /*
- * Per origin, the last key fetch: a failed one is not tried again until
- * failed_until (http_key_failure_ttl), and no origin is fetched twice in
- * one request (request is the serial of the unbind that fetched).  The
- * worker is single-threaded, so one fetch per origin is in flight at most.
+ * Per origin, the last key fetch: after a failed one no fetch until
+ * failed_until, after a good one none until fetched_until (a key id it
+ * did not have is unknown meanwhile), both http_key_failure_ttl later;
+ * and no origin is fetched twice in one request (request is the serial
+ * of the unbind that fetched).  The worker is single-threaded, so one
+ * fetch per origin is in flight at most.
  */
 static struct key_origin {
 	char		 origin[MAX_SERVER_NAME + 1];
 	int64_t		 failed_until;
+	int64_t		 fetched_until;
 	unsigned long	 request;
 } key_origins[KEY_ORIGINS];
 static size_t		 key_origins_next;
@@ -219,14 +222,17 @@ key_origin(const char *origin)
 	o = &key_origins[key_origins_next];
 	key_origins_next = (key_origins_next + 1) % KEY_ORIGINS;
 	memset(o, 0, sizeof(*o));
-	snprintf(o->origin, sizeof(o->origin), "%s", origin);
+	snprintf(o->origin, sizeof(o->origin), "%.*s", MAX_SERVER_NAME,
+	    origin);
 	return o;
 }
 
 /*
  * Fetches origin's keys and caches the current ones.  The answer must be
  * JSON for that server, with an integer valid_until_ts, and signed by
- * its own key key_id.  Returns 0 or -1 (logged).
+ * its own key key_id, or when it lacks key_id by one of the keys it has.
+ * Returns 0 (key_id cached), 1 (the answer is good but lacks key_id) or
+ * -1 (the fetch failed; logged).
  */
 static int
 fetch_server_keys(const char *origin, const char *key_id)
@@ -258,11 +264,24 @@ fetch_server_keys(const char *origin, const char *key_id)
 		    "(HTTP %ld)", origin, key_id, hr.status);
 		goto out;
 	}
-	if ((k = cJSON_GetObjectItemCaseSensitive(vk, key_id)) == NULL ||
-	    json_get_str(k, "key", 43, MAX_PUBLIC_KEY_B64 - 1, &pub) !=
-	    JSON_OK || sign_verify_json(doc, origin, key_id, pub) == -1) {
+	if ((k = cJSON_GetObjectItemCaseSensitive(vk, key_id)) != NULL) {
+		if (json_get_str(k, "key", 43, MAX_PUBLIC_KEY_B64 - 1, &pub) !=
+		    JSON_OK || sign_verify_json(doc, origin, key_id, pub) == -1)
+			k = NULL;
+	} else {
+		/* Not the key asked for: is the answer itself good? */
+		for (k = vk->child; k != NULL; k = k->next)
+			if (json_get_str(k, "key", 43, MAX_PUBLIC_KEY_B64 - 1,
+			    &pub) == JSON_OK && strlen(k->string) <=
+			    MAX_KEY_ID && sign_verify_json(doc, origin,
+			    k->string, pub) == 0)
+				break;
+		if (k != NULL)
+			rc = 1;
+	}
+	if (k == NULL) {
 		log_warn("unbind: %s key %s: key fetch failed: the answer is "
-		    "not self-signed by that key", origin, key_id);
+		    "not self-signed", origin, key_id);
 		goto out;
 	}
 	if (until > now + KEY_CACHE_MAX_MS)
@@ -278,7 +297,8 @@ fetch_server_keys(const char *origin, const char *key_id)
 		snprintf(slot->public_b64, sizeof(slot->public_b64), "%s", pub);
 		slot->valid_until = until;
 	}
-	rc = 0;
+	if (rc != 1)
+		rc = 0;
 out:
 	cJSON_Delete(doc);
 	http_resp_free(&hr);
@@ -287,16 +307,18 @@ out:
 
 /*
  * Returns origin's public key key_id, from the cache or fetched, or NULL
- * (logged).  No fetch when one to origin failed less than ttl seconds ago
- * or was made in this request already.
+ * with *why XM_KEY (no key could be had) or XM_INVALID (origin has no
+ * such key); logged.  No fetch when one to origin failed or succeeded
+ * less than ttl seconds ago, or was made in this request already.
  */
 static const char *
-server_key(const char *origin, const char *key_id, int64_t ttl)
+server_key(const char *origin, const char *key_id, int64_t ttl,
+    enum xm_fail *why)
 {
 	struct key_origin	*o;
 	int64_t			 now = now_ms();
 	size_t			 i;
-	int			 fetched = 0;
+	int			 fetched = 0, rc;
 
 	for (;;) {
 		for (i = 0; i < KEY_CACHE; i++)
@@ -304,27 +326,32 @@ server_key(const char *origin, const char *key_id, int64_t ttl)
 			    strcmp(key_cache[i].origin, origin) == 0 &&
 			    strcmp(key_cache[i].key_id, key_id) == 0)
 				return key_cache[i].public_b64;
-		if (fetched)
+		*why = XM_INVALID;
+		if (fetched) {
+			log_warn("unbind: %s key %s: unknown key", origin,
+			    key_id);
 			return NULL;
+		}
 		o = key_origin(origin);
 		if (o->failed_until > now) {
 			log_warn("unbind: %s key %s: key fetch failed less than "
 			    "%lld s ago; not tried again yet", origin, key_id,
 			    (long long)ttl);
+			*why = XM_KEY;
 			return NULL;
 		}
-		if (o->request == request_serial) {
-			log_warn("unbind: %s key %s: not among the keys "
-			    "fetched for this request", origin, key_id);
+		if (o->request == request_serial || o->fetched_until > now) {
+			log_warn("unbind: %s key %s: unknown key (not among "
+			    "the keys fetched last)", origin, key_id);
 			return NULL;
 		}
 		o->request = request_serial;
-		if (fetch_server_keys(origin, key_id) == -1) {
-			/* The row may have been replaced meanwhile: find it
-			 * again. */
-			key_origin(origin)->failed_until = now_ms() + ttl * 1000;
+		if ((rc = fetch_server_keys(origin, key_id)) == -1) {
+			o->failed_until = now_ms() + ttl * 1000;
+			*why = XM_KEY;
 			return NULL;
 		}
+		o->fetched_until = now_ms() + ttl * 1000;
 		fetched = 1;
 	}
 }
@@ -400,8 +427,8 @@ xmatrix_origin(struct ctx *c, const struct req *r, const cJSON *content,
 			    "invalid origin or key id");
 			f = XM_INVALID;
 		} else if ((pub = server_key(creds[i].origin, creds[i].key,
-		    c->cfg.http_key_failure_ttl)) == NULL)
-			f = XM_KEY;
+		    c->cfg.http_key_failure_ttl, &f)) == NULL)
+			;	/* f says why */
 		else if (xmatrix_verify(c, r, content, &creds[i],
 		    "destination", pub) == 0 || xmatrix_verify(c, r, content,
 		    &creds[i], "destination_is", pub) == 0)

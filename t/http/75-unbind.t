@@ -141,6 +141,13 @@ $r = unbind_x(origin => $hs, body => $bd, dest_key => 'destination',
     key => $other_key);
 is_error($r, 403, 'M_FORBIDDEN', 'the spec\'s form with another key: 403');
 is(bound_to($addr), $user, 'still bound');
+$r = post("$v2/3pid/unbind", $bd, { Authorization => xmatrix(origin => $hs,
+    uri => "$v2/3pid/unbind", body => $bd) =~ s/ed25519:hs1/ed25519:nope/r });
+is_error($r, 403, 'M_FORBIDDEN', 'a key id the homeserver does not have: 403');
+$r = unbind_x(origin => $hs, body => $bd);
+is($r->{status}, 200, 'which does not stop its good signatures')
+    or diag($r->{content});
+($addr, $bd) = fresh();
 $body = $bd;
 
 bind_to('yves@example.org', '@yves:elsewhere.example');
