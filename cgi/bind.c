@@ -318,7 +318,7 @@ server_key(const char *origin, const char *key_id, int64_t ttl,
 	struct key_origin	*o;
 	int64_t			 now = now_ms();
 	size_t			 i;
-	int			 fetched = 0, rc;
+	int			 fetched = 0;
 
 	for (;;) {
 		for (i = 0; i < KEY_CACHE; i++)
@@ -346,7 +346,7 @@ server_key(const char *origin, const char *key_id, int64_t ttl,
 			return NULL;
 		}
 		o->request = request_serial;
-		if ((rc = fetch_server_keys(origin, key_id)) == -1) {
+		if (fetch_server_keys(origin, key_id) == -1) {
 			o->failed_until = now_ms() + ttl * 1000;
 			*why = XM_KEY;
 			return NULL;
