@@ -3,12 +3,17 @@
  * program: one process (or a few, on several hosts) beside the workers.
  *
  * sigil-bind queues a row in onbind_outbox, in the bind's own
- * transaction, and NOTIFYs; this daemon LISTENs, takes due rows one at a
- * time with FOR UPDATE SKIP LOCKED (so two daemons never deliver one row
- * at once), POSTs each to the homeserver's
+ * transaction, and NOTIFYs; this daemon LISTENs, takes due rows with FOR
+ * UPDATE SKIP LOCKED (so two daemons, or two slots of one, never deliver
+ * one row at once), POSTs each to the homeserver's
  * /_matrix/federation/v1/3pid/onbind through common/http, and on 200
  * marks the invites it carried delivered (or deletes them) and drops the
- * row, all in that transaction.  A failure sets the next attempt 5 s,
+ * row, all in that transaction.
+ *
+ * Up to onbind_concurrency deliveries run at once, each in a slot with
+ * its own database connection (its row stays locked in its transaction)
+ * and its own curl handle in one multi handle, each with http_budget
+ * seconds: a homeserver that stalls holds back only its own delivery.  A failure sets the next attempt 5 s,
  * 10 s, 20 s... later, capped at onbind_retry_max.  Everything lives in
  * PostgreSQL, so a restart of the daemon, of the homeserver or of
  * PostgreSQL loses nothing.
@@ -44,6 +49,14 @@
 #define DB_DOWN_WAIT_MS		2000
 #define ONCE_MAX_MS		50000	/* --once: leave the next cron tick
 					   its minute */
+
+/* One delivery in flight: the row, locked in a transaction on db. */
+struct slot {
+	struct db		*db;	/* its own connection; lazily */
+	struct db_outbox	 o;
+	struct http_call	*call;	/* NULL: the slot is free */
+	int			 busy;
+};
 
 static volatile sig_atomic_t	 stopping;
 static int			 wake_pipe[2] = { -1, -1 };
@@ -83,52 +96,114 @@ retry_delay(const struct cfg *cfg, int64_t attempts)
 }
 
 /*
- * Takes one due delivery and tries it.  Returns 1 when there was one, 0
- * when none is due, -1 when the database failed.
+ * Ends the delivery in slot sl: what res and the answer hr (NULL when
+ * nothing was sent) say goes into its row, and its transaction ends.
+ * Returns 0, or -1 when the database failed.
  */
 static int
-deliver_one(struct ctx *c)
+deliver_end(struct ctx *c, struct slot *sl, enum http_res res,
+    const struct http_resp *hr)
 {
-	struct db_outbox	 o;
-	struct http_resp	 hr = { 0, -1, { 0 } };
-	enum http_res		 res;
-	enum db_res		 dr;
-	char			 why[128];
-	int64_t			 now = now_ms(), delay;
+	enum db_res	 dr;
+	char		 why[128];
+	int64_t		 delay;
+	int		 rc = 0;
 
-	if (db_begin(c->db) != DB_OK)
-		return -1;
-	if ((dr = db_outbox_next(c->db, now, &o)) != DB_OK) {
-		db_rollback(c->db);
-		return dr == DB_NOTFOUND ? 0 : -1;
-	}
-	res = http_matrix_post(o.destination, ONBIND_PATH, o.body,
-	    strlen(o.body), HTTP_CAP_ONBIND, &hr);
-	if (res == HTTP_OK && hr.status == 200) {
-		dr = db_outbox_done(c->db, o.id, now_ms(),
+	if (res == HTTP_OK && hr != NULL && hr->status == 200) {
+		dr = db_outbox_done(sl->db, sl->o.id, now_ms(),
 		    c->cfg.invite_delete_on_delivery);
 		if (dr == DB_OK)
 			log_info("onbind %lld to %s: delivered after %lld "
-			    "failed attempt(s)", (long long)o.id,
-			    o.destination, (long long)o.attempts);
+			    "failed attempt(s)", (long long)sl->o.id,
+			    sl->o.destination, (long long)sl->o.attempts);
 	} else {
-		if (res == HTTP_OK)
-			snprintf(why, sizeof(why), "HTTP %ld", hr.status);
+		if (res == HTTP_OK && hr != NULL)
+			snprintf(why, sizeof(why), "HTTP %ld", hr->status);
 		else
 			snprintf(why, sizeof(why), "%s", http_res_str(res));
-		delay = retry_delay(&c->cfg, o.attempts);
-		dr = db_outbox_retry(c->db, o.id, now_ms() + delay, why);
+		delay = retry_delay(&c->cfg, sl->o.attempts);
+		dr = db_outbox_retry(sl->db, sl->o.id, now_ms() + delay, why);
 		log_warn("onbind %lld to %s: %s; attempt %lld failed, next in "
-		    "%lld s", (long long)o.id, o.destination, why,
-		    (long long)o.attempts + 1, (long long)(delay / 1000));
+		    "%lld s", (long long)sl->o.id, sl->o.destination, why,
+		    (long long)sl->o.attempts + 1, (long long)(delay / 1000));
 	}
-	http_resp_free(&hr);
-	db_outbox_clear(&o);
-	if (dr != DB_OK || db_commit(c->db) != DB_OK) {
-		db_rollback(c->db);
+	if (dr != DB_OK || db_commit(sl->db) != DB_OK) {
+		db_rollback(sl->db);
+		rc = -1;
+	}
+	http_call_free(sl->call);
+	sl->call = NULL;
+	db_outbox_clear(&sl->o);
+	sl->busy = 0;
+	return rc;
+}
+
+/*
+ * Takes one due delivery into the free slot sl and starts it.  Returns 1
+ * when there was one, 0 when none is due, -1 when the database failed.
+ */
+static int
+deliver_start(struct ctx *c, struct slot *sl)
+{
+	enum http_res	 res;
+	enum db_res	 dr;
+
+	if (sl->db == NULL)
+		sl->db = db_open(c->cfg.database, "sigil-notify");
+	if (db_ready(sl->db) != DB_READY || db_begin(sl->db) != DB_OK)
 		return -1;
+	if ((dr = db_outbox_next(sl->db, now_ms(), &sl->o)) != DB_OK) {
+		db_rollback(sl->db);
+		return dr == DB_NOTFOUND ? 0 : -1;
 	}
+	sl->busy = 1;
+	http_budget_begin();
+	res = http_call_post(sl->o.destination, ONBIND_PATH, sl->o.body,
+	    strlen(sl->o.body), HTTP_CAP_ONBIND, sl, &sl->call);
+	if (res != HTTP_OK && deliver_end(c, sl, res, NULL) == -1)
+		return -1;
 	return 1;
+}
+
+/*
+ * Starts due deliveries in free slots.  Returns how many slots are busy
+ * afterwards, or -1 when the database failed.
+ */
+static int
+fill_slots(struct ctx *c, struct slot *slots, size_t n)
+{
+	size_t	 i;
+	int	 busy = 0, rc = 0, more = 1;
+
+	for (i = 0; i < n && !stopping; i++) {
+		if (!slots[i].busy && more) {
+			rc = deliver_start(c, &slots[i]);
+			if (rc <= 0)
+				more = 0;
+		}
+		busy += slots[i].busy;
+	}
+	return rc == -1 && busy == 0 ? -1 : busy;
+}
+
+/* Gives up the deliveries in flight: their rows stay due, untouched. */
+static void
+drop_slots(struct slot *slots, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (slots[i].busy) {
+			http_call_free(slots[i].call);
+			slots[i].call = NULL;
+			db_rollback(slots[i].db);
+			db_outbox_clear(&slots[i].o);
+			slots[i].busy = 0;
+		}
+		if (slots[i].db != NULL)
+			db_close(slots[i].db);
+		slots[i].db = NULL;
+	}
 }
 
 /* How long to sleep before looking for due deliveries again, in ms. */
@@ -191,8 +266,14 @@ main(int argc, char **argv)
 {
 	struct ctx		 ctx;
 	struct sigaction	 sa;
+	struct slot		*slots, *sl;
+	struct http_call	*done;
+	const struct http_resp	*hr;
+	enum http_res		 res;
 	char			 drain[64];
-	int			 rc = 0, ms;
+	int			 rc = 0, ms, busy;
+	size_t			 nslots;
+	void			*arg;
 
 	log_init(notify_app.name);
 	if (once_asked(argc, argv)) {
@@ -223,20 +304,35 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	log_info("delivering onbind callbacks");
+	nslots = (size_t)ctx.cfg.onbind_concurrency;
+	slots = xcalloc(nslots, sizeof(*slots));
+	log_info("delivering onbind callbacks, %zu at a time", nslots);
 	while (!stopping) {
 		if (db_ready(ctx.db) != DB_READY) {
 			sleep_or_wake(DB_DOWN_WAIT_MS);
 			continue;
 		}
-		while (!stopping && (rc = deliver_one(&ctx)) == 1)
-			;
+		busy = fill_slots(&ctx, slots, nslots);
 		if (stopping)
 			break;
+		if (busy > 0) {
+			/* Look for more due rows at least every BUSY_WAIT_MS
+			 * while deliveries run. */
+			if ((done = http_calls_run(BUSY_WAIT_MS,
+			    wake_pipe[0])) != NULL) {
+				res = http_call_result(done, &hr, &arg);
+				sl = arg;
+				deliver_end(&ctx, sl, res, hr);
+			}
+			continue;
+		}
+		rc = busy;
 		ms = rc == -1 ? DB_DOWN_WAIT_MS : next_wait(&ctx);
 		if (db_wait(ctx.db, ms, wake_pipe[0]) == -1)
 			sleep_or_wake(DB_DOWN_WAIT_MS);
 	}
+	drop_slots(slots, nslots);
+	free(slots);
 	while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
 		;
 	close(wake_pipe[0]);

@@ -40,6 +40,7 @@
 #pragma weak db_close
 #pragma weak http_init
 #pragma weak http_free
+#pragma weak http_budget_begin
 #pragma weak mail_header_safe
 #pragma weak mail_init
 #pragma weak mail_free
@@ -261,6 +262,9 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 	}
 	r->api = api;
 	r->path_arg = arg;
+	/* Every outbound call this request makes shares one time budget. */
+	if (http_budget_begin != NULL)
+		http_budget_begin();
 	if (req_params_parse(r->query_string, strlen(r->query_string),
 	    &r->query) == -1) {
 		resp_err(rs, MX_INVALID_PARAM, "Malformed query string");

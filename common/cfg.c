@@ -36,6 +36,7 @@ enum cfg_type {
 	CFG_CODE_LENGTH,	/* 6 to 12 */
 	CFG_LOOKUP_CAP,		/* 1 to 100000 */
 	CFG_WORD_LIST,		/* words separated by spaces, repeatable */
+	CFG_BUDGET,		/* 1 to 12 seconds: below the web server's 15 */
 };
 
 enum cfg_key {
@@ -89,6 +90,9 @@ enum cfg_key {
 	CFG_KEY_INVITE_SUBJECT_SPACE,
 	CFG_KEY_INVITE_DELETE_ON_DELIVERY,
 	CFG_KEY_ONBIND_RETRY_MAX,
+	CFG_KEY_HTTP_BUDGET,
+	CFG_KEY_HTTP_KEY_FAILURE_TTL,
+	CFG_KEY_ONBIND_CONCURRENCY,
 	CFG_KEY__MAX
 };
 
@@ -201,6 +205,12 @@ static const struct {
 	    offsetof(struct cfg, invite_delete_on_delivery), CFG_BOOL, 0 },
 	[CFG_KEY_ONBIND_RETRY_MAX] = { "onbind_retry_max",
 	    offsetof(struct cfg, onbind_retry_max), CFG_SECONDS, 0 },
+	[CFG_KEY_HTTP_BUDGET] = { "http_budget",
+	    offsetof(struct cfg, http_budget), CFG_BUDGET, 0 },
+	[CFG_KEY_HTTP_KEY_FAILURE_TTL] = { "http_key_failure_ttl",
+	    offsetof(struct cfg, http_key_failure_ttl), CFG_SECONDS, 0 },
+	[CFG_KEY_ONBIND_CONCURRENCY] = { "onbind_concurrency",
+	    offsetof(struct cfg, onbind_concurrency), CFG_COUNT, 0 },
 };
 
 /*
@@ -472,6 +482,13 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 			return -1;
 		}
 		return 0;
+	case CFG_BUDGET:
+		if (parse_int64(value, 1, 12, (int64_t *)(void *)flag) == -1) {
+			snprintf(err, errlen, "want 1 to 12 seconds (the web "
+			    "server gives a request 15)");
+			return -1;
+		}
+		return 0;
 	case CFG_COUNT:
 		if (parse_int64(value, 1, 1000, (int64_t *)(void *)flag) ==
 		    -1) {
@@ -556,6 +573,9 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	    "invited you to a space");
 	c->invite_delete_on_delivery = 1;
 	c->onbind_retry_max = 3600;
+	c->http_budget = 8;
+	c->http_key_failure_ttl = 60;
+	c->onbind_concurrency = 8;
 	while (p < end) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)

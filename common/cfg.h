@@ -85,6 +85,9 @@ struct cfg {
 	char	*invite_subject_space;	/* the same for room_type m.space */
 	int	 invite_delete_on_delivery; /* else kept, marked delivered */
 	int64_t	 onbind_retry_max;	/* seconds; cap of the backoff */
+	int64_t	 http_budget;		/* seconds for a request's outbound */
+	int64_t	 http_key_failure_ttl;	/* seconds a failed key fetch holds */
+	int64_t	 onbind_concurrency;	/* deliveries in flight at once */
 };
 
 int	 cfg_load(const char *, struct cfg *, char *, size_t);

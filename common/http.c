@@ -5,6 +5,15 @@
  * (netrange.c) unless the configuration allows their range: whatever a
  * server name, a .well-known answer, an SRV record or a redirect points
  * at, the operator's own network stays out of reach.
+ *
+ * Time: every request a worker serves starts a budget (http_budget_begin,
+ * http_budget seconds); every outbound step of that request (.well-known,
+ * SRV, the request itself) gets only what is left of it, so that the
+ * worker answers before the web server gives up on it.  A peer that
+ * sends nothing for HTTP_STALL_S seconds is dropped sooner.
+ *
+ * sigil-notify also runs several POSTs at once (http_call_*), each on its
+ * own easy handle in one curl multi handle.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -50,8 +59,9 @@ struct well_known {
 
 static struct {
 	CURL			*curl;
+	CURLM			*multi;		/* for http_call_*; lazily */
 	const struct cfg	*cfg;		/* borrowed for life */
-	int			 blocked;	/* a socket was refused */
+	int64_t			 deadline;	/* ms; 0: no budget begun */
 	struct well_known	 cache[WELL_KNOWN_CACHE];
 	size_t			 cache_next;
 } http;
@@ -62,13 +72,54 @@ struct sink {
 	int		 over;
 };
 
+/*
+ * One request in flight: its easy handle (the shared one, or its own for
+ * http_call_*), the lists it borrows to curl, and where the answer goes.
+ */
+struct http_call {
+	CURL			*easy;
+	int			 own_easy;	/* easy is ours to clean up */
+	struct curl_slist	*connect, *headers;
+	struct sink		 sink;
+	struct http_resp	 resp;		/* for http_call_*; else unused */
+	struct http_resp	*out;
+	int			 blocked;	/* a socket was refused */
+	int			 post;
+	int			 done;
+	enum http_res		 res;
+	char			 url[MAX_SERVER_NAME + 512]; /* for the log */
+	void			*arg;
+};
+
+/* Milliseconds left of the request's budget (at least 0). */
+static int64_t
+budget_left(void)
+{
+	int64_t	 now = now_ms(), full = http.cfg->http_budget * 1000;
+
+	if (http.deadline == 0)
+		return full;
+	return http.deadline > now ? http.deadline - now : 0;
+}
+
+/*
+ * Starts a request's budget: every outbound step until the next call
+ * shares http_budget seconds from now.
+ */
+void
+http_budget_begin(void)
+{
+	if (http.cfg != NULL)
+		http.deadline = now_ms() + http.cfg->http_budget * 1000;
+}
+
 static curl_socket_t
 http_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
 {
+	int		*blocked = arg;
 	unsigned char	 a[16];
 	size_t		 i;
 
-	(void)arg;
 	(void)purpose;
 	if (netrange_addr_of(&sa->addr, a) == -1)
 		return CURL_SOCKET_BAD;
@@ -77,7 +128,7 @@ http_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
 			if (netrange_contains(&http.cfg->http_allow[i], a))
 				break;
 		if (i == http.cfg->n_http_allow) {
-			http.blocked = 1;
+			*blocked = 1;
 			return CURL_SOCKET_BAD;
 		}
 	}
@@ -139,12 +190,15 @@ http_init(const struct cfg *c)
 	return 0;
 }
 
-/* Releases the curl handle. */
+/* Releases the curl handles (calls still in flight are the caller's). */
 void
 http_free(void)
 {
 	if (http.curl == NULL)
 		return;
+	if (http.multi != NULL)
+		curl_multi_cleanup(http.multi);
+	http.multi = NULL;
 	curl_easy_cleanup(http.curl);
 	http.curl = NULL;
 	curl_global_cleanup();
@@ -186,87 +240,110 @@ struct http_req {
 };
 
 /*
- * Sends the request rq to url (https only, also for redirects) and reads
- * the answer into out, its body capped at rq->cap bytes.
+ * Sets cl->easy up for the request rq to url (https only, also for
+ * redirects), its answer going to out with the body capped at rq->cap,
+ * and at most ms milliseconds in all.  The body is borrowed until the
+ * request is over.
  */
-static enum http_res
-http_fetch(const char *url, const struct http_req *rq, struct http_resp *out)
+static void
+call_prepare(struct http_call *cl, const char *url, const struct http_req *rq,
+    struct http_resp *out, int64_t ms)
 {
-	struct curl_slist	*connect = NULL, *headers = NULL;
-	struct sink		 sink = { &out->body, rq->cap, 0 };
-	char			 hdr[MAX_SERVER_NAME + 1024];
-	CURLcode		 rc;
-	enum http_res		 res;
+	CURL	*h = cl->easy;
+	char	 hdr[MAX_SERVER_NAME + 1024];
 
 	buf_reset(&out->body);
 	out->status = 0;
 	out->max_age = -1;
-	http.blocked = 0;
-	curl_easy_reset(http.curl);
-	curl_easy_setopt(http.curl, CURLOPT_URL, url);
-	curl_easy_setopt(http.curl, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(http.curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	curl_easy_setopt(http.curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(http.curl, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
-	curl_easy_setopt(http.curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)HTTP_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(http.curl, CURLOPT_TIMEOUT_MS,
-	    (long)HTTP_TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(http.curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(http.curl, CURLOPT_PROXY, "");
-	curl_easy_setopt(http.curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(http.curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	cl->out = out;
+	cl->sink = (struct sink){ &out->body, rq->cap, 0 };
+	cl->blocked = 0;
+	cl->post = rq->body != NULL;
+	/* The query may hold a secret (userinfo's access_token): the log
+	 * gets the URL without it. */
+	snprintf(cl->url, sizeof(cl->url), "%.*s", (int)strcspn(url, "?"),
+	    url);
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(ms < HTTP_CONNECT_TIMEOUT_MS ? ms : HTTP_CONNECT_TIMEOUT_MS));
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ms);
+	/* A peer that completes TLS and then says nothing is dropped after
+	 * HTTP_STALL_S seconds below one byte a second. */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)HTTP_STALL_S);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (http.cfg->http_ca_file != NULL)
-		curl_easy_setopt(http.curl, CURLOPT_CAINFO,
-		    http.cfg->http_ca_file);
-	curl_easy_setopt(http.curl, CURLOPT_OPENSOCKETFUNCTION,
-	    http_open_socket);
-	curl_easy_setopt(http.curl, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(http.curl, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(http.curl, CURLOPT_HEADERFUNCTION, http_header);
-	curl_easy_setopt(http.curl, CURLOPT_HEADERDATA, out);
-	curl_easy_setopt(http.curl, CURLOPT_USERAGENT, "sigil");
+		curl_easy_setopt(h, CURLOPT_CAINFO, http.cfg->http_ca_file);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, http_open_socket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &cl->blocked);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &cl->sink);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "sigil");
+	curl_easy_setopt(h, CURLOPT_PRIVATE, cl);
 	if (*rq->connect_to != '\0') {
-		connect = curl_slist_append(NULL, rq->connect_to);
-		curl_easy_setopt(http.curl, CURLOPT_CONNECT_TO, connect);
+		cl->connect = curl_slist_append(NULL, rq->connect_to);
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, cl->connect);
 	}
 	if (*rq->host_header != '\0') {
 		snprintf(hdr, sizeof(hdr), "Host: %s", rq->host_header);
-		headers = curl_slist_append(headers, hdr);
+		cl->headers = curl_slist_append(cl->headers, hdr);
 	}
 	if (rq->body != NULL) {
 		snprintf(hdr, sizeof(hdr), "Content-Type: %s", rq->content_type);
-		headers = curl_slist_append(headers, hdr);
-		curl_easy_setopt(http.curl, CURLOPT_POSTFIELDS, rq->body);
-		curl_easy_setopt(http.curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		cl->headers = curl_slist_append(cl->headers, hdr);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)rq->body_len);
 		/* A redirect must not turn into a GET or repeat the body. */
-		curl_easy_setopt(http.curl, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	}
 	if (rq->bearer != NULL) {
 		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s",
 		    rq->bearer);
-		headers = curl_slist_append(headers, hdr);
+		cl->headers = curl_slist_append(cl->headers, hdr);
 	}
 	if (rq->userpwd != NULL) {
-		curl_easy_setopt(http.curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(http.curl, CURLOPT_USERPWD, rq->userpwd);
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERPWD, rq->userpwd);
 	}
-	if (headers != NULL)
-		curl_easy_setopt(http.curl, CURLOPT_HTTPHEADER, headers);
-	rc = curl_easy_perform(http.curl);
-	curl_slist_free_all(connect);
-	curl_slist_free_all(headers);
+	if (cl->headers != NULL)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, cl->headers);
+}
+
+/*
+ * Ends the request cl after curl said rc: frees the lists it lent and
+ * returns (and records in cl->res) what became of it, logged when it
+ * failed.
+ */
+static enum http_res
+call_finish(struct http_call *cl, CURLcode rc)
+{
+	enum http_res	 res;
+
+	curl_slist_free_all(cl->connect);
+	curl_slist_free_all(cl->headers);
+	cl->connect = cl->headers = NULL;
+	cl->done = 1;
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(http.curl, CURLINFO_RESPONSE_CODE,
-		    &out->status);
-		return HTTP_OK;
+		curl_easy_getinfo(cl->easy, CURLINFO_RESPONSE_CODE,
+		    &cl->out->status);
+		return cl->res = HTTP_OK;
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		res = HTTP_TIMEOUT;
-	else if (rc == CURLE_WRITE_ERROR && sink.over)
+	else if (rc == CURLE_WRITE_ERROR && cl->sink.over)
 		res = HTTP_TOO_LARGE;
-	else if (http.blocked)
+	else if (cl->blocked)
 		res = HTTP_BLOCKED;
 	else if (rc == CURLE_COULDNT_RESOLVE_HOST ||
 	    rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CONNECT_ERROR ||
@@ -275,12 +352,34 @@ http_fetch(const char *url, const struct http_req *rq, struct http_resp *out)
 		res = HTTP_UNREACHABLE;
 	else
 		res = HTTP_FAILED;
-	/* The query may hold a secret (userinfo's access_token): leave it
-	 * out of the log. */
-	log_warn("http: %s %.*s: %s (%s)", rq->body == NULL ? "GET" : "POST",
-	    (int)strcspn(url, "?"), url, http_res_str(res),
-	    curl_easy_strerror(rc));
-	return res;
+	log_warn("http: %s %s: %s (%s)", cl->post ? "POST" : "GET", cl->url,
+	    http_res_str(res), curl_easy_strerror(rc));
+	return cl->res = res;
+}
+
+/*
+ * Sends the request rq to url on the shared handle, within what is left
+ * of the budget, and reads the answer into out (see call_prepare).
+ */
+static enum http_res
+http_fetch(const char *url, const struct http_req *rq, struct http_resp *out)
+{
+	struct http_call	 cl;
+	int64_t			 ms = budget_left();
+
+	/* Too little left to connect and be answered: do not start. */
+	if (ms < HTTP_MIN_STEP_MS) {
+		log_warn("http: %s %.*s: outbound time budget spent",
+		    rq->body == NULL ? "GET" : "POST", (int)strcspn(url, "?"),
+		    url);
+		buf_reset(&out->body);
+		out->status = 0;
+		return HTTP_TIMEOUT;
+	}
+	memset(&cl, 0, sizeof(cl));
+	cl.easy = http.curl;
+	call_prepare(&cl, url, rq, out, ms);
+	return call_finish(&cl, curl_easy_perform(http.curl));
 }
 
 /*
@@ -299,7 +398,20 @@ srv_lookup(const char *name, char *out, size_t outsz)
 	int		 len, i, count, best = -1;
 	unsigned	 prio, best_prio = 65536, port;
 
-	len = res_query(name, ns_c_in, ns_t_srv, answer, sizeof(answer));
+	struct __res_state	 rs;
+	int64_t			 left = budget_left();
+
+	/* The resolver's own timeouts (5 s, twice) ignore the budget: one
+	 * try, with at most what is left of it (in whole seconds). */
+	if (left < 1000)
+		return -1;
+	memset(&rs, 0, sizeof(rs));
+	if (res_ninit(&rs) == -1)
+		return -1;
+	rs.retry = 1;
+	rs.retrans = left >= 3000 ? 2 : 1;
+	len = res_nquery(&rs, name, ns_c_in, ns_t_srv, answer, sizeof(answer));
+	res_nclose(&rs);
 	if (len <= 0 || ns_initparse(answer, len, &msg) == -1)
 		return -1;
 	count = ns_msg_count(msg, ns_s_an);
@@ -343,6 +455,9 @@ well_known_lookup(const char *hostname)
 		if (strcmp(w->server_name, hostname) == 0 && w->expires > now)
 			return w->delegated[0] == '\0' ? NULL : w->delegated;
 	}
+	/* No time left is no answer from the server: nothing to cache. */
+	if (budget_left() < HTTP_MIN_STEP_MS)
+		return NULL;
 	w = &http.cache[http.cache_next];
 	http.cache_next = (http.cache_next + 1) % WELL_KNOWN_CACHE;
 	snprintf(w->server_name, sizeof(w->server_name), "%s", hostname);
@@ -487,6 +602,128 @@ http_post(const char *url, const char *content_type, const char *body,
 	    bearer, cap };
 
 	return http_fetch(url, &rq, out);
+}
+
+/* Returns the call that curl says has ended, finished, or NULL. */
+static struct http_call *
+call_ended(void)
+{
+	struct http_call	*cl;
+	CURLMsg			*m;
+	CURLcode		 rc;
+	char			*priv;
+	int			 left;
+
+	while ((m = curl_multi_info_read(http.multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		rc = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		cl = (struct http_call *)(void *)priv;
+		curl_multi_remove_handle(http.multi, cl->easy);
+		call_finish(cl, rc);
+		return cl;
+	}
+	return NULL;
+}
+
+/*
+ * Starts a POST of len bytes of JSON (body, borrowed until the call is
+ * freed) to path on the homeserver server_name, to run beside other calls
+ * in http_calls_run(), with http_budget seconds in all; server discovery
+ * happens here, within the current budget.  arg is the caller's, given
+ * back by http_call_result().  Returns HTTP_OK with *out set (the
+ * caller's: http_call_free), or the failure with *out NULL.
+ */
+enum http_res
+http_call_post(const char *server_name, const char *path, const char *body,
+    size_t len, size_t cap, void *arg, struct http_call **out)
+{
+	struct target		 t;
+	struct http_call	*cl;
+	struct buf		 url = { 0 };
+
+	*out = NULL;
+	if (http.multi == NULL && (http.multi = curl_multi_init()) == NULL)
+		return HTTP_FAILED;
+	if (resolve_server(server_name, &t) == -1)
+		return HTTP_BAD_NAME;
+	cl = xcalloc(1, sizeof(*cl));
+	if ((cl->easy = curl_easy_init()) == NULL) {
+		free(cl);
+		return HTTP_FAILED;
+	}
+	cl->own_easy = 1;
+	cl->arg = arg;
+	buf_printf(&url, "https://%s%s", t.url_host, path);
+	{
+		struct http_req	 rq = { t.connect_to, t.host_header,
+		    "application/json", body, len, NULL, NULL, cap };
+
+		call_prepare(cl, buf_str(&url), &rq, &cl->resp,
+		    http.cfg->http_budget * 1000);
+	}
+	buf_free(&url);
+	if (curl_multi_add_handle(http.multi, cl->easy) != CURLM_OK) {
+		http_call_free(cl);
+		return HTTP_FAILED;
+	}
+	*out = cl;
+	return HTTP_OK;
+}
+
+/*
+ * Runs the calls in flight for up to timeout_ms, returning sooner when
+ * one ends or when wake_fd (-1: none) becomes readable.  Returns a call
+ * that has ended (see http_call_result), or NULL.
+ */
+struct http_call *
+http_calls_run(int timeout_ms, int wake_fd)
+{
+	struct curl_waitfd	 wfd = { wake_fd, CURL_WAIT_POLLIN, 0 };
+	struct http_call	*cl;
+	int			 running;
+
+	if (http.multi == NULL && (http.multi = curl_multi_init()) == NULL)
+		return NULL;
+	if ((cl = call_ended()) != NULL)
+		return cl;
+	curl_multi_perform(http.multi, &running);
+	if ((cl = call_ended()) != NULL)
+		return cl;
+	curl_multi_poll(http.multi, wake_fd >= 0 ? &wfd : NULL,
+	    wake_fd >= 0 ? 1 : 0, timeout_ms, NULL);
+	curl_multi_perform(http.multi, &running);
+	return call_ended();
+}
+
+/*
+ * What became of the ended call cl: the result, and with HTTP_OK the
+ * answer in *resp (borrowed from cl); *arg is what http_call_post got.
+ */
+enum http_res
+http_call_result(const struct http_call *cl, const struct http_resp **resp,
+    void **arg)
+{
+	*resp = &cl->resp;
+	*arg = cl->arg;
+	return cl->done ? cl->res : HTTP_FAILED;
+}
+
+/* Stops cl when it is still running and frees it. */
+void
+http_call_free(struct http_call *cl)
+{
+	if (cl == NULL)
+		return;
+	if (!cl->done && http.multi != NULL)
+		curl_multi_remove_handle(http.multi, cl->easy);
+	curl_slist_free_all(cl->connect);
+	curl_slist_free_all(cl->headers);
+	if (cl->own_easy)
+		curl_easy_cleanup(cl->easy);
+	http_resp_free(&cl->resp);
+	free(cl);
 }
 
 /* Frees the body of a response. */

@@ -21,9 +21,16 @@ struct cfg;
 #define HTTP_CAP_SMS		(16 * 1024)
 #define HTTP_CAP_ONBIND		(16 * 1024)
 
-/* Time limits, in milliseconds; nginx gives a request 15 s in all. */
+/*
+ * Time limits.  nginx gives a request 15 s in all; a request's outbound
+ * steps share http_budget seconds (cfg), each connection gets at most
+ * HTTP_CONNECT_TIMEOUT_MS of it to connect, no step starts with less
+ * than HTTP_MIN_STEP_MS left, and a peer that sends nothing for
+ * HTTP_STALL_S seconds is dropped.
+ */
 #define HTTP_CONNECT_TIMEOUT_MS	2000
-#define HTTP_TOTAL_TIMEOUT_MS	4000
+#define HTTP_STALL_S		3
+#define HTTP_MIN_STEP_MS	500	/* less left of the budget: no new step */
 #define HTTP_MAX_REDIRECTS	3
 
 enum http_res {
@@ -42,14 +49,24 @@ struct http_resp {
 	struct buf	 body;		/* owned; http_resp_free() */
 };
 
+/* A POST in flight beside others (sigil-notify); opaque. */
+struct http_call;
+
 int		 http_init(const struct cfg *);
 void		 http_free(void);
+void		 http_budget_begin(void);
 enum http_res	 http_matrix_get(const char *, const char *, size_t,
 		    struct http_resp *);
 enum http_res	 http_matrix_post(const char *, const char *, const char *,
 		    size_t, size_t, struct http_resp *);
 enum http_res	 http_post(const char *, const char *, const char *, size_t,
 		    const char *, const char *, size_t, struct http_resp *);
+enum http_res	 http_call_post(const char *, const char *, const char *,
+		    size_t, size_t, void *, struct http_call **);
+struct http_call *http_calls_run(int, int);
+enum http_res	 http_call_result(const struct http_call *,
+		    const struct http_resp **, void **);
+void		 http_call_free(struct http_call *);
 void		 http_resp_free(struct http_resp *);
 const char	*http_res_str(enum http_res);
 

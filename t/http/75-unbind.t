@@ -1,6 +1,10 @@
 # Unbind: by a validated session for exactly that 3PID, or by an X-Matrix
 # signature of the homeserver that owns the user (the double signs with
-# its own key, served at /_matrix/key/v2/server); and the refusals.
+# its own key, served at /_matrix/key/v2/server), signed as Synapse signs
+# (destination_is) or as the server-server spec says (destination); and
+# the refusals: 401 without credentials or for another destination, 403
+# M_FORBIDDEN for an invalid signature, 502 when the key cannot be had,
+# each logged with its reason and never the signature.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -45,15 +49,19 @@ $hs_key->import_key_raw($seed, 'private');
 my $other_key = Crypt::PK::Ed25519->new;
 $other_key->generate_key;
 
-# An X-Matrix header for body, as Synapse makes it.
+# An X-Matrix header for body, as Synapse makes it (destination_is in the
+# signed JSON), or with dest_key => 'destination' as the spec has it;
+# no_dest leaves destination out of the header.
 sub xmatrix {
 	my (%a) = @_;
 	my $obj = { method => 'POST', uri => $a{uri}, origin => $a{origin},
-	    destination_is => 'localhost', content => $a{sign_body} // $a{body} };
+	    ($a{dest_key} // 'destination_is') => 'localhost',
+	    content => $a{sign_body} // $a{body} };
 	my $sig = b64(($a{key} // $hs_key)->sign_message($canon->encode($obj)));
-	return sprintf('X-Matrix origin="%s",key="ed25519:hs1",sig="%s",'
-	    . 'destination="localhost"', $a{origin}, $sig);
+	return sprintf('X-Matrix origin="%s",key="ed25519:hs1",sig="%s"%s',
+	    $a{origin}, $sig, $a{no_dest} ? '' : ',destination="localhost"');
 }
+sub bind_log { join('', map { slurp($_) } glob("$dir/logs/sigil-bind*.log")) }
 sub unbind_x {
 	my (%a) = @_;
 	my $uri = $a{uri} // "$v2/3pid/unbind";
@@ -89,10 +97,14 @@ bind_to('xavier@example.org', $user);
 my $body = { mxid => $user,
     threepid => { medium => 'email', address => 'xavier@example.org' } };
 $r = unbind_x(origin => $hs, body => $body, key => $other_key);
-is_error($r, 401, 'M_UNAUTHORIZED', 'signed with another key: 401');
+is_error($r, 403, 'M_FORBIDDEN', 'signed with another key: 403');
+is($r->{json}{error}, 'Invalid homeserver signature', "the spec's message");
+my $bad_sig = (xmatrix(origin => $hs, body => $body, key => $other_key,
+    uri => "$v2/3pid/unbind") =~ /sig="([^"]+)"/)[0];
 $r = unbind_x(origin => $hs, body => $body,
     sign_body => { %$body, mxid => "\@other:$hs" });
-is_error($r, 401, 'M_UNAUTHORIZED', 'a signature over another body: 401');
+is_error($r, 403, 'M_FORBIDDEN', 'a signature over another body: 403');
+is(bound_to('xavier@example.org'), $user, 'still bound');
 $r = unbind_x(origin => $hs, body => $body, uri => "$v1/3pid/unbind",
     sign_uri => 1);
 is($r->{status}, 200, 'a good signature on the v1 path unbinds')
@@ -100,6 +112,43 @@ is($r->{status}, 200, 'a good signature on the v1 path unbinds')
 ok(!defined bound_to('xavier@example.org'), 'nothing found after unbind');
 $r = unbind_x(origin => $hs, body => $body);
 is($r->{content}, '{}', 'unbinding what is not bound: {}');
+
+# Signed as the server-server spec says: "destination" in the signed JSON.
+my $m = 0;
+sub fresh {
+	my $addr = 'xs' . ++$m . '@example.org';
+	bind_to($addr, $user);
+	return ($addr, { mxid => $user,
+	    threepid => { medium => 'email', address => $addr } });
+}
+my ($addr, $bd) = fresh();
+$r = unbind_x(origin => $hs, body => $bd, dest_key => 'destination');
+is($r->{status}, 200, 'signed with "destination" (the spec\'s form) unbinds')
+    or diag($r->{content});
+ok(!defined bound_to($addr), 'nothing found after unbind');
+($addr, $bd) = fresh();
+$r = unbind_x(origin => $hs, body => $bd, dest_key => 'destination',
+    no_dest => 1);
+is($r->{status}, 200, 'and so without destination in the header')
+    or diag($r->{content});
+ok(!defined bound_to($addr), 'nothing found after unbind');
+($addr, $bd) = fresh();
+$r = unbind_x(origin => $hs, body => $bd, no_dest => 1);
+is($r->{status}, 200, 'Synapse\'s form without destination in the header')
+    or diag($r->{content});
+($addr, $bd) = fresh();
+$r = unbind_x(origin => $hs, body => $bd, dest_key => 'destination',
+    key => $other_key);
+is_error($r, 403, 'M_FORBIDDEN', 'the spec\'s form with another key: 403');
+is(bound_to($addr), $user, 'still bound');
+$r = post("$v2/3pid/unbind", $bd, { Authorization => xmatrix(origin => $hs,
+    uri => "$v2/3pid/unbind", body => $bd) =~ s/ed25519:hs1/ed25519:nope/r });
+is_error($r, 403, 'M_FORBIDDEN', 'a key id the homeserver does not have: 403');
+$r = unbind_x(origin => $hs, body => $bd);
+is($r->{status}, 200, 'which does not stop its good signatures')
+    or diag($r->{content});
+($addr, $bd) = fresh();
+$body = $bd;
 
 bind_to('yves@example.org', '@yves:elsewhere.example');
 $r = unbind_x(origin => $hs, body => { mxid => '@yves:elsewhere.example',
@@ -111,14 +160,29 @@ bind_to('zoe@example.org', "\@zoe:127.0.0.1:$hs_port");
 $r = unbind_x(origin => "127.0.0.1:$hs_port", body => {
     mxid => "\@zoe:127.0.0.1:$hs_port",
     threepid => { medium => 'email', address => 'zoe@example.org' } });
-is_error($r, 401, 'M_UNAUTHORIZED', 'a key server answering garbage: 401');
+is_error($r, 502, 'M_UNKNOWN', 'a key server answering garbage: 502');
 is(bound_to('zoe@example.org'), "\@zoe:127.0.0.1:$hs_port", 'still bound');
 
 $r = post("$v2/3pid/unbind", $body,
     { Authorization => 'X-Matrix origin=' });
-is_error($r, 401, 'M_UNAUTHORIZED', 'a malformed header: 401');
+is_error($r, 403, 'M_FORBIDDEN', 'a malformed header: 403');
+$r = post("$v2/3pid/unbind", $body, { Authorization => 'Bearer x' });
+is_error($r, 401, 'M_UNAUTHORIZED', 'a Bearer token is no credential here: 401');
 $r = post("$v2/3pid/unbind", $body, { Authorization => xmatrix(origin => $hs,
     uri => "$v2/3pid/unbind", body => $body) =~ s/destination="localhost"/destination="elsewhere"/r });
 is_error($r, 401, 'M_UNAUTHORIZED', 'a destination other than us: 401');
+is(bound_to($addr), $user, 'still bound');
+
+# Why each failed is logged: origin, key id and reason, never the
+# signature.
+my $log = bind_log();
+like($log, qr/\Q$hs\E key ed25519:hs1: bad signature/,
+    'the log names origin, key and "bad signature"');
+like($log, qr/\Q$hs\E key ed25519:hs1: destination mismatch/,
+    'and "destination mismatch"');
+like($log, qr/127\.0\.0\.1:\Q$hs_port\E key ed25519:hs1: key fetch failed/,
+    'and "key fetch failed"');
+unlike($log, qr/\Q$bad_sig\E/, 'but never the signature');
+unlike($log, qr/\Q$addr\E/, 'nor the body');
 
 done_testing();

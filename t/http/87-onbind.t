@@ -4,7 +4,8 @@
 # association and each invite's signed part are checked by
 # python3-signedjson.  A homeserver that is down while sigil-notify is
 # restarted gets the delivery exactly once when it comes up; two
-# sigil-notify processes never deliver one row twice.
+# sigil-notify processes never deliver one row twice; a homeserver that
+# holds its delivery open does not hold back another's.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -165,5 +166,41 @@ waitpid($second, 0);
 is($? >> 8, 0, 'sigil-notify stops cleanly on SIGTERM');
 kill 'TERM', $double;
 waitpid($double, 0);
+
+# A homeserver that keeps its delivery open (--trickle: a byte now and
+# then, so that only the per-attempt deadline ends it) and a normal one:
+# the normal one's delivery arrives while the other's first attempt is
+# still running.
+my $slow_port = free_port();
+my $conns = "$dir/trickle-$slow_port.conns";
+my $slow = start_double($slow_port, "$dir/onbind-$slow_port.log",
+    '--trickle', '--conn-log', $conns);
+$port = free_port();
+my $log4 = "$dir/onbind-$port.log";
+$double = start_double($port, $log4);
+my $slow_dest = "localhost:$slow_port";
+my $before_conns = () = lines($conns);
+invite('trickle@example.org', '!trickle:example.org');
+bind_to('trickle@example.org', "\@t:$slow_dest");
+ok(wait_for(sub { lines($conns) > $before_conns }, 20),
+    'the delivery to the trickling homeserver is under way');
+my $quick = invite('quick@example.org', '!quick:example.org');
+bind_to('quick@example.org', "\@q:localhost:$port");
+ok(wait_for(sub { lines($log4) >= 1 }, 20),
+    'the other homeserver got its delivery (hang guard)');
+is(psql("SELECT attempts FROM onbind_outbox WHERE destination = "
+    . "'$slow_dest'"), 0, 'while the trickling one\'s first attempt still '
+    . 'runs: it did not hold the other back');
+is($json->decode((lines($log4))[0])->{invites}[0]{token}, $quick,
+    'with its invite');
+ok(wait_for(sub { psql("SELECT attempts FROM onbind_outbox WHERE "
+    . "destination = '$slow_dest'") >= 1 }, 30),
+    'the trickling attempt ends, failed, within its deadline (hang guard)');
+like(psql("SELECT last_error FROM onbind_outbox WHERE destination = "
+    . "'$slow_dest'"), qr/timed out/, 'as timed out');
+psql("DELETE FROM onbind_outbox WHERE destination = '$slow_dest'");
+kill 'TERM', $double, $slow;
+waitpid($double, 0);
+waitpid($slow, 0);
 
 done_testing();

@@ -24,9 +24,17 @@ to --onbind-log after --onbind-delay seconds and answers 200 {}; with
 --key-seed), signed by itself under --server-name; asked under a Host of
 127.0.0.1 it answers garbage instead (a broken key server).
 
+With --stall it completes TLS on every connection and then says nothing
+(for 60 s), whatever is asked.  With --trickle it answers 200 with its
+headers and then one byte of the body every 0.3 s (for 60 s): fast
+enough for any low-speed limit, so only a total deadline ends it.  With
+--conn-log FILE it appends a line to FILE for every connection it
+accepts (after the TLS handshake).
+
     homeserver-double.py --port P --cert C --key K [--delegate NAME]
         [--well-known-port 443] [--server-name NAME --key-seed FILE]
         [--onbind-log FILE [--onbind-delay SECONDS] [--onbind-fail N]]
+        [--stall | --trickle] [--conn-log FILE]
 """
 import argparse
 import base64
@@ -41,6 +49,25 @@ from urllib.parse import parse_qs, quote, urlparse
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def handle(self):
+        if self.server.stall:
+            time.sleep(60)
+            return None
+        if self.server.trickle:
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: "
+                                 b"application/json\r\nContent-Length: "
+                                 b"1000\r\n\r\n")
+                self.wfile.flush()
+                for _ in range(200):
+                    time.sleep(0.3)
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+            except OSError:
+                pass
+            return None
+        return super().handle()
 
     def log_message(self, fmt, *args):
         sys.stderr.write("double: %s %s\n" % (self.address_string(), fmt % args))
@@ -149,8 +176,19 @@ class Handler(BaseHTTPRequestHandler):
                                     "error": "unknown token"})
 
 
+class Server(ThreadingHTTPServer):
+    def process_request(self, request, client_address):
+        if self.conn_log:
+            with self.lock, open(self.conn_log, "a") as f:
+                f.write("%s:%d\n" % client_address[:2])
+        return super().process_request(request, client_address)
+
+
 def serve(port, args):
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    httpd = Server(("127.0.0.1", port), Handler)
+    httpd.stall = args.stall
+    httpd.trickle = args.trickle
+    httpd.conn_log = args.conn_log
     httpd.daemon_threads = True
     httpd.delegate = args.delegate
     httpd.server_name = args.server_name
@@ -177,6 +215,9 @@ def main():
     p.add_argument("--onbind-log", default="")
     p.add_argument("--onbind-delay", type=float, default=0)
     p.add_argument("--onbind-fail", type=int, default=0)
+    p.add_argument("--stall", action="store_true")
+    p.add_argument("--trickle", action="store_true")
+    p.add_argument("--conn-log", default="")
     args = p.parse_args()
     args.seed = ""
     if args.key_seed:
