@@ -34,7 +34,12 @@ sub raw {
 	my $s = connect_from($from);
 	print $s $text;
 	local $/;
-	my $resp = <$s> // '';
+	return parse(<$s> // '');
+}
+
+# parse(TEXT): an HTTP response as request() returns it.
+sub parse {
+	my ($resp) = @_;
 	my ($head, $body) = split /\r\n\r\n/, $resp, 2;
 	my %r = (status => 0, content => $body // '', headers => {});
 	my @lines = split /\r\n/, $head // '';
@@ -67,6 +72,25 @@ sub is_json_error {
 }
 
 my $end = "Host: localhost\r\nConnection: close\r\n\r\n";
+
+# Slow clients, started now and read at the end (the server gives each
+# 10 s): headers that never end, a body that never comes.
+my $slow_head = connect_from();
+print $slow_head "GET $v2 HTTP/1.1\r\nHost: localhost\r\n";
+my $slow_body = connect_from();
+print $slow_body "POST $v2/lookup HTTP/1.1\r\nHost: localhost\r\n"
+    . "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+
+# response(SOCKET): what raw() returns, for a socket written already.
+sub response {
+	my ($s) = @_;
+	local $/;
+	local $SIG{ALRM} = sub { die "no answer in 60 s\n" };
+	alarm 60;
+	my $resp = <$s> // '';
+	alarm 0;
+	return parse($resp);
+}
 
 # Methods the web server refuses whatever the path.
 is_error(raw("TRACE $v2?x=1 HTTP/1.1\r\n$end"), 405, 'M_UNRECOGNIZED',
@@ -151,6 +175,20 @@ SKIP: {
 	    '32 requests in progress from one address: the next gets 429');
 	is_error($last, 429, 'M_LIMIT_EXCEEDED', 'M_LIMIT_EXCEEDED as Matrix JSON');
 	close $_ for @held;
+}
+
+# The slow clients: Apache answers 408 as Matrix JSON; nginx closes the
+# connection without an answer (its 408 is only logged), so there is no
+# page to be anything but JSON.
+for my $c ([$slow_head, 'headers that never end'],
+    [$slow_body, 'a body that never comes']) {
+	$r = response($c->[0]);
+	if ($apache) {
+		is_error($r, 408, 'M_UNKNOWN', "$c->[1]: 408 M_UNKNOWN");
+	} else {
+		is("$r->{status} $r->{content}", '0 ',
+		    "$c->[1]: the connection is closed without an answer");
+	}
 }
 
 done_testing();
