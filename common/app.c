@@ -113,11 +113,12 @@ path_match(const char *pat, const char *rest, const char **arg)
 
 /*
  * Returns the access token of the request, borrowed from it: the
- * Authorization header's Bearer token, else ?access_token= (Synapse still
- * sends that).  NULL when there is none.
+ * Authorization header's Bearer token, else ?access_token= when the
+ * operator allows it (allow_access_token_query: spec v1.20 dropped it,
+ * some Synapse versions still send it).  NULL when there is none.
  */
 static const char *
-access_token(const struct req *r)
+access_token(const struct ctx *c, const struct req *r)
 {
 	const char	*a = r->authorization;
 
@@ -127,6 +128,8 @@ access_token(const struct req *r)
 			a++;
 		return *a == '\0' ? NULL : a;
 	}
+	if (!c->cfg.allow_access_token_query)
+		return NULL;
 	a = req_query(r, "access_token");
 	return a == NULL || *a == '\0' ? NULL : a;
 }
@@ -136,12 +139,15 @@ access_token(const struct req *r)
  * r->token_hash.  Returns 0, or -1 with 401 in rs.
  */
 static int
-gate_token(struct req *r, struct resp *rs)
+gate_token(const struct ctx *c, struct req *r, struct resp *rs)
 {
 	const char	*token;
 
-	if ((token = access_token(r)) == NULL) {
-		resp_err(rs, MX_UNAUTHORIZED, "Missing access token");
+	if ((token = access_token(c, r)) == NULL) {
+		resp_err(rs, MX_UNAUTHORIZED,
+		    req_query(r, "access_token") != NULL ?
+		    "Send the access token as Authorization: Bearer, not in "
+		    "the query string" : "Missing access token");
 		return -1;
 	}
 	if (strlen(token) > MAX_ACCESS_TOKEN) {
@@ -207,7 +213,7 @@ gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
 	int64_t		 agreed = 0;
 	enum db_res	 res;
 
-	if (gate_token(r, rs) == -1)
+	if (gate_token(c, r, rs) == -1)
 		return -1;
 	res = db_auth_lookup(c->db, r->token_hash, c->terms.keys,
 	    c->terms.npolicies, now_ms(), &r->user_id, &agreed);
@@ -275,7 +281,7 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 	 * token, the gate asks the primary as for any route. */
 	if (api == API_V2 && found->auth == AUTH_USER_IN_HANDLER &&
 	    c->db_read == c->db) {
-		if (gate_token(r, rs) == -1)
+		if (gate_token(c, r, rs) == -1)
 			return;
 	} else if (api == API_V2 && found->auth != AUTH_NONE &&
 	    gate(c, found->auth, r, rs) == -1)

@@ -179,8 +179,8 @@ is($r->{status}, 200, 'hash_details');
 my $pepper = $r->{json}{lookup_pepper};
 like($pepper, qr/^[a-zA-Z0-9]{20,}$/, 'a pepper of 20 or more [a-zA-Z0-9]');
 is_deeply($r->{json}{algorithms}, ['none', 'sha256'], 'none and sha256');
-$r = get("$v2/hash_details?access_token=$tok");
-is($r->{status}, 200, 'hash_details with ?access_token= (Synapse)');
+is_error(get("$v2/hash_details?access_token=$tok"), 401, 'M_UNAUTHORIZED',
+    'hash_details with ?access_token=: 401 (allow_access_token_query off)');
 
 # The gate of v2 lookup, which rides in the lookup's own query.
 my %ask = (algorithm => 'sha256', pepper => $pepper,

@@ -43,17 +43,20 @@ for my $p (values %port) {
 }
 
 # A second nginx: the stack's configuration, with host B added to the
-# upstreams, and a log of which upstream took each request.
+# upstreams, and its own access log (unbuffered, to be read at once),
+# whose up= and up_status= fields say which upstream took each request.
 system('cp', '-r', "$dir/nginx", "$dir/nginx2") == 0 or die;
 my $port2 = free_port();
 my $conf = slurp("$dir/nginx2/nginx.conf");
 $conf =~ s{\Q$dir\E/nginx/}{$dir/nginx2/}g;
 $conf =~ s{\Q$dir\E/nginx\.pid}{$dir/nginx2.pid};
 $conf =~ s{listen 127\.0\.0\.1:\d+;}{listen 127.0.0.1:$port2;};
-$conf =~ s{(keepalive_requests \d+;)}{$1\n\tlog_format up '\$upstream_addr \$status';\n\taccess_log $dir/logs/nginx2-upstream.log up;};
 spew("$dir/nginx2/nginx.conf", $conf);
-for my $f ('sigil-locations.conf', 'sigil-server.conf') {
-	spew("$dir/nginx2/$f", slurp("$dir/nginx2/$f") =~ s{\Q$dir\E/nginx/}{$dir/nginx2/}gr);
+for my $f ('sigil-locations.conf', 'sigil-server.conf', 'sigil-location.conf',
+    'sigil-error-headers.conf') {
+	spew("$dir/nginx2/$f", slurp("$dir/nginx2/$f")
+	    =~ s{\Q$dir\E/nginx/}{$dir/nginx2/}gr
+	    =~ s{\Q$dir\E/logs/nginx-access\.log[^;]*}{$dir/logs/nginx2-upstream.log sigil}gr);
 }
 my $up = slurp("$dir/nginx2/sigil-upstreams.conf");
 for my $p (keys %port) {
@@ -97,9 +100,11 @@ for my $i (1 .. 6) {
 }
 is($bad, 0, 'validate, bind and look up across both hosts: every step works');
 my $log = slurp("$dir/logs/nginx2-upstream.log");
-like($log, qr/^unix:\S+ 200$/m, 'this host served');
-like($log, qr/^127\.0\.0\.1:$port{lookup} 200$/m, 'host B served lookups');
-like($log, qr/^127\.0\.0\.1:$port{validate} 200$/m, 'and validations');
+like($log, qr/ up=unix:\S+ up_status=200 /, 'this host served');
+like($log, qr/ up=127\.0\.0\.1:$port{lookup} up_status=200 /,
+    'host B served lookups');
+like($log, qr/ up=127\.0\.0\.1:$port{validate} up_status=200 /,
+    'and validations');
 
 # Host B goes away: nginx passes requests on to this host.
 kill 'TERM', $sup;

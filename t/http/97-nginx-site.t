@@ -22,6 +22,7 @@ my %fill = (SERVER_NAME => 'localhost', TLS_CERT => "$dir/tls/hs.pem",
     TLS_KEY => "$dir/tls/hs.key", HTTP_PORT => $http, HTTPS_PORT => $https,
     CONFDIR => "$dir/nginx");
 $text =~ s/\@([A-Z_]+)\@/$fill{$1} \/\/ die "no value for $1"/ge;
+$text =~ s{/var/log/nginx/sigil-(access|error)\.log}{$dir/logs/nginx-site-$1.log}g;
 # Loopback only here: the test binds no public address.
 $text =~ s/listen (\d+)/listen 127.0.0.1:$1/g;
 $text =~ s/listen \[::\]:(\d+)/listen [::1]:$1/g;

@@ -1,0 +1,194 @@
+# The web server in front as shipped (deploy/nginx*.conf.in,
+# sigil-location.conf, or apache*.conf.in): every error it answers itself
+# on sigil's paths is Matrix JSON with CORS headers (TRACE, CONNECT, a
+# header or a request line over the limit, a malformed header, a body
+# too large), and its per-client limits answer 429 M_LIMIT_EXCEEDED.
+# The test stack exempts 127.0.0.1 from those limits (the rest of the
+# suite sends everything from there); the limits are reached here from
+# other loopback addresses, with the shipped values.
+use strict;
+use warnings;
+use lib 't/lib';
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use Test::More;
+use SigilTest;
+
+my ($port) = $ENV{SIGIL_TEST_URL} =~ /:(\d+)$/;
+my $apache = ($ENV{SIGIL_TEST_FRONT} // '') eq 'apache';
+my $v1 = '/_matrix/identity/api/v1';
+my $v2 = '/_matrix/identity/v2';
+
+# connect_from(ADDRESS): a connection to the stack from that local address.
+sub connect_from {
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+	    LocalAddr => $_[0] // '127.0.0.1', Timeout => 10);
+	return $s || die "connect: $!";
+}
+
+# raw(TEXT, FROM?): TEXT sent as is on a new connection; the response as
+# request() returns it.
+sub raw {
+	my ($text, $from) = @_;
+	my $s = connect_from($from);
+	print $s $text;
+	local $/;
+	return parse(<$s> // '');
+}
+
+# parse(TEXT): an HTTP response as request() returns it.
+sub parse {
+	my ($resp) = @_;
+	my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+	my %r = (status => 0, content => $body // '', headers => {});
+	my @lines = split /\r\n/, $head // '';
+	($r{status}) = (shift(@lines) // '') =~ m{^HTTP/1\.[01] (\d+)};
+	$r{status} //= 0;
+	$r{headers} = { map { /^([^:]+):\s*(.*)$/ ? (lc $1, $2) : () } @lines };
+	if (($r{headers}{'transfer-encoding'} // '') =~ /chunked/i) {
+		my ($in, $out) = ($r{content}, '');
+		while ($in =~ s/^([0-9a-fA-F]+)\r\n//) {
+			my $n = hex $1;
+			last if $n == 0;
+			$out .= substr($in, 0, $n, '');
+			$in =~ s/^\r\n//;
+		}
+		$r{content} = $out;
+	}
+	$r{json} = eval { JSON::PP->new->decode($r{content}) };
+	return \%r;
+}
+
+# is_json_error(RESPONSE, STATUS, NAME): a Matrix error (any M_ code)
+# with CORS headers.
+sub is_json_error {
+	my ($r, $status, $name) = @_;
+	ok($r->{status} == $status && ref $r->{json} eq 'HASH' &&
+	    ($r->{json}{errcode} // '') =~ /^M_[A-Z_]+$/ &&
+	    ($r->{headers}{'content-type'} // '') eq 'application/json' &&
+	    ($r->{headers}{'access-control-allow-origin'} // '') eq '*', $name)
+	    or diag("got $r->{status}: $r->{content}");
+}
+
+my $end = "Host: localhost\r\nConnection: close\r\n\r\n";
+
+# Slow clients, started now and read at the end (the server gives each
+# 10 s): headers that never end, a body that never comes.
+my $slow_head = connect_from();
+print $slow_head "GET $v2 HTTP/1.1\r\nHost: localhost\r\n";
+my $slow_body = connect_from();
+print $slow_body "POST $v2/lookup HTTP/1.1\r\nHost: localhost\r\n"
+    . "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+
+# response(SOCKET): what raw() returns, for a socket written already.
+sub response {
+	my ($s) = @_;
+	local $/;
+	local $SIG{ALRM} = sub { die "no answer in 60 s\n" };
+	alarm 60;
+	my $resp = <$s> // '';
+	alarm 0;
+	return parse($resp);
+}
+
+# Methods the web server refuses whatever the path.
+is_error(raw("TRACE $v2?x=1 HTTP/1.1\r\n$end"), 405, 'M_UNRECOGNIZED',
+    'TRACE: 405 M_UNRECOGNIZED');
+# CONNECT: 405, or 400 for the form of request target the server does
+# not take for CONNECT (nginx a host and port, Apache a path).
+is_error(raw("CONNECT $v2 HTTP/1.1\r\n$end"), $apache ? 400 : 405,
+    $apache ? 'M_UNKNOWN' : 'M_UNRECOGNIZED', 'CONNECT with a path');
+is_error(raw("CONNECT localhost:443 HTTP/1.1\r\n$end"), $apache ? 405 : 400,
+    $apache ? 'M_UNRECOGNIZED' : 'M_UNKNOWN', 'CONNECT with a host and port');
+is_error(raw("TRACE / HTTP/1.1\r\n$end"), 405, 'M_UNRECOGNIZED',
+    'TRACE outside sigil\'s paths: 405 too, no echo of the request');
+
+# Sizes: a header line over 16 KiB, a request line over 16 KiB, a body
+# over 1 MiB.
+my $r = raw("GET $v2 HTTP/1.1\r\nX-Big: " . ('a' x 20000) . "\r\n$end");
+is_json_error($r, 400, 'a header line over the limit: 400 as Matrix JSON');
+is($r->{json}{errcode}, 'M_TOO_LARGE', 'M_TOO_LARGE') unless $apache;
+SKIP: {
+	skip('Apache limits each header line and their number, not the sum', 1)
+	    if $apache;
+	$r = raw("GET $v2 HTTP/1.1\r\n" . join('', map { "X-H$_: "
+	    . ('b' x 8000) . "\r\n" } 1 .. 10) . $end);
+	is_json_error($r, 400, 'headers over the limit in all: 400 as Matrix JSON');
+}
+SKIP: {
+	skip('nginx limits the sum of the header lines, not their number', 1)
+	    unless $apache;
+	$r = raw("GET $v2 HTTP/1.1\r\n" . join('', map { "X-H$_: b\r\n" }
+	    1 .. 200) . $end);
+	is_json_error($r, 400, 'header lines over the limit: 400 as Matrix JSON');
+}
+is_error(raw("GET $v2?" . ('a' x 20000) . " HTTP/1.1\r\n$end"), 414,
+    'M_TOO_LARGE', 'a request line over the limit: 414 M_TOO_LARGE');
+is_error(post("$v1/validate/email/requestToken", 'x' x 2_000_000), 413,
+    'M_TOO_LARGE', 'a body over the limit: 413 M_TOO_LARGE');
+is_json_error(raw("GET $v2 HTTP/1.1\r\nNo colon here\r\n$end"), 400,
+    'a malformed header: 400 as Matrix JSON');
+is_json_error(raw("GET $v2 HTTP/1.1\r\nContent-Length: x\r\n$end"), 400,
+    'a malformed Content-Length: 400 as Matrix JSON');
+
+SKIP: {
+	skip('Apache has no per-client limits as shipped', 9) if $apache;
+
+	# The request rate on the locations that write or mail, from an
+	# address the test stack does not exempt: past the burst, 429.
+	my $http = HTTP::Tiny->new(timeout => 10, local_address => '127.0.0.2',
+	    keep_alive => 0);
+	my ($ok, $limited);
+	for (1 .. 200) {
+		my $x = $http->post("$ENV{SIGIL_TEST_URL}$v2/account/register",
+		    { content => '{}',
+		      headers => { 'Content-Type' => 'application/json' } });
+		if ($x->{status} == 429) { $limited = $x; last }
+		$ok++;
+	}
+	ok($limited, "requests to a write path past the burst: 429 (after $ok)");
+	$limited->{json} = eval { JSON::PP->new->decode($limited->{content}) };
+	is_error($limited, 429, 'M_LIMIT_EXCEEDED', 'M_LIMIT_EXCEEDED as Matrix JSON');
+	ok(($limited->{json}{retry_after_ms} // 0) > 0, 'with retry_after_ms');
+	ok(($limited->{headers}{'retry-after'} // 0) > 0, 'and Retry-After');
+	ok($ok >= 40, 'the burst of 40 went through first');
+	is($http->get("$ENV{SIGIL_TEST_URL}$v1/lookup?medium=email"
+	    . "&address=x%40example.org")->{status}, 200,
+	    'a lookup from the same address is not held back');
+	is(post("$v2/account/register", {})->{status}, 400,
+	    'nor is an exempt address (the test stack\'s 127.0.0.1)');
+
+	# Requests in progress at once from one address: 32 bodies that do
+	# not arrive hold 32 requests; one more is refused.
+	my @held;
+	for (1 .. 32) {
+		my $s = connect_from('127.0.0.4');
+		print $s "POST $v2/lookup HTTP/1.1\r\nHost: localhost\r\n"
+		    . "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+		push @held, $s;
+	}
+	my $last;
+	ok(wait_for(sub {
+	    $last = raw("GET $v2 HTTP/1.1\r\n$end", '127.0.0.4');
+	    $last->{status} == 429 }, 10),
+	    '32 requests in progress from one address: the next gets 429');
+	is_error($last, 429, 'M_LIMIT_EXCEEDED', 'M_LIMIT_EXCEEDED as Matrix JSON');
+	close $_ for @held;
+}
+
+# The slow clients: Apache answers 408 as Matrix JSON; nginx closes the
+# connection without an answer (its 408 is only logged), so there is no
+# page to be anything but JSON.
+for my $c ([$slow_head, 'headers that never end'],
+    [$slow_body, 'a body that never comes']) {
+	$r = response($c->[0]);
+	if ($apache) {
+		is_error($r, 408, 'M_UNKNOWN', "$c->[1]: 408 M_UNKNOWN");
+	} else {
+		is("$r->{status} $r->{content}", '0 ',
+		    "$c->[1]: the connection is closed without an answer");
+	}
+}
+
+done_testing();
