@@ -222,22 +222,44 @@ next_wait(struct ctx *c)
 }
 
 /*
- * --once: delivers every due row, for at most ONCE_MAX_MS.  Returns the
- * exit status.
+ * --once: delivers every row due now, onbind_concurrency at a time, for
+ * at most ONCE_MAX_MS, and gives up what is still in flight then (its
+ * rows stay due for the next run).  Returns the exit status: 0, or 1
+ * when the database failed.
  */
 static int
 deliver_due(struct ctx *c)
 {
-	int64_t	 until = now_ms() + ONCE_MAX_MS;
-	int	 rc = 0, n = 0;
+	struct slot		*slots, *sl;
+	struct http_call	*done;
+	const struct http_resp	*hr;
+	enum http_res		 res;
+	void			*arg;
+	size_t			 nslots = (size_t)c->cfg.onbind_concurrency;
+	int64_t			 until = now_ms() + ONCE_MAX_MS;
+	int			 busy, rc = 0, n = 0;
 
 	if (db_ready(c->db) != DB_READY)
 		return 1;
-	while (!stopping && now_ms() < until && (rc = deliver_one(c)) == 1)
-		n++;
+	slots = xcalloc(nslots, sizeof(*slots));
+	while (!stopping && now_ms() < until) {
+		if ((busy = fill_slots(c, slots, nslots)) <= 0) {
+			rc = busy == -1 ? 1 : 0;
+			break;
+		}
+		if ((done = http_calls_run(BUSY_WAIT_MS, -1)) != NULL) {
+			res = http_call_result(done, &hr, &arg);
+			sl = arg;
+			if (deliver_end(c, sl, res, hr) == -1)
+				rc = 1;
+			n++;
+		}
+	}
+	drop_slots(slots, nslots);
+	free(slots);
 	if (n > 0)
 		log_info("--once: %d delivery attempt(s)", n);
-	return rc == -1 ? 1 : 0;
+	return rc;
 }
 
 static int
