@@ -233,14 +233,15 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 	size_t			 i;
 	cJSON			*empty;
 
-	if ((rest = split_api(r->path, &api)) == NULL ||
-	    (api == API_V1 && !c->cfg.enable_v1)) {
+	if ((rest = split_api(r->path, &api)) == NULL) {
 		resp_err(rs, MX_UNRECOGNIZED, NULL);
 		return;
 	}
 	for (i = 0; i < app->nroutes && found == NULL; i++) {
 		rt = &app->routes[i];
-		if (!(rt->apis & api) || !path_match(rt->path, rest, &a))
+		if (!(rt->apis & api) || (api == API_V1 && !c->cfg.enable_v1 &&
+		    !(rt->apis & API_V1_ALWAYS)) ||
+		    !path_match(rt->path, rest, &a))
 			continue;
 		path_known = 1;
 		if (rt->methods & r->method) {
