@@ -66,12 +66,15 @@
  * What of the request the join link carries: text parameters cut to at
  * most LINK_MAX_TEXT bytes (on a character boundary), opaque ones (URLs,
  * IDs, tokens), which a cut would break, left out when longer than
- * LINK_MAX_OPAQUE bytes; a link value (a *_url field) longer than
- * MAIL_MAX_LINK bytes is left out of the mail.  So the link stays one
- * line a mail can carry.
+ * LINK_MAX_OPAQUE bytes, and any parameter left out that would make the
+ * link longer than LINK_MAX bytes, so that the link, escaped for HTML
+ * in its line of the template, stays within the 998 bytes a line of
+ * mail may have (RFC 5322).  A link value (a *_url field) longer than
+ * MAIL_MAX_LINK bytes is left out of the mail.
  */
-#define LINK_MAX_TEXT		96
+#define LINK_MAX_TEXT		60
 #define LINK_MAX_OPAQUE		255
+#define LINK_MAX		800
 #define MAIL_MAX_LINK		512
 
 /* The key id under which sign-ed25519 signs with an ephemeral key. */
@@ -437,7 +440,7 @@ join_link(const char *web_client, const struct invite_mail *im,
 		{ "room_type", "room_type", 1 },
 	};
 	const cJSON	*f;
-	struct buf	 v = { 0 };
+	struct buf	 v = { 0 }, p = { 0 };
 	size_t		 i, n;
 
 	buf_printf(out, "%s/#/room/", web_client);
@@ -448,19 +451,24 @@ join_link(const char *web_client, const struct invite_mail *im,
 	buf_put_urlencoded(out, sign);
 	for (i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
 		f = cJSON_GetObjectItemCaseSensitive(args, passed[i].field);
-		buf_printf(out, "&%s=", passed[i].param);
-		if (!cJSON_IsString(f))
-			continue;
-		n = strlen(f->valuestring);
-		if (passed[i].text)
-			n = utf8_cut_bytes(f->valuestring, n, LINK_MAX_TEXT);
-		else if (n > LINK_MAX_OPAQUE)
-			continue;
-		buf_reset(&v);
-		buf_append(&v, f->valuestring, n);
-		buf_put_urlencoded(out, buf_str(&v));
+		buf_reset(&p);
+		buf_printf(&p, "&%s=", passed[i].param);
+		if (cJSON_IsString(f)) {
+			n = strlen(f->valuestring);
+			if (passed[i].text)
+				n = utf8_cut_bytes(f->valuestring, n,
+				    LINK_MAX_TEXT);
+			else if (n > LINK_MAX_OPAQUE)
+				n = 0;
+			buf_reset(&v);
+			buf_append(&v, f->valuestring, n);
+			buf_put_urlencoded(&p, buf_str(&v));
+		}
+		if (out->len + p.len <= LINK_MAX)
+			buf_append(out, p.data, p.len);
 	}
 	buf_free(&v);
+	buf_free(&p);
 }
 
 /* Template variables: names and values, values owned. */
