@@ -321,7 +321,7 @@ link_ok(const char *s)
 	return 1;
 }
 
-/* Whether the template variable name holds a link: *_url, *_link, *_location. */
+/* Whether a template variable holds a link: *_url, *_link, *_location. */
 static int
 link_name(const char *name)
 {
@@ -365,9 +365,10 @@ web_client_allowed(const struct cfg *cfg, const char *s)
 		if (strlen(cfg->invite_web_client_hosts[i]) == n &&
 		    strncasecmp(cfg->invite_web_client_hosts[i], host, n) == 0)
 			return 1;
-	if (cfg->n_invite_web_client_hosts > 0)
+	if (cfg->n_invite_web_client_hosts > 0 ||
+	    (deflt = strstr(cfg->invite_web_client, "://")) == NULL)
 		return 0;
-	deflt = strstr(cfg->invite_web_client, "://") + 3;
+	deflt += 3;
 	return authority_len(deflt) == n && strncasecmp(deflt, host, n) == 0;
 }
 
