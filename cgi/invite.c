@@ -6,13 +6,19 @@
  * join, and answers the token and the keys a homeserver puts in the
  * room's m.room.third_party_invite event.  The invite and its key are
  * stored in the transaction that sends the mail: a mail that cannot go
- * out leaves nothing behind, and the caller may simply try again.
+ * out leaves nothing behind, and the caller may simply try again.  So
+ * that it is no mail relay, each invite is first counted against limits
+ * keyed by what the caller cannot choose (client address, v2 user, room,
+ * recipient address) besides the sender, v1 may be open to listed
+ * clients only, and every link of the mail is an http(s) URL: the web
+ * client a homeserver names only when its host is allowed.
  *
  * POST sign-ed25519 {mxid, token, private_key} signs {mxid, sender,
  * token} with the invite's ephemeral key, which the caller proves it
  * holds (the private key from the mail); that is how a client joins
  * through the link in the mail.  On v1 the fields may come in the query
- * string, as matrix-js-sdk sends them.
+ * string, as matrix-js-sdk sends them; the mail links to v1, which stays
+ * served for this route when enable_v1 is false (clients send no token).
  *
  * When the address is bound later, sigil-bind attaches the pending
  * invites to the association it delivers to the homeserver (onbind).
@@ -820,6 +826,10 @@ h_store_invite(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_err(rs, MX_NOT_ALLOWED, "Invite not allowed");
 		goto out;
 	}
+	/* Before the binding is looked up: M_THREEPID_IN_USE names the
+	 * mxid, so that answer counts too. */
+	if (invite_limits(c, r, sender, room_id, address, rs) == -1)
+		goto out;
 	if ((dr = db_binding_get(c->db, "email", address, &b)) == DB_ERROR) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		goto out;
@@ -830,8 +840,6 @@ h_store_invite(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_err_with(rs, MX_THREEPID_IN_USE, extra, NULL);
 		goto out;
 	}
-	if (invite_limits(c, r, sender, room_id, address, rs) == -1)
-		goto out;
 	if (random_token(token, sizeof(token)) == -1 ||
 	    sign_key_generate(EPHEMERAL_KEY_ID, &eph) == -1 ||
 	    sign_key_seed_b64(eph, B64_URLSAFE, seed, sizeof(seed)) == -1) {

@@ -218,7 +218,8 @@ gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
 
 /*
  * Routes the request r to its handler, or answers it here: 404 for an
- * unknown path (or a v1 path with v1 switched off), 405 for a known path
+ * unknown path (or a v1 path with v1 switched off, but for routes marked
+ * API_V1_ALWAYS), 405 for a known path
  * with the wrong method, 200 {} to OPTIONS on a known path, 400 for a bad
  * query string.  Always leaves a response in rs.
  */
