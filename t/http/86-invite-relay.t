@@ -107,6 +107,16 @@ $w->{remote_addr} = '2001:db8::3';
 is(invite_to($w)->{status}, 200, 'nor an IPv6 one');
 stop_worker($w);
 
+# --- a bound address: M_THREEPID_IN_USE names the user, so it counts too --
+my $sid = validated_session('bound86@example.org', 'bound86');
+is(post("$v1/3pid/bind", { sid => $sid, client_secret => 'bound86',
+    mxid => '@bound86:example.org' })->{status}, 200, 'an address is bound');
+$w = worker('198.51.100.8', "ratelimit_invite_address = 2 3600\n");
+my @st = map { invite_to($w, address => 'bound86@example.org')->{status} }
+    1 .. 3;
+is("@st", '400 400 429', 'asking who has a bound address is limited too');
+stop_worker($w);
+
 # --- per v2 token's user (the per-sender limit off) -----------------------
 my $tok = register_user('relayuser');
 $w = worker('198.51.100.5', "ratelimit_invite_user = 3 3600\n"
