@@ -6,13 +6,19 @@
  * join, and answers the token and the keys a homeserver puts in the
  * room's m.room.third_party_invite event.  The invite and its key are
  * stored in the transaction that sends the mail: a mail that cannot go
- * out leaves nothing behind, and the caller may simply try again.
+ * out leaves nothing behind, and the caller may simply try again.  So
+ * that it is no mail relay, each invite is first counted against limits
+ * keyed by what the caller cannot choose (client address, v2 user, room,
+ * recipient address) besides the sender, v1 may be open to listed
+ * clients only, and every link of the mail is an http(s) URL: the web
+ * client a homeserver names only when its host is allowed.
  *
  * POST sign-ed25519 {mxid, token, private_key} signs {mxid, sender,
  * token} with the invite's ephemeral key, which the caller proves it
  * holds (the private key from the mail); that is how a client joins
  * through the link in the mail.  On v1 the fields may come in the query
- * string, as matrix-js-sdk sends them.
+ * string, as matrix-js-sdk sends them; the mail links to v1, which stays
+ * served for this route when enable_v1 is false (clients send no token).
  *
  * When the address is bound later, sigil-bind attaches the pending
  * invites to the association it delivers to the homeserver (onbind).
@@ -20,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -34,6 +41,7 @@
 #include "json.h"
 #include "log.h"
 #include "mail.h"
+#include "netrange.h"
 #include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
@@ -43,8 +51,12 @@
 #include "secret.h"
 #include "util.h"
 
-/* Caps on what store-invite takes. */
-#define INVITE_MAX_FIELD	1024	/* bytes of any string field */
+/*
+ * Caps on what store-invite takes.  A string field may be as long as the
+ * body allows (MAX_BODY): homeservers forward room names, avatar URLs
+ * and display names as they are, and the spec sets no limit.  Only what
+ * goes into the mail is cut (below).
+ */
 #define INVITE_MAX_FIELDS	64	/* fields in one request */
 #define INVITE_MAX_ROOM_ID	255
 
@@ -54,6 +66,22 @@
 /* Where display values are cut in the mail, in characters. */
 #define MAIL_MAX_DISPLAY_NAME	20
 #define MAIL_MAX_ROOM_NAME	30
+#define MAIL_MAX_TEXT		200	/* any other field */
+
+/*
+ * What of the request the join link carries: text parameters cut to at
+ * most LINK_MAX_TEXT bytes (on a character boundary), opaque ones (URLs,
+ * IDs, tokens), which a cut would break, left out when longer than
+ * LINK_MAX_OPAQUE bytes, and any parameter left out that would make the
+ * link longer than LINK_MAX bytes, so that the link, escaped for HTML
+ * in its line of the template, stays within the 998 bytes a line of
+ * mail may have (RFC 5322).  A link value (a *_url field) longer than
+ * MAIL_MAX_LINK bytes is left out of the mail.
+ */
+#define LINK_MAX_TEXT		60
+#define LINK_MAX_OPAQUE		255
+#define LINK_MAX		800
+#define MAIL_MAX_LINK		512
 
 /* The key id under which sign-ed25519 signs with an ephemeral key. */
 #define EPHEMERAL_KEY_ID	"ed25519:0"
@@ -98,6 +126,24 @@ utf8_put_prefix(struct buf *out, const char *s, size_t n, size_t chars)
 	while (i < n && chars-- > 0)
 		i += utf8_seq_len((unsigned char)s[i]);
 	buf_append(out, s, i < n ? i : n);
+}
+
+/*
+ * Bytes of the longest prefix of the UTF-8 text s (n bytes) that is at
+ * most max bytes long and ends on a character boundary.
+ */
+static size_t
+utf8_cut_bytes(const char *s, size_t n, size_t max)
+{
+	size_t	 i = 0, next;
+
+	while (i < n) {
+		next = i + utf8_seq_len((unsigned char)s[i]);
+		if (next > max || next > n)
+			break;
+		i = next;
+	}
+	return i;
 }
 
 /*
@@ -176,9 +222,9 @@ room_id_valid(const char *s)
 }
 
 /*
- * Checks every field of the request: each string at most
- * INVITE_MAX_FIELD bytes, at most INVITE_MAX_FIELDS fields.  Returns 0,
- * or -1 with the error set.
+ * Checks the number of fields of the request: at most INVITE_MAX_FIELDS
+ * (their length is bounded by the body's).  Returns 0, or -1 with the
+ * error set.
  */
 static int
 fields_ok(const cJSON *args, struct resp *rs)
@@ -186,18 +232,11 @@ fields_ok(const cJSON *args, struct resp *rs)
 	const cJSON	*f;
 	int		 n = 0;
 
-	for (f = args->child; f != NULL; f = f->next) {
+	for (f = args->child; f != NULL; f = f->next)
 		if (++n > INVITE_MAX_FIELDS) {
 			resp_err(rs, MX_INVALID_PARAM, "Too many fields");
 			return -1;
 		}
-		if (cJSON_IsString(f) &&
-		    strlen(f->valuestring) > INVITE_MAX_FIELD) {
-			resp_err(rs, MX_INVALID_PARAM, "%.64s is too long",
-			    f->string);
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -261,6 +300,106 @@ invite_blocked(const struct cfg *cfg, const cJSON *args, const char *sender,
 	return 0;
 }
 
+/*
+ * Whether s may be a link in a mail: http:// or https://, a host, and
+ * nothing but the characters of RFC 3986 (no space, quote, angle
+ * bracket, backslash, control or non-ASCII byte).  Every other scheme
+ * (javascript:, data:, ...) fails.
+ */
+static int
+link_ok(const char *s)
+{
+	static const char	 extra[] = "-._~:/?#[]@!$&'()*+,;=%";
+	const char		*host;
+
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else
+		return 0;
+	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
+			return 0;
+	return 1;
+}
+
+/* Whether a template variable holds a link: *_url, *_link, *_location. */
+static int
+link_name(const char *name)
+{
+	static const char *const suffixes[] = { "_url", "_link", "_location" };
+	size_t	 i, n = strlen(name), k;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		k = strlen(suffixes[i]);
+		if (n > k && strcmp(name + n - k, suffixes[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Length of the authority (host[:port]) of the http(s) URL s at host. */
+static size_t
+authority_len(const char *host)
+{
+	return strcspn(host, "/?#");
+}
+
+/*
+ * Whether the web client a homeserver names (org.matrix.web_client_location)
+ * may be the mail's link target: an https:// URL of link characters, no
+ * user part, a path at most (no query or fragment), whose host[:port]
+ * is in invite_web_client_hosts (by default, invite_web_client's).
+ */
+static int
+web_client_allowed(const struct cfg *cfg, const char *s)
+{
+	const char	*host = s + 8, *deflt;
+	size_t		 n, i;
+
+	if (strncmp(s, "https://", 8) != 0 || !link_ok(s) ||
+	    strlen(s) > MAIL_MAX_LINK)
+		return 0;
+	n = authority_len(host);
+	if (memchr(host, '@', n) != NULL || strpbrk(host + n, "?#") != NULL)
+		return 0;
+	for (i = 0; i < cfg->n_invite_web_client_hosts; i++)
+		if (strlen(cfg->invite_web_client_hosts[i]) == n &&
+		    strncasecmp(cfg->invite_web_client_hosts[i], host, n) == 0)
+			return 1;
+	if (cfg->n_invite_web_client_hosts > 0 ||
+	    (deflt = strstr(cfg->invite_web_client, "://")) == NULL)
+		return 0;
+	deflt += 3;
+	return authority_len(deflt) == n && strncasecmp(deflt, host, n) == 0;
+}
+
+/*
+ * The web client the mail links to, owned by the caller: the request's
+ * org.matrix.web_client_location when allowed, else invite_web_client;
+ * without a trailing '/'.
+ */
+static char *
+web_client(const struct cfg *cfg, const cJSON *args)
+{
+	const cJSON	*f;
+	char		*out;
+	size_t		 n;
+
+	f = cJSON_GetObjectItemCaseSensitive(args,
+	    "org.matrix.web_client_location");
+	out = xstrdup(cJSON_IsString(f) && web_client_allowed(cfg,
+	    f->valuestring) ? f->valuestring : cfg->invite_web_client);
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return out;
+}
+
 /* What the mail is built from, besides the request's own fields. */
 struct invite_mail {
 	const char	*address;	/* canonical */
@@ -270,18 +409,27 @@ struct invite_mail {
 	const char	*room_id;
 };
 
-/* The URL sign-ed25519 is reached at from the mail, without mxid. */
+/*
+ * The URL sign-ed25519 is reached at from the mail, without mxid.  It is
+ * on v1 whatever enable_v1 says: clients follow it with no identity
+ * server token (matrix-js-sdk posts to it as it is), the route stays
+ * served when v1 is off (API_V1_ALWAYS), and the private key in it is
+ * the credential.
+ */
 static void
 sign_url(const struct ctx *c, const struct invite_mail *im, struct buf *out)
 {
-	buf_printf(out, "%s/_matrix/identity/%s/sign-ed25519?token=",
-	    c->cfg.public_base_url, c->cfg.enable_v1 ? "api/v1" : "v2");
+	buf_printf(out, "%s/_matrix/identity/api/v1/sign-ed25519?token=",
+	    c->cfg.public_base_url);
 	buf_put_urlencoded(out, im->token);
 	buf_puts(out, "&private_key=");
 	buf_put_urlencoded(out, im->ephemeral_private_key);
 }
 
-/* The web client's link that joins the room, as Element reads it. */
+/*
+ * The web client's link that joins the room, as Element reads it; the
+ * request's values in it are cut or left out as LINK_MAX_* say.
+ */
 static void
 join_link(const char *web_client, const struct invite_mail *im,
     const char *sign, const cJSON *args, struct buf *out)
@@ -289,16 +437,18 @@ join_link(const char *web_client, const struct invite_mail *im,
 	static const struct {
 		const char	*param;
 		const char	*field;
+		int		 text;		/* cut, else left out if long */
 	} passed[] = {
-		{ "room_name", "room_name" },
-		{ "room_avatar_url", "room_avatar_url" },
-		{ "inviter_name", "sender_display_name" },
-		{ "guest_access_token", "guest_access_token" },
-		{ "guest_user_id", "guest_user_id" },
-		{ "room_type", "room_type" },
+		{ "room_name", "room_name", 1 },
+		{ "room_avatar_url", "room_avatar_url", 0 },
+		{ "inviter_name", "sender_display_name", 1 },
+		{ "guest_access_token", "guest_access_token", 0 },
+		{ "guest_user_id", "guest_user_id", 0 },
+		{ "room_type", "room_type", 1 },
 	};
 	const cJSON	*f;
-	size_t		 i;
+	struct buf	 v = { 0 }, p = { 0 };
+	size_t		 i, n;
 
 	buf_printf(out, "%s/#/room/", web_client);
 	buf_put_urlencoded(out, im->room_id);
@@ -308,10 +458,24 @@ join_link(const char *web_client, const struct invite_mail *im,
 	buf_put_urlencoded(out, sign);
 	for (i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
 		f = cJSON_GetObjectItemCaseSensitive(args, passed[i].field);
-		buf_printf(out, "&%s=", passed[i].param);
-		if (cJSON_IsString(f))
-			buf_put_urlencoded(out, f->valuestring);
+		buf_reset(&p);
+		buf_printf(&p, "&%s=", passed[i].param);
+		if (cJSON_IsString(f)) {
+			n = strlen(f->valuestring);
+			if (passed[i].text)
+				n = utf8_cut_bytes(f->valuestring, n,
+				    LINK_MAX_TEXT);
+			else if (n > LINK_MAX_OPAQUE)
+				n = 0;
+			buf_reset(&v);
+			buf_append(&v, f->valuestring, n);
+			buf_put_urlencoded(&p, buf_str(&v));
+		}
+		if (out->len + p.len <= LINK_MAX)
+			buf_append(out, p.data, p.len);
 	}
+	buf_free(&v);
+	buf_free(&p);
 }
 
 /* Template variables: names and values, values owned. */
@@ -376,8 +540,9 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 	struct vars	 vs = { .n = 0 };
 	struct mail_ids	 ids;
 	struct buf	 t = { 0 }, sign = { 0 }, subject = { 0 }, text = { 0 };
-	const cJSON	*f, *web;
+	const cJSON	*f;
 	const char	*brand = req_query(r, "brand");
+	char		*web = web_client(&c->cfg, args);
 	size_t		 i;
 	int		 rc = -1;
 
@@ -395,10 +560,16 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 		else if (strcmp(f->string, "room_name") == 0)
 			vars_set(&vs, f->string, mail_value(f->valuestring,
 			    MAIL_MAX_ROOM_NAME, MAIL_MAX_ROOM_NAME - 5));
+		else if (link_name(f->string))
+			/* A link is whole or not there: checked below. */
+			vars_set(&vs, f->string, xstrdup(strlen(f->valuestring)
+			    <= MAIL_MAX_LINK ? f->valuestring : ""));
 		else
-			vars_set(&vs, f->string, mail_value(f->valuestring, 0,
-			    0));
+			vars_set(&vs, f->string, mail_value(f->valuestring,
+			    MAIL_MAX_TEXT, MAIL_MAX_TEXT - 1));
 	}
+	/* The web client the homeserver named, if allowed, else ours. */
+	vars_set(&vs, "org.matrix.web_client_location", xstrdup(web));
 	/* What sigil computes wins over request fields of the same name. */
 	vars_set(&vs, "address", xstrdup(im->address));
 	vars_set(&vs, "token", xstrdup(im->token));
@@ -412,17 +583,12 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 	if (r->api == API_V2)
 		buf_printf(&t, "(%s) ", im->sender);
 	vars_set(&vs, "bracketed_verified_sender", xstrdup(buf_str(&t)));
-	web = cJSON_GetObjectItemCaseSensitive(args,
-	    "org.matrix.web_client_location");
-	vars_set(&vs, "web_client_location", mail_value(cJSON_IsString(web) &&
-	    *web->valuestring != '\0' ? web->valuestring :
-	    c->cfg.invite_web_client, 0, 0));
+	vars_set(&vs, "web_client_location", xstrdup(web));
 	sign_url(c, im, &sign);
 	vars_set(&vs, "sign_url", xstrdup(buf_str(&sign)));
 	buf_reset(&t);
-	join_link(vars_get(&vs, "web_client_location"), im, buf_str(&sign),
-	    args, &t);
-	vars_set(&vs, "join_link", mail_value(buf_str(&t), 0, 0));
+	join_link(web, im, buf_str(&sign), args, &t);
+	vars_set(&vs, "join_link", xstrdup(buf_str(&t)));
 	vars_set(&vs, "to", xstrdup(im->address));
 	vars_set(&vs, "from", xstrdup(c->cfg.mail_from));
 	vars_set(&vs, "messageid", xstrdup(ids.messageid));
@@ -431,6 +597,18 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 	vars_set(&vs, "brand", xstrdup(brand == NULL ? c->cfg.default_brand :
 	    brand));
 	vars_set(&vs, "subject_header_value", xstrdup(""));
+	/* One rule for every link of the mail, ours or the request's: an
+	 * http(s) URL of link characters, or nothing. */
+	for (i = 0; i < vs.n; i++)
+		if (link_name(vs.v[i].name) && !link_ok(vs.v[i].value)) {
+			if (*vs.v[i].value != '\0' && (strcmp(vs.v[i].name,
+			    "join_link") == 0 || strcmp(vs.v[i].name,
+			    "sign_url") == 0))
+				log_warn("invite: %s is not a link a mail may "
+				    "carry; check public_base_url",
+				    vs.v[i].name);
+			vars_set(&vs, vs.v[i].name, xstrdup(""));
+		}
 	if (tmpl_render(strcmp(vars_get(&vs, "room_type"), "m.space") == 0 ?
 	    c->cfg.invite_subject_space : c->cfg.invite_subject, vs.v, vs.n,
 	    &subject) == -1) {
@@ -454,6 +632,7 @@ out:
 	buf_free(&sign);
 	buf_free(&t);
 	vars_free(&vs);
+	free(web);
 	return rc;
 }
 
@@ -515,13 +694,13 @@ invite_args(const struct req *r, const cJSON *args,
 {
 	const char	*medium, *raw;
 
-	if (req_field_ok(rs, json_get_str(args, "medium", 1, INVITE_MAX_FIELD,
+	if (req_field_ok(rs, json_get_str(args, "medium", 1, MAX_BODY,
 	    &medium), "medium") == -1 ||
-	    req_field_ok(rs, json_get_str(args, "address", 1, INVITE_MAX_FIELD,
+	    req_field_ok(rs, json_get_str(args, "address", 1, MAX_BODY,
 	    &raw), "address") == -1 ||
-	    req_field_ok(rs, json_get_str(args, "room_id", 1, INVITE_MAX_FIELD,
+	    req_field_ok(rs, json_get_str(args, "room_id", 1, MAX_BODY,
 	    room_id), "room_id") == -1 ||
-	    req_field_ok(rs, json_get_str(args, "sender", 1, INVITE_MAX_FIELD,
+	    req_field_ok(rs, json_get_str(args, "sender", 1, MAX_BODY,
 	    sender), "sender") == -1 || fields_ok(args, rs) == -1)
 		return -1;
 	if (r->api == API_V2 && strcmp(*sender, r->user_id) != 0) {
@@ -548,6 +727,74 @@ invite_args(const struct req *r, const cJSON *args,
 	return 0;
 }
 
+/*
+ * Whether the client may call v1 store-invite: any when
+ * invite_v1_clients is empty, else only an address in one of its
+ * ranges (the homeservers that use this server without a token).
+ */
+static int
+v1_client_allowed(const struct cfg *cfg, const struct req *r)
+{
+	struct netrange	 client;
+	size_t		 i;
+
+	if (cfg->n_invite_v1_clients == 0)
+		return 1;
+	if (r->remote_addr == NULL || netrange_parse(r->remote_addr,
+	    &client) == -1)
+		return 0;
+	for (i = 0; i < cfg->n_invite_v1_clients; i++)
+		if (netrange_contains(&cfg->invite_v1_clients[i], client.addr))
+			return 1;
+	return 0;
+}
+
+/*
+ * Counts the invite against every limit keyed by what the caller cannot
+ * choose (client address, v2 user, room, recipient address) and the
+ * sender's.  Cheapest to the caller first: a client over its own limit
+ * spends nobody else's.  Returns 0, or -1 with the error (429) set.
+ */
+static int
+invite_limits(struct ctx *c, const struct req *r, const char *sender,
+    const char *room_id, const char *address, struct resp *rs)
+{
+	struct buf	 bucket = { 0 };
+	int		 rc = -1;
+
+	buf_printf(&bucket, "invite-client:%s", r->remote_addr == NULL ? "" :
+	    r->remote_addr);
+	if (ratelimit_check(c->db, buf_str(&bucket),
+	    &c->cfg.ratelimit_invite_client, rs) == -1)
+		goto out;
+	if (r->api == API_V2) {
+		buf_reset(&bucket);
+		buf_printf(&bucket, "invite-user:%s", r->user_id);
+		if (ratelimit_check(c->db, buf_str(&bucket),
+		    &c->cfg.ratelimit_invite_user, rs) == -1)
+			goto out;
+	}
+	buf_reset(&bucket);
+	buf_printf(&bucket, "invite:%s", sender);
+	if (ratelimit_check(c->db, buf_str(&bucket),
+	    &c->cfg.ratelimit_invite_sender, rs) == -1)
+		goto out;
+	buf_reset(&bucket);
+	buf_printf(&bucket, "invite-room:%s", room_id);
+	if (ratelimit_check(c->db, buf_str(&bucket),
+	    &c->cfg.ratelimit_invite_room, rs) == -1)
+		goto out;
+	buf_reset(&bucket);
+	buf_printf(&bucket, "invite-address:%s", address);
+	if (ratelimit_check(c->db, buf_str(&bucket),
+	    &c->cfg.ratelimit_invite_address, rs) == -1)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&bucket);
+	return rc;
+}
+
 /* POST store-invite. */
 static void
 h_store_invite(struct ctx *c, const struct req *r, struct resp *rs)
@@ -560,13 +807,18 @@ h_store_invite(struct ctx *c, const struct req *r, struct resp *rs)
 	char			 public[MAX_PUBLIC_KEY_B64];
 	struct sign_key		*eph = NULL;
 	struct db_binding	 b = { 0 };
-	struct buf		 bucket = { 0 }, shown = { 0 }, msg = { 0 };
+	struct buf		 shown = { 0 }, msg = { 0 };
 	struct db_invite	 inv;
 	struct invite_mail	 im;
 	int64_t			 now = now_ms();
 	enum db_res		 dr;
 
 	seed[0] = '\0';
+	if (r->api == API_V1 && !v1_client_allowed(&c->cfg, r)) {
+		resp_err(rs, MX_FORBIDDEN, "store-invite on v1 is not open to "
+		    "this address; use v2");
+		goto out;
+	}
 	if (req_args(r, &args, rs) == -1 || invite_args(r, args, &room_id,
 	    &sender, address, sizeof(address), rs) == -1)
 		goto out;
@@ -574,6 +826,10 @@ h_store_invite(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_err(rs, MX_NOT_ALLOWED, "Invite not allowed");
 		goto out;
 	}
+	/* Before the binding is looked up: M_THREEPID_IN_USE names the
+	 * mxid, so that answer counts too. */
+	if (invite_limits(c, r, sender, room_id, address, rs) == -1)
+		goto out;
 	if ((dr = db_binding_get(c->db, "email", address, &b)) == DB_ERROR) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		goto out;
@@ -584,10 +840,6 @@ h_store_invite(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_err_with(rs, MX_THREEPID_IN_USE, extra, NULL);
 		goto out;
 	}
-	buf_printf(&bucket, "invite:%s", sender);
-	if (ratelimit_check(c->db, buf_str(&bucket),
-	    &c->cfg.ratelimit_invite_sender, rs) == -1)
-		goto out;
 	if (random_token(token, sizeof(token)) == -1 ||
 	    sign_key_generate(EPHEMERAL_KEY_ID, &eph) == -1 ||
 	    sign_key_seed_b64(eph, B64_URLSAFE, seed, sizeof(seed)) == -1) {
@@ -630,7 +882,6 @@ out:
 	secure_wipe(msg.data, msg.len);
 	sign_key_free(eph);
 	db_binding_clear(&b);
-	buf_free(&bucket);
 	buf_free(&shown);
 	buf_free(&msg);
 	cJSON_Delete(reply);
@@ -778,7 +1029,9 @@ out:
 static const struct route routes[] = {
 	{ METHOD_POST, API_V1 | API_V2, "store-invite", h_store_invite,
 	    AUTH_USER },
-	{ METHOD_POST, API_V1 | API_V2, "sign-ed25519", h_sign, AUTH_USER },
+	/* Served on v1 even when v1 is off: every invite mail links here. */
+	{ METHOD_POST, API_V1 | API_V2 | API_V1_ALWAYS, "sign-ed25519", h_sign,
+	    AUTH_USER },
 };
 
 static const struct app invite_app = {

@@ -225,7 +225,8 @@ gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
 
 /*
  * Routes the request r to its handler, or answers it here: 404 for an
- * unknown path (or a v1 path with v1 switched off), 405 for a known path
+ * unknown path (or a v1 path with v1 switched off, but for routes marked
+ * API_V1_ALWAYS), 405 for a known path
  * with the wrong method, 200 {} to OPTIONS on a known path, 400 for a bad
  * query string.  Always leaves a response in rs.
  */
@@ -240,14 +241,15 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 	size_t			 i;
 	cJSON			*empty;
 
-	if ((rest = split_api(r->path, &api)) == NULL ||
-	    (api == API_V1 && !c->cfg.enable_v1)) {
+	if ((rest = split_api(r->path, &api)) == NULL) {
 		resp_err(rs, MX_UNRECOGNIZED, NULL);
 		return;
 	}
 	for (i = 0; i < app->nroutes && found == NULL; i++) {
 		rt = &app->routes[i];
-		if (!(rt->apis & api) || !path_match(rt->path, rest, &a))
+		if (!(rt->apis & api) || (api == API_V1 && !c->cfg.enable_v1 &&
+		    !(rt->apis & API_V1_ALWAYS)) ||
+		    !path_match(rt->path, rest, &a))
 			continue;
 		path_known = 1;
 		if (rt->methods & r->method) {

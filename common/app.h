@@ -50,9 +50,16 @@ enum route_auth {
 	AUTH_USER_IN_HANDLER,
 };
 
+/*
+ * A bit of route.apis besides the enum api ones: the route stays served
+ * on v1 when enable_v1 is false (sign-ed25519, which every invite mail
+ * links to on v1 and which its private key alone guards).
+ */
+#define API_V1_ALWAYS	0x100
+
 struct route {
 	unsigned	 methods;	/* enum http_method bits */
-	unsigned	 apis;		/* enum api bits */
+	unsigned	 apis;		/* enum api bits, API_V1_ALWAYS */
 	const char	*path;		/* after the API prefix; "x/ *" = 1 segment */
 	handler_fn	 handler;
 	enum route_auth	 auth;		/* on v2 */

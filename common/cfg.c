@@ -84,9 +84,15 @@ enum cfg_key {
 	CFG_KEY_INVITE_BLOCK_ROOMS,
 	CFG_KEY_INVITE_BLOCK_KEYWORDS,
 	CFG_KEY_RATELIMIT_INVITE_SENDER,
+	CFG_KEY_RATELIMIT_INVITE_ADDRESS,
+	CFG_KEY_RATELIMIT_INVITE_CLIENT,
+	CFG_KEY_RATELIMIT_INVITE_ROOM,
+	CFG_KEY_RATELIMIT_INVITE_USER,
+	CFG_KEY_INVITE_V1_CLIENTS,
 	CFG_KEY_INVITE_REDACT_LOCAL,
 	CFG_KEY_INVITE_REDACT_DOMAIN,
 	CFG_KEY_INVITE_WEB_CLIENT,
+	CFG_KEY_INVITE_WEB_CLIENT_HOSTS,
 	CFG_KEY_INVITE_SUBJECT,
 	CFG_KEY_INVITE_SUBJECT_SPACE,
 	CFG_KEY_INVITE_DELETE_ON_DELIVERY,
@@ -194,12 +200,24 @@ static const struct {
 	    offsetof(struct cfg, invite_block_keywords), CFG_WORD_LIST, 0 },
 	[CFG_KEY_RATELIMIT_INVITE_SENDER] = { "ratelimit_invite_sender",
 	    offsetof(struct cfg, ratelimit_invite_sender), CFG_RATE, 0 },
+	[CFG_KEY_RATELIMIT_INVITE_ADDRESS] = { "ratelimit_invite_address",
+	    offsetof(struct cfg, ratelimit_invite_address), CFG_RATE, 0 },
+	[CFG_KEY_RATELIMIT_INVITE_CLIENT] = { "ratelimit_invite_client",
+	    offsetof(struct cfg, ratelimit_invite_client), CFG_RATE, 0 },
+	[CFG_KEY_RATELIMIT_INVITE_ROOM] = { "ratelimit_invite_room",
+	    offsetof(struct cfg, ratelimit_invite_room), CFG_RATE, 0 },
+	[CFG_KEY_RATELIMIT_INVITE_USER] = { "ratelimit_invite_user",
+	    offsetof(struct cfg, ratelimit_invite_user), CFG_RATE, 0 },
+	[CFG_KEY_INVITE_V1_CLIENTS] = { "invite_v1_clients",
+	    offsetof(struct cfg, invite_v1_clients), CFG_RANGE_LIST, 0 },
 	[CFG_KEY_INVITE_REDACT_LOCAL] = { "invite_redact_local",
 	    offsetof(struct cfg, invite_redact_local), CFG_COUNT, 0 },
 	[CFG_KEY_INVITE_REDACT_DOMAIN] = { "invite_redact_domain",
 	    offsetof(struct cfg, invite_redact_domain), CFG_COUNT, 0 },
 	[CFG_KEY_INVITE_WEB_CLIENT] = { "invite_web_client",
 	    offsetof(struct cfg, invite_web_client), CFG_URL, 0 },
+	[CFG_KEY_INVITE_WEB_CLIENT_HOSTS] = { "invite_web_client_hosts",
+	    offsetof(struct cfg, invite_web_client_hosts), CFG_HOST_LIST, 0 },
 	[CFG_KEY_INVITE_SUBJECT] = { "invite_subject",
 	    offsetof(struct cfg, invite_subject), CFG_STRING, 0 },
 	[CFG_KEY_INVITE_SUBJECT_SPACE] = { "invite_subject_space",
@@ -349,6 +367,12 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 	if (key == CFG_KEY_HTTP_ALLOW) {
 		n = &c->n_http_allow;
 		list = NULL;
+	} else if (key == CFG_KEY_INVITE_V1_CLIENTS) {
+		n = &c->n_invite_v1_clients;
+		list = NULL;
+	} else if (key == CFG_KEY_INVITE_WEB_CLIENT_HOSTS) {
+		n = &c->n_invite_web_client_hosts;
+		list = c->invite_web_client_hosts;
 	} else if (key == CFG_KEY_NEXT_LINK_HOSTS) {
 		n = &c->n_next_link_hosts;
 		list = c->next_link_hosts;
@@ -395,8 +419,11 @@ cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
 				return -1;
 			}
 			list[*n] = xstrdup(item);
-		} else if (key == CFG_KEY_HTTP_ALLOW) {
-			if (netrange_parse(item, &c->http_allow[*n]) == -1) {
+		} else if (key == CFG_KEY_HTTP_ALLOW ||
+		    key == CFG_KEY_INVITE_V1_CLIENTS) {
+			if (netrange_parse(item, key == CFG_KEY_HTTP_ALLOW ?
+			    &c->http_allow[*n] : &c->invite_v1_clients[*n]) ==
+			    -1) {
 				snprintf(err, errlen, "\"%.64s\" is not an "
 				    "address or address/prefix", item);
 				return -1;
@@ -567,6 +594,10 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	c->ratelimit_country = (struct cfg_rate){ 50, 60 };
 	c->invite_lifetime = 30 * 86400;
 	c->ratelimit_invite_sender = (struct cfg_rate){ 20, 3600 };
+	c->ratelimit_invite_address = (struct cfg_rate){ 10, 3600 };
+	c->ratelimit_invite_client = (struct cfg_rate){ 100, 3600 };
+	c->ratelimit_invite_room = (struct cfg_rate){ 50, 3600 };
+	c->ratelimit_invite_user = (struct cfg_rate){ 20, 3600 };
 	c->invite_redact_local = 3;
 	c->invite_redact_domain = 3;
 	c->invite_web_client = xstrdup("https://app.element.io");
@@ -574,7 +605,7 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	    "to chat");
 	c->invite_subject_space = xstrdup("%(sender_display_name)s has "
 	    "invited you to a space");
-	c->invite_delete_on_delivery = 1;
+	c->invite_delete_on_delivery = 0;
 	c->onbind_retry_max = 3600;
 	c->http_budget = 8;
 	c->http_key_failure_ttl = 60;
@@ -718,6 +749,8 @@ cfg_free(struct cfg *c)
 	for (i = 0; i < c->n_invite_block_keywords; i++)
 		free(c->invite_block_keywords[i]);
 	free(c->invite_web_client);
+	for (i = 0; i < c->n_invite_web_client_hosts; i++)
+		free(c->invite_web_client_hosts[i]);
 	free(c->invite_subject);
 	free(c->invite_subject_space);
 	memset(c, 0, sizeof(*c));

@@ -79,9 +79,17 @@ struct cfg {
 	char	*invite_block_keywords[MAX_LIST]; /* as written */
 	size_t	 n_invite_block_keywords;
 	struct cfg_rate ratelimit_invite_sender; /* invites per sender */
+	struct cfg_rate ratelimit_invite_address; /* per recipient address */
+	struct cfg_rate ratelimit_invite_client; /* per client IP address */
+	struct cfg_rate ratelimit_invite_room;	/* per room */
+	struct cfg_rate ratelimit_invite_user;	/* per v2 token's user */
+	struct netrange invite_v1_clients[MAX_LIST]; /* empty: any client */
+	size_t	 n_invite_v1_clients;
 	int64_t	 invite_redact_local;	/* characters kept of the local part */
 	int64_t	 invite_redact_domain;	/* and of the domain */
 	char	*invite_web_client;	/* web_client_location by default */
+	char	*invite_web_client_hosts[MAX_LIST]; /* empty: invite_web_client's */
+	size_t	 n_invite_web_client_hosts;
 	char	*invite_subject;	/* template of the invite's subject */
 	char	*invite_subject_space;	/* the same for room_type m.space */
 	int	 invite_delete_on_delivery; /* else kept, marked delivered */

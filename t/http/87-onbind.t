@@ -101,8 +101,9 @@ for my $i (@{ $body->{invites} }) {
 	    $pub), 'which verifies');
 }
 ok(wait_for(sub { outbox() == 0 }, 5), 'the outbox is empty afterwards');
-is(psql("SELECT count(*) FROM invites WHERE address = 'onbind\@example.org'"),
-    0, 'delivered invites are deleted (invite_delete_on_delivery)');
+is(psql("SELECT count(*) FROM invites WHERE address = 'onbind\@example.org'"
+    . " AND delivered_ts IS NOT NULL"), 2,
+    'delivered invites are kept, marked delivered (invite_delete_on_delivery)');
 is(psql("SELECT count(*) FROM invites WHERE token = '$theirs'"), 1,
     'the other address\'s invite is still pending');
 

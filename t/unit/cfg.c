@@ -16,7 +16,9 @@
 	"signing_key = /etc/sigil/signing.key\n" \
 	"old_key = ed25519:old pyx9wMUkZVUi1a4g0f9i0oSgUs3wwb05Pv4gpcCtuSg\n" \
 	"revoked_key = ed25519:bad 2-3ugRDsbBfK4tIj0s_M8MWBfWOlO9M2F1DCYWxqrQ4\n" \
-	"enable_v1 = false\n"
+	"enable_v1 = false\n" \
+	"invite_v1_clients = 192.0.2.0/24 2001:db8::1\n" \
+	"invite_web_client_hosts = chat.example.org app.example.org:8443\n"
 
 static void
 bad(const char *text, const char *want, const char *name)
@@ -53,7 +55,28 @@ main(void)
 	    "2+3ugRDsbBfK4tIj0s/M8MWBfWOlO9M2F1DCYWxqrQ4",
 	    "a URL-safe key is stored in the standard alphabet");
 	ok(c.signing_key_id == NULL, "signing_key_id defaults to the file's");
+	is_int((long long)c.n_invite_v1_clients, 2, "two v1 invite clients");
+	is_int((long long)c.n_invite_web_client_hosts, 2,
+	    "two web client hosts");
+	is_str(c.invite_web_client_hosts[1], "app.example.org:8443",
+	    "a web client host with a port");
+	is_int(c.invite_delete_on_delivery, 0, "invites are kept on delivery "
+	    "by default: the mailed link still signs");
+	is_int(c.ratelimit_invite_address.count, 10, "10 invites an hour to "
+	    "an address by default");
+	is_int(c.ratelimit_invite_client.count, 100, "100 from a client");
+	is_int(c.ratelimit_invite_room.count, 50, "50 into a room");
+	is_int(c.ratelimit_invite_user.count, 20, "20 by a v2 user");
 	cfg_free(&c);
+
+	bad("invite_v1_clients = 192.0.2.0/33\n", "t.conf:1: "
+	    "invite_v1_clients: \"192.0.2.0/33\" is not an address",
+	    "a bad v1 invite client range");
+	bad("invite_web_client_hosts = https://x\n", "t.conf:1: "
+	    "invite_web_client_hosts: \"https://x\" is not a server name",
+	    "a web client host that is a URL");
+	bad("ratelimit_invite_room = 5\n", "t.conf:1: ratelimit_invite_room: "
+	    "want", "a rate without seconds");
 
 	bad("server_name = a\nbogus = 1\n", "t.conf:2: unknown key",
 	    "an unknown key names file and line");

@@ -35,8 +35,11 @@ static const struct route routes[] = {
 	{ METHOD_POST, API_V2, "lookup", h_any, AUTH_NONE },
 	{ METHOD_GET, API_ROOT, "versions", h_any, AUTH_NONE },
 	{ METHOD_GET, API_V1 | API_V2, "", h_any, AUTH_NONE },
+	{ METHOD_POST, API_V1 | API_V2 | API_V1_ALWAYS, "sign", h_any,
+	    AUTH_NONE },
 };
-static const struct app test_app = { "test", 0, routes, 5, NULL };
+static const struct app test_app = { "test", 0, routes,
+    sizeof(routes) / sizeof(routes[0]), NULL };
 
 /* Dispatches method path?query; returns the status, body in *body. */
 static int
@@ -182,6 +185,15 @@ main(void)
 	c.cfg.enable_v1 = 0;
 	is_int(dispatch(&c, METHOD_GET, "/_matrix/identity/api/v1", "",
 	    &body), 404, "v1 switched off is 404");
+	free(body);
+	is_int(dispatch(&c, METHOD_POST, "/_matrix/identity/api/v1/sign", "",
+	    &body), 200, "a route marked API_V1_ALWAYS stays on v1");
+	free(body);
+	is_int(dispatch(&c, METHOD_GET, "/_matrix/identity/api/v1/sign", "",
+	    &body), 405, "with its methods");
+	free(body);
+	is_int(dispatch(&c, METHOD_GET, "/_matrix/identity/api/v1/pubkey/"
+	    "ed25519:0", "", &body), 404, "other v1 routes stay off");
 	free(body);
 	is_int(dispatch(&c, METHOD_GET, "/_matrix/identity/v2", "", &body),
 	    200, "v2 still served with v1 off");
