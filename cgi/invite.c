@@ -377,7 +377,8 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 	struct mail_ids	 ids;
 	struct buf	 t = { 0 }, sign = { 0 }, subject = { 0 }, text = { 0 };
 	const cJSON	*f, *web;
-	const char	*brand = req_query(r, "brand");
+	const char	*brand = tmpl_brand(&c->templates,
+			    req_query(r, "brand"));
 	size_t		 i;
 	int		 rc = -1;
 
@@ -428,8 +429,7 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 	vars_set(&vs, "messageid", xstrdup(ids.messageid));
 	vars_set(&vs, "date", xstrdup(ids.date));
 	vars_set(&vs, "multipart_boundary", xstrdup(ids.boundary));
-	vars_set(&vs, "brand", xstrdup(brand == NULL ? c->cfg.default_brand :
-	    brand));
+	vars_set(&vs, "brand", xstrdup(brand));
 	vars_set(&vs, "subject_header_value", xstrdup(""));
 	if (tmpl_render(strcmp(vars_get(&vs, "room_type"), "m.space") == 0 ?
 	    c->cfg.invite_subject_space : c->cfg.invite_subject, vs.v, vs.n,
@@ -782,7 +782,7 @@ static const struct route routes[] = {
 };
 
 static const struct app invite_app = {
-	"sigil-invite", APP_NEEDS_DB | APP_NEEDS_MAIL,
+	"sigil-invite", APP_NEEDS_DB | APP_NEEDS_MAIL | APP_MAIL_INVITE,
 	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
 };
 
