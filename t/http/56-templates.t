@@ -127,22 +127,26 @@ if (my $w = starts('validate', without($conf, qw(sms_gateway sms_url
     sms_token sms_from)) . "sms_gateway = none\n",
     'no sms_template.txt, sms_gateway = none')) {
 	my $n = mail_count();
-	my $r = ask($w, 'nosms1', 'nosms@example.org');
+	my $r = ask($w, 'nosms1', 't56-nosms@example.org');
 	is($r->{status}, 200, 'and mails') or diag($r->{content});
 	is(mail_count(), $n + 1, 'one mail');
 	stop_worker($w);
 }
-start_fails('validate', $conf, qr{\Q$t\E/default: sms_template.txt is missing|\Q$t\E/acme/sms_template.txt:1: not valid UTF-8},
+# The stack's own configuration has an SMS gateway.  Which fault of the
+# two comes first depends on the order of the folders.
+start_fails('validate', $conf, qr{\Q$t\E/default:\ sms_template.txt\ is\ missing
+    |\Q$t\E/acme/sms_template.txt:1:\ not\ valid\ UTF-8}x,
     'with an SMS gateway, the text template is needed');
 
-($conf, $t) = tdir('badsms', 'acme/sms_template.txt' => "Code \xff %(token)s\n");
+($conf, $t) = tdir('badsms',
+    'acme/sms_template.txt' => "Code \xff %(token)s\n");
 start_fails('validate', $conf,
     qr{\Q$t\E/acme/sms_template.txt:1: not valid UTF-8},
     'with an SMS gateway, a brand\'s text template is checked');
 
 ($conf, $t) = tdir('noinvite', $ti => undef);
 if (my $w = starts('validate', $conf, 'no invite template')) {
-	is(ask($w, 'noinv1', 'noinvite@example.org')->{status}, 200,
+	is(ask($w, 'noinv1', 't56-noinvite@example.org')->{status}, 200,
 	    'and mails');
 	stop_worker($w);
 }
@@ -152,7 +156,7 @@ start_fails('invite', $conf,
 
 ($conf, $t) = tdir('badinvite', $ti => "Subject: %(room_name)s\n");
 if (my $w = starts('validate', $conf, 'a broken invite template')) {
-	is(ask($w, 'badinv1', 'badinvite@example.org')->{status}, 200,
+	is(ask($w, 'badinv1', 't56-badinvite@example.org')->{status}, 200,
 	    'and mails');
 	stop_worker($w);
 }
@@ -178,7 +182,8 @@ if (my $w = starts('validate', $conf, 'brands')) {
 	my $i = 0;
 	for my $b (sort keys %want) {
 		$i++;
-		my $r = ask($w, "brand$i", "brand$i\@example.org", "?brand=$b");
+		my $r = ask($w, "brand$i", "t56-brand$i\@example.org",
+		    "?brand=$b");
 		is($r->{status}, 200, "?brand=$b: 200") or diag($r->{content});
 		like(head_of((mails())[-1]{raw}), $want{$b}, "?brand=$b: the "
 		    . "brand is " . ($b eq 'acme' ? 'acme' : 'the default'));
@@ -187,7 +192,7 @@ if (my $w = starts('validate', $conf, 'brands')) {
 	# A brand that would add a header: no Bcc, in any template that
 	# puts the brand in a header; the mail goes to the address alone.
 	my $n = mail_count();
-	my $r = ask($w, 'inject1', 'inject@example.org',
+	my $r = ask($w, 'inject1', 't56-inject@example.org',
 	    '?brand=acme%0D%0ABcc:%20evil@example.org');
 	is($r->{status}, 200, 'a brand with CR LF: 200 (the default brand)');
 	is(mail_count(), $n + 1, 'one mail');
@@ -195,7 +200,7 @@ if (my $w = starts('validate', $conf, 'brands')) {
 	unlike(head_of($m->{raw}), qr/^Bcc:/mi, 'no Bcc header');
 	like(head_of($m->{raw}), qr/^X-Brand: default\r$/m,
 	    'X-Brand is the default');
-	is_deeply($m->{rcpt}, ['inject@example.org'], 'one recipient');
+	is_deeply($m->{rcpt}, ['t56-inject@example.org'], 'one recipient');
 	my $mime = `/usr/bin/python3 t/lib/check-mime.py '$m->{file}'`;
 	like($mime, qr/^defects=0$/m, 'a message without defects');
 
@@ -217,7 +222,7 @@ if (my $w = starts('invite', $conf, 'an invite template with the brand')) {
 	my $n = mail_count();
 	my $r = fcgi_request($w, 'POST',
 	    "$v1/store-invite?brand=x%0ABcc:%20evil\@example.org",
-	    { medium => 'email', address => 'ibrand@example.org',
+	    { medium => 'email', address => 't56-ibrand@example.org',
 	      room_id => '!ibrand:example.org',
 	      sender => '@ibrand:example.org' });
 	is($r->{status}, 200, 'store-invite with a LF in the brand: 200')
