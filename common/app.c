@@ -393,7 +393,7 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
     struct ctx *c)
 {
 	const char	*path;
-	char		 err[512];
+	char		 err[1024];	/* a template fault lists the names */
 
 	memset(c, 0, sizeof(*c));
 	if (parts_linked(app) == -1)

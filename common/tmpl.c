@@ -293,7 +293,10 @@ tmpl_render(const char *text, const struct tmpl_var *vars, size_t n,
 	return render(text, 0, vars, n, out);
 }
 
-/* The same for an HTML page: every value is HTML-escaped. */
+/*
+ * As tmpl_render, for an HTML page (the verify page): every value is
+ * HTML-escaped, whatever form the template asks for.  Returns 0 or -1.
+ */
 int
 tmpl_render_page(const char *text, const struct tmpl_var *vars, size_t n,
     struct buf *out)
@@ -478,7 +481,7 @@ static int
 brand_load(const char *dir, const char *name, unsigned uses,
     struct tmpl_brand *b, char *err, size_t errlen)
 {
-	char	 path[4096], *text, why[512];
+	char	 path[4096], *text, why[1024];
 	size_t	 line;
 	int	 k;
 
