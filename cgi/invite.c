@@ -541,7 +541,8 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 	struct mail_ids	 ids;
 	struct buf	 t = { 0 }, sign = { 0 }, subject = { 0 }, text = { 0 };
 	const cJSON	*f;
-	const char	*brand = req_query(r, "brand");
+	const char	*brand = tmpl_brand(&c->templates,
+			    req_query(r, "brand"));
 	char		*web = web_client(&c->cfg, args);
 	size_t		 i;
 	int		 rc = -1;
@@ -594,8 +595,7 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 	vars_set(&vs, "messageid", xstrdup(ids.messageid));
 	vars_set(&vs, "date", xstrdup(ids.date));
 	vars_set(&vs, "multipart_boundary", xstrdup(ids.boundary));
-	vars_set(&vs, "brand", xstrdup(brand == NULL ? c->cfg.default_brand :
-	    brand));
+	vars_set(&vs, "brand", xstrdup(brand));
 	vars_set(&vs, "subject_header_value", xstrdup(""));
 	/* One rule for every link of the mail, ours or the request's: an
 	 * http(s) URL of link characters, or nothing. */
@@ -1035,7 +1035,7 @@ static const struct route routes[] = {
 };
 
 static const struct app invite_app = {
-	"sigil-invite", APP_NEEDS_DB | APP_NEEDS_MAIL,
+	"sigil-invite", APP_NEEDS_DB | APP_NEEDS_MAIL | APP_MAIL_INVITE,
 	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
 };
 

@@ -136,7 +136,8 @@ build_mail(struct ctx *c, const struct req *r, const struct db_session *s,
 {
 	struct mail_ids	 ids;
 	struct buf	 link = { 0 }, text = { 0 };
-	const char	*brand = req_query(r, "brand");
+	const char	*brand = tmpl_brand(&c->templates,
+			    req_query(r, "brand"));
 	const char	*api = r->api == API_V1 ? "api/v1" : "v2";
 	int		 rc = -1;
 
@@ -160,8 +161,7 @@ build_mail(struct ctx *c, const struct req *r, const struct db_session *s,
 			{ "messageid", ids.messageid },
 			{ "date", ids.date },
 			{ "multipart_boundary", ids.boundary },
-			{ "brand", brand == NULL ? c->cfg.default_brand :
-			    brand },
+			{ "brand", brand },
 		};
 
 		if (tmpl_render(tmpl_get(&c->templates, brand,
@@ -403,7 +403,8 @@ static int
 send_sms(struct ctx *c, const struct req *r, const struct db_session *s,
     const char *secret)
 {
-	const char	*brand = req_query(r, "brand");
+	const char	*brand = tmpl_brand(&c->templates,
+			    req_query(r, "brand"));
 	struct buf	 text = { 0 };
 	int		 rc = -1;
 
@@ -411,8 +412,7 @@ send_sms(struct ctx *c, const struct req *r, const struct db_session *s,
 	{
 		const struct tmpl_var vars[] = {
 			{ "token", s->token },
-			{ "brand", brand == NULL ? c->cfg.default_brand :
-			    brand },
+			{ "brand", brand },
 		};
 
 		if (tmpl_render(tmpl_get(&c->templates, brand, TMPL_SMS), vars,
@@ -634,7 +634,8 @@ submit_link(struct ctx *c, const struct req *r, struct resp *rs,
     const char *medium)
 {
 	struct tmpl_var		 var[2];
-	const char		*brand = req_query(r, "brand");
+	const char		*brand = tmpl_brand(&c->templates,
+				    req_query(r, "brand"));
 	const char		*sid, *secret, *token, *msg;
 	struct db_session	 s;
 	struct buf		 page = { 0 };
@@ -676,10 +677,9 @@ submit_link(struct ctx *c, const struct req *r, struct resp *rs,
 			break;
 		}
 	var[0] = (struct tmpl_var){ "message", msg };
-	var[1] = (struct tmpl_var){ "brand",
-	    brand == NULL ? c->cfg.default_brand : brand };
-	if (tmpl_render(tmpl_get(&c->templates, brand, TMPL_VERIFY_PAGE), var,
-	    2, &page) == -1) {
+	var[1] = (struct tmpl_var){ "brand", brand };
+	if (tmpl_render_page(tmpl_get(&c->templates, brand, TMPL_VERIFY_PAGE),
+	    var, 2, &page) == -1) {
 		resp_err(rs, MX_UNKNOWN, NULL);
 		goto out;
 	}
@@ -764,7 +764,8 @@ static const struct route routes[] = {
 };
 
 static const struct app validate_app = {
-	"sigil-validate", APP_NEEDS_DB | APP_NEEDS_MAIL | APP_NEEDS_HTTP, routes,
+	"sigil-validate", APP_NEEDS_DB | APP_NEEDS_MAIL | APP_MAIL_VERIFY |
+	    APP_NEEDS_HTTP, routes,
 	sizeof(routes) / sizeof(routes[0]), NULL,
 };
 

@@ -373,6 +373,29 @@ app_key_ref(struct ctx *c)
 }
 
 /*
+ * Returns the templates (TMPL_USES bits) app uses with the configuration
+ * c: only these are read and checked at start, so that a program does not
+ * stop for a template it never sends (the text, when no SMS gateway is
+ * set; the invite mail, in sigil-validate).
+ */
+static unsigned
+tmpl_uses(const struct app *app, const struct cfg *c)
+{
+	unsigned	 uses = 0;
+
+	if (app->flags & APP_MAIL_VERIFY) {
+		uses |= TMPL_USES(TMPL_VERIFICATION_MAIL) |
+		    TMPL_USES(TMPL_VERIFY_PAGE);
+		/* As sms_configured(), which would link the SMS code. */
+		if (strcmp(c->sms_gateway, "none") != 0)
+			uses |= TMPL_USES(TMPL_SMS);
+	}
+	if (app->flags & APP_MAIL_INVITE)
+		uses |= TMPL_USES(TMPL_INVITE_MAIL);
+	return uses;
+}
+
+/*
  * Builds the process context: configuration (from "-c path" or
  * $SIGIL_CONFIG), the signing key, and the database when the program
  * needs one.  Returns 0, or -1 after logging why the program cannot start.
@@ -382,7 +405,7 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
     struct ctx *c)
 {
 	const char	*path;
-	char		 err[512];
+	char		 err[1024];	/* a template fault lists the names */
 
 	memset(c, 0, sizeof(*c));
 	if (parts_linked(app) == -1)
@@ -426,13 +449,15 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 			return -1;
 		}
 		if (tmpl_load(c->cfg.template_dir, c->cfg.default_brand,
-		    &c->templates, err, sizeof(err)) == -1) {
+		    tmpl_uses(app, &c->cfg), &c->templates, err,
+		    sizeof(err)) == -1) {
 			log_err("%s", err);
 			return -1;
 		}
-		if (tmpl_check(c->cfg.invite_subject, TMPL_INVITE_MAIL) == -1 ||
-		    tmpl_check(c->cfg.invite_subject_space,
-		    TMPL_INVITE_MAIL) == -1) {
+		if ((app->flags & APP_MAIL_INVITE) &&
+		    (tmpl_check(c->cfg.invite_subject, TMPL_INVITE_MAIL) ==
+		    -1 || tmpl_check(c->cfg.invite_subject_space,
+		    TMPL_INVITE_MAIL) == -1)) {
 			log_err("invite_subject or invite_subject_space: a "
 			    "placeholder that is malformed or not an invite "
 			    "mail's");

@@ -27,7 +27,7 @@ struct ctx {
 	struct db	*db;		/* NULL for programs without one */
 	struct db	*db_read;	/* lookups: the replica, or db itself */
 	struct terms	 terms;		/* what v2 users must agree to */
-	struct tmpl_set	 templates;	/* APP_NEEDS_MAIL: loaded at start */
+	struct tmpl_set	 templates;	/* APP_MAIL_*: loaded at start */
 };
 
 typedef void	(*handler_fn)(struct ctx *, const struct req *, struct resp *);
@@ -70,6 +70,11 @@ struct route {
 #define APP_NEEDS_MAIL	0x04	/* SMTP and the templates */
 #define APP_READ_REPLICA 0x08	/* reads may go to database_replica */
 #define APP_LISTEN	0x10	/* LISTEN for queued onbind deliveries */
+/* The templates a program with APP_NEEDS_MAIL uses, loaded and checked at
+ * start (no others are read): */
+#define APP_MAIL_VERIFY	0x20	/* verification mail and page; the text
+				 * too when an SMS gateway is set */
+#define APP_MAIL_INVITE	0x40	/* invite mail, invite_subject(_space) */
 
 struct app {
 	const char		*name;		/* e.g. "sigil-pubkey" */

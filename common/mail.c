@@ -105,12 +105,24 @@ mail_header_safe(const char *s)
 	return 1;
 }
 
-/* Appends a header value as an RFC 2047 encoded word when not ASCII. */
+/* The most bytes of the value one encoded word carries: 60 base64
+ * characters, 72 with "=?UTF-8?B?" and "?=", so that a folded line stays
+ * under 78; the first word 3 bytes fewer to leave room for "Subject: ". */
+#define SUBJECT_WORD_BYTES	45
+
+/*
+ * Appends a header value as it is when ASCII, else as RFC 2047 encoded
+ * words of at most SUBJECT_WORD_BYTES bytes each, folded onto new lines.
+ * Words are cut on UTF-8 character boundaries where the value has them;
+ * a run of bytes with no boundary (not UTF-8: a template is checked at
+ * start, so only a bug gets here) is cut anywhere.  Every word takes at
+ * least one byte, so the loop ends whatever the input.
+ */
 static void
 put_subject(struct buf *out, const char *value, size_t n)
 {
-	char	 enc[1024];
-	size_t	 i, chunk;
+	char	 enc[64];	/* b64_encoded_len(SUBJECT_WORD_BYTES) + 1 */
+	size_t	 i, chunk, cut, max;
 
 	/* White space after the colon stays as it is. */
 	while (n > 0 && (*value == ' ' || *value == '\t')) {
@@ -124,13 +136,18 @@ put_subject(struct buf *out, const char *value, size_t n)
 		buf_append(out, value, n);
 		return;
 	}
-	/* Encoded words of at most 45 bytes each (60 base64 characters),
-	 * split on UTF-8 character boundaries, folded onto new lines. */
 	for (i = 0; i < n; i += chunk) {
-		chunk = n - i > 45 ? 45 : n - i;
-		while (i + chunk < n &&
-		    ((unsigned char)value[i + chunk] & 0xc0) == 0x80)
-			chunk--;
+		max = i == 0 ? SUBJECT_WORD_BYTES - 3 : SUBJECT_WORD_BYTES;
+		chunk = n - i > max ? max : n - i;
+		/* Back off to the start of a character, at most the 3
+		 * continuation bytes a UTF-8 character has. */
+		cut = chunk;
+		while (cut > 1 && chunk - cut < 3 && i + cut < n &&
+		    ((unsigned char)value[i + cut] & 0xc0) == 0x80)
+			cut--;
+		if (i + cut == n || ((unsigned char)value[i + cut] & 0xc0) !=
+		    0x80)
+			chunk = cut;
 		if (i > 0)
 			buf_puts(out, "\r\n ");	/* folded */
 		b64_encode((const unsigned char *)value + i, chunk,

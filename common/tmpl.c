@@ -1,19 +1,34 @@
 /*
- * Loading templates by brand and filling them in.  Each template is
- * checked at load: every placeholder must name a variable its use offers
- * (tmpl_names below), so a typo stops the start, not a mail.
+ * Loading templates by brand, checking them, and filling them in.
+ *
+ * At start tmpl_load reads only the templates the program will use (the
+ * uses bits) and checks each one (tmpl_validate): valid UTF-8, every
+ * placeholder well-formed and one its use offers (tmpl_names below), and,
+ * rendered with sample values, a mail template is a message with headers
+ * and a body, a text or page is not empty.  A fault stops the start with
+ * the file and the reason, instead of failing every mail.
+ *
+ * Every value is made safe where it lands (tmpl_render): control
+ * characters and Unicode line breaks become spaces, so that no value can
+ * start a line (a header, a MIME boundary) in any template; a value in a
+ * text/html part or page is HTML-escaped, whatever form the template
+ * asked for; the _forurl form is percent-encoded.
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "buf.h"
+#include "json.h"
 #include "tmpl.h"
 #include "util.h"
 
 #define TMPL_MAX_FILE	(256 * 1024)
 #define TMPL_MAX_NAME	64
+#define TMPL_MAX_BRANDS	1000
 
 static const char *const tmpl_files[TMPL__MAX] = {
 	[TMPL_VERIFICATION_MAIL] = "verification_template.eml",
@@ -67,25 +82,106 @@ buf_put_html(struct buf *b, const char *s)
 }
 
 /*
+ * Returns how many bytes at s make a line break or control character a
+ * value must not carry (a C0 control, DEL, U+0085 NEL, U+2028 LINE
+ * SEPARATOR, U+2029 PARAGRAPH SEPARATOR), or 0.
+ */
+static size_t
+line_breaker(const unsigned char *s)
+{
+	if (*s < 0x20 || *s == 0x7f)
+		return 1;
+	if (s[0] == 0xc2 && s[1] == 0x85)
+		return 2;
+	if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9))
+		return 3;
+	return 0;
+}
+
+/*
+ * Appends the value v as the template asked (form: 0 plain, 1 html, 2
+ * url), HTML-escaped anyway when html is set; control characters and
+ * line breaks become one space each.
+ */
+static void
+put_value(struct buf *out, const char *v, int form, int html)
+{
+	char	 one[2] = { 0, 0 };
+	size_t	 k;
+
+	if (form == 2) {
+		buf_put_urlencoded(out, v);
+		return;
+	}
+	while (*v != '\0') {
+		if ((k = line_breaker((const unsigned char *)v)) > 0) {
+			buf_putc(out, ' ');
+			v += k;
+			continue;
+		}
+		one[0] = *v++;
+		if (form == 1 || html)
+			buf_put_html(out, one);
+		else
+			buf_putc(out, one[0]);
+	}
+}
+
+/* Why tmpl_walk stopped: the line, and the placeholder when it was
+ * well-formed but refused by the callback. */
+struct walk_err {
+	size_t	 line;
+	char	 name[TMPL_MAX_NAME + 1];
+	int	 unknown;
+};
+
+/* 1 when c may be in a placeholder's name. */
+static int
+name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '.';
+}
+
+/* 1 when the line at p (up to its end) names text/html, any case. */
+static int
+names_html(const char *p)
+{
+	for (; *p != '\0' && *p != '\n'; p++)
+		if (strncasecmp(p, "text/html", 9) == 0)
+			return 1;
+	return 0;
+}
+
+/*
  * Walks the placeholders of text.  For each, calls back with the bare
- * name and the form (0 plain, 1 html, 2 url); for other text, appends
- * to out when out is not NULL.  Returns 0, or -1 at a malformed
- * placeholder or when the callback refuses, with *line set.
+ * name, the form (0 plain, 1 html, 2 url) and whether the value lands in
+ * HTML: everywhere when page is set, else after a "Content-Type:" line
+ * naming text/html and before the next "Content-Type:" line, outside the
+ * message's own header (over-escaping is the safe side of the doubt).
+ * Other text is appended to out when out is not NULL.  Returns 0, or -1
+ * at a malformed placeholder or when the callback refuses, with e set.
  */
 static int
-tmpl_walk(const char *text, struct buf *out,
-    int (*cb)(void *, const char *, int, struct buf *), void *arg,
-    size_t *line)
+tmpl_walk(const char *text, int page, struct buf *out,
+    int (*cb)(void *, const char *, int, int, struct buf *), void *arg,
+    struct walk_err *e)
 {
-	const char	*p = text, *close;
-	char		 name[TMPL_MAX_NAME + 1];
+	const char	*p, *q;
 	size_t		 n;
-	int		 form;
+	int		 form, html = 0, top = 1;
 
-	*line = 1;
-	for (; *p != '\0'; p++) {
+	memset(e, 0, sizeof(*e));
+	e->line = 1;
+	for (p = text; *p != '\0'; p++) {
+		if (p == text || p[-1] == '\n') {
+			if (strncasecmp(p, "Content-Type:", 13) == 0)
+				html = names_html(p);
+			else if (*p == '\n' || (*p == '\r' && p[1] == '\n'))
+				top = 0;
+		}
 		if (*p == '\n')
-			(*line)++;
+			e->line++;
 		if (*p != '%') {
 			if (out != NULL)
 				buf_putc(out, *p);
@@ -97,35 +193,41 @@ tmpl_walk(const char *text, struct buf *out,
 			p++;
 			continue;
 		}
-		if (p[1] != '(' || (close = strchr(p + 2, ')')) == NULL ||
-		    close[1] != 's')
+		if (p[1] != '(')
 			return -1;
-		n = (size_t)(close - (p + 2));
-		if (n == 0 || n > TMPL_MAX_NAME)
+		for (q = p + 2; name_char(*q); q++)
+			;
+		n = (size_t)(q - (p + 2));
+		if (*q != ')' || q[1] != 's' || n == 0 || n > TMPL_MAX_NAME)
 			return -1;
-		memcpy(name, p + 2, n);
-		name[n] = '\0';
+		memcpy(e->name, p + 2, n);
+		e->name[n] = '\0';
 		form = 0;
-		if (n > 8 && strcmp(name + n - 8, "_forhtml") == 0) {
-			name[n - 8] = '\0';
+		if (n > 8 && strcmp(e->name + n - 8, "_forhtml") == 0) {
+			e->name[n - 8] = '\0';
 			form = 1;
-		} else if (n > 7 && strcmp(name + n - 7, "_forurl") == 0) {
-			name[n - 7] = '\0';
+		} else if (n > 7 && strcmp(e->name + n - 7, "_forurl") == 0) {
+			e->name[n - 7] = '\0';
 			form = 2;
 		}
-		if (cb(arg, name, form, out) == -1)
+		if (cb(arg, e->name, form, page || (html && !top), out) ==
+		    -1) {
+			e->unknown = 1;
 			return -1;
-		p = close + 1;
+		}
+		p = q + 1;
 	}
 	return 0;
 }
 
+/* The callback of a check: 0 when name is one of the list arg. */
 static int
-check_name(void *arg, const char *name, int form, struct buf *out)
+check_name(void *arg, const char *name, int form, int html, struct buf *out)
 {
 	char	 word[TMPL_MAX_NAME + 3];
 
 	(void)form;
+	(void)html;
 	(void)out;
 	if (strchr(name, '.') != NULL && strstr(arg, " .* ") != NULL)
 		return 0;
@@ -139,7 +241,7 @@ struct render {
 };
 
 static int
-put_var(void *arg, const char *name, int form, struct buf *out)
+put_var(void *arg, const char *name, int form, int html, struct buf *out)
 {
 	const struct render	*r = arg;
 	size_t			 i;
@@ -149,12 +251,7 @@ put_var(void *arg, const char *name, int form, struct buf *out)
 			break;
 	if (i == r->n)		/* a namespaced field not sent: empty */
 		return strchr(name, '.') != NULL ? 0 : -1;
-	if (form == 1)
-		buf_put_html(out, r->vars[i].value);
-	else if (form == 2)
-		buf_put_urlencoded(out, r->vars[i].value);
-	else
-		buf_puts(out, r->vars[i].value);
+	put_value(out, r->vars[i].value, form, html);
 	return 0;
 }
 
@@ -165,27 +262,183 @@ put_var(void *arg, const char *name, int form, struct buf *out)
 int
 tmpl_check(const char *text, enum tmpl_kind kind)
 {
-	size_t	 line;
+	struct walk_err	 e;
 
-	return tmpl_walk(text, NULL, check_name, (void *)tmpl_names[kind],
-	    &line);
+	return tmpl_walk(text, 0, NULL, check_name, (void *)tmpl_names[kind],
+	    &e);
+}
+
+static int
+render(const char *text, int page, const struct tmpl_var *vars, size_t n,
+    struct buf *out)
+{
+	struct render	 r = { vars, n };
+	struct walk_err	 e;
+
+	if (text == NULL)
+		return -1;
+	return tmpl_walk(text, page, out, put_var, &r, &e);
 }
 
 /*
- * Appends text with its placeholders filled from vars to out.  Returns 0,
- * or -1 when a placeholder names no variable in vars (load-time checks
- * make that a bug).
+ * Appends text with its placeholders filled from vars to out: a mail, a
+ * text or a header value (see tmpl_walk for where values are
+ * HTML-escaped).  Returns 0, or -1 when text is NULL or a placeholder
+ * names no variable in vars (load-time checks make either a bug).
  */
 int
 tmpl_render(const char *text, const struct tmpl_var *vars, size_t n,
     struct buf *out)
 {
-	struct render	 r = { vars, n };
-	size_t		 line;
-
-	return tmpl_walk(text, out, put_var, &r, &line);
+	return render(text, 0, vars, n, out);
 }
 
+/*
+ * As tmpl_render, for an HTML page (the verify page): every value is
+ * HTML-escaped, whatever form the template asks for.  Returns 0 or -1.
+ */
+int
+tmpl_render_page(const char *text, const struct tmpl_var *vars, size_t n,
+    struct buf *out)
+{
+	return render(text, 1, vars, n, out);
+}
+
+/* 1 when the line at p starts a header field: "Name:". */
+static int
+header_field(const char *p)
+{
+	const char	*q;
+
+	for (q = p; (unsigned char)*q > ' ' && (unsigned char)*q < 0x7f &&
+	    *q != ':'; q++)
+		;
+	return q > p && *q == ':';
+}
+
+/*
+ * Checks that a rendered mail is a message: header fields (a field may
+ * go on over lines that start with white space) from the first line, a
+ * blank line, and a body that is not blank.  Returns 0, or -1 with the
+ * reason in why.
+ */
+static int
+mail_shape(const char *text, char *why, size_t whylen)
+{
+	const char	*p = text;
+	size_t		 line = 1;
+
+	if (*p == '\n' || (*p == '\r' && p[1] == '\n') || *p == '\0') {
+		snprintf(why, whylen, "no header before the body (a mail "
+		    "template is the whole message: headers, a blank line, "
+		    "the body)");
+		return -1;
+	}
+	for (;; line++) {
+		if (*p == '\n' || (*p == '\r' && p[1] == '\n'))
+			break;
+		if (*p == '\0') {
+			snprintf(why, whylen, "no blank line after the "
+			    "headers, so no body");
+			return -1;
+		}
+		if (!header_field(p) && !(line > 1 && (*p == ' ' ||
+		    *p == '\t'))) {
+			snprintf(why, whylen, "line %zu, in the header, is not "
+			    "a header field (\"Name: value\")", line);
+			return -1;
+		}
+		p += strcspn(p, "\n");
+		if (*p == '\n')
+			p++;
+	}
+	if (p[strspn(p, " \t\r\n")] == '\0') {
+		snprintf(why, whylen, "an empty body");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Checks a template of kind before use: valid UTF-8, placeholders
+ * well-formed and known, and, rendered with a sample value for every
+ * variable, a message with headers and a body (mails) or not empty (a
+ * text or page).  Returns 0, or -1 with the reason in why and the line
+ * of text it concerns in *at (0: the whole template).
+ */
+int
+tmpl_validate(const char *text, enum tmpl_kind kind, size_t *at, char *why,
+    size_t whylen)
+{
+	struct tmpl_var	 vars[40];
+	char		*names, *word, *save = NULL;
+	struct buf	 out = { 0 };
+	struct walk_err	 e;
+	const char	*p;
+	size_t		 n = 0, line = 1, len;
+	int		 rc = -1;
+
+	*at = 0;
+	for (p = text; *p != '\0'; line++) {
+		len = strcspn(p, "\n");
+		if (!json_utf8_valid((const unsigned char *)p, len)) {
+			*at = line;
+			snprintf(why, whylen, "not valid UTF-8");
+			return -1;
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	if (tmpl_walk(text, 0, NULL, check_name, (void *)tmpl_names[kind],
+	    &e) == -1) {
+		*at = e.line;
+		if (e.unknown)
+			snprintf(why, whylen, "%%(%s)s is not one of:%s",
+			    e.name, tmpl_names[kind]);
+		else
+			snprintf(why, whylen, "a malformed placeholder "
+			    "(%%(name)s, %%(name_forhtml)s or "
+			    "%%(name_forurl)s; %%%% for a percent sign)");
+		return -1;
+	}
+	names = xstrdup(tmpl_names[kind]);
+	for (word = strtok_r(names, " ", &save); word != NULL &&
+	    n < sizeof(vars) / sizeof(vars[0]);
+	    word = strtok_r(NULL, " ", &save))
+		vars[n++] = (struct tmpl_var){ word, "sample" };
+	if (render(text, kind == TMPL_VERIFY_PAGE, vars, n, &out) == -1) {
+		snprintf(why, whylen, "does not render");
+		goto out;
+	}
+	switch (kind) {
+	case TMPL_VERIFICATION_MAIL:
+	case TMPL_INVITE_MAIL:
+		if (mail_shape(buf_str(&out), why, whylen) == -1)
+			goto out;
+		break;
+	case TMPL_VERIFY_PAGE:
+	case TMPL_SMS:
+	case TMPL__MAX:
+	default:
+		if (out.len == 0 || buf_str(&out)[strspn(buf_str(&out),
+		    " \t\r\n")] == '\0') {
+			snprintf(why, whylen, "renders to nothing");
+			goto out;
+		}
+		break;
+	}
+	rc = 0;
+out:
+	buf_free(&out);
+	free(names);
+	return rc;
+}
+
+/*
+ * Reads the file at path.  Returns its text (the caller frees it), NULL
+ * when there is no such file, or (char *)-1 with the reason in err.
+ */
 static char *
 read_file(const char *path, char *err, size_t errlen)
 {
@@ -220,16 +473,22 @@ brand_name_valid(const char *s)
 	    "0123456789._-") == n;
 }
 
+/*
+ * Reads and checks the templates of the brand folder dir/name that uses
+ * names into b.  Returns 0, or -1 with the file and the reason in err.
+ */
 static int
-brand_load(const char *dir, const char *name, struct tmpl_brand *b, char *err,
-    size_t errlen)
+brand_load(const char *dir, const char *name, unsigned uses,
+    struct tmpl_brand *b, char *err, size_t errlen)
 {
-	char	 path[4096], *text;
+	char	 path[4096], *text, why[1024];
 	size_t	 line;
 	int	 k;
 
 	b->name = xstrdup(name);
 	for (k = 0; k < TMPL__MAX; k++) {
+		if (!(uses & TMPL_USES(k)))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s/%s", dir, name,
 		    tmpl_files[k]);
 		err[0] = '\0';
@@ -237,26 +496,42 @@ brand_load(const char *dir, const char *name, struct tmpl_brand *b, char *err,
 			return -1;
 		if (text == NULL)
 			continue;
-		if (tmpl_walk(text, NULL, check_name,
-		    (void *)tmpl_names[k], &line) == -1) {
-			snprintf(err, errlen, "%s:%zu: a placeholder that is "
-			    "malformed or not one of:%s", path, line,
-			    tmpl_names[k]);
-			free(text);
+		b->text[k] = text;
+		if (tmpl_validate(text, (enum tmpl_kind)k, &line, why,
+		    sizeof(why)) == -1) {
+			if (line > 0)
+				snprintf(err, errlen, "template %s:%zu: %s",
+				    path, line, why);
+			else
+				snprintf(err, errlen, "template %s: %s", path,
+				    why);
 			return -1;
 		}
-		b->text[k] = text;
 	}
 	return 0;
 }
 
+/* 1 when dir/name is a folder. */
+static int
+is_dir(const char *dir, const char *name)
+{
+	char		 path[4096];
+	struct stat	 st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /*
- * Loads every brand under dir; fallback names the default brand, which
- * must have every template.  Returns 0, or -1 with the reason in err.
+ * Loads the templates of the kinds in uses (TMPL_USES bits) of every
+ * brand under dir, checking each; fallback names the default brand, which
+ * must have every one of them.  Templates of other kinds are not read.
+ * Returns 0, or -1 with the file and the reason in err (set may then
+ * hold part of the templates: tmpl_free it).
  */
 int
-tmpl_load(const char *dir, const char *fallback, struct tmpl_set *set,
-    char *err, size_t errlen)
+tmpl_load(const char *dir, const char *fallback, unsigned uses,
+    struct tmpl_set *set, char *err, size_t errlen)
 {
 	DIR		*d;
 	struct dirent	*e;
@@ -269,13 +544,19 @@ tmpl_load(const char *dir, const char *fallback, struct tmpl_set *set,
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!brand_name_valid(e->d_name))
+		if (!brand_name_valid(e->d_name) || !is_dir(dir, e->d_name))
 			continue;
+		if (set->nbrands == TMPL_MAX_BRANDS) {
+			snprintf(err, errlen, "template_dir %s: more than %d "
+			    "brand folders", dir, TMPL_MAX_BRANDS);
+			closedir(d);
+			return -1;
+		}
 		set->brands = xreallocarray(set->brands, set->nbrands + 1,
 		    sizeof(*set->brands));
 		memset(&set->brands[set->nbrands], 0, sizeof(*set->brands));
-		if (brand_load(dir, e->d_name, &set->brands[set->nbrands++],
-		    err, errlen) == -1) {
+		if (brand_load(dir, e->d_name, uses,
+		    &set->brands[set->nbrands++], err, errlen) == -1) {
 			closedir(d);
 			return -1;
 		}
@@ -292,7 +573,8 @@ tmpl_load(const char *dir, const char *fallback, struct tmpl_set *set,
 		return -1;
 	}
 	for (k = 0; k < TMPL__MAX; k++)
-		if (set->brands[set->fallback].text[k] == NULL) {
+		if ((uses & TMPL_USES(k)) &&
+		    set->brands[set->fallback].text[k] == NULL) {
 			snprintf(err, errlen, "template_dir %s/%s: %s is "
 			    "missing", dir, fallback, tmpl_files[k]);
 			return -1;
@@ -319,15 +601,36 @@ tmpl_free(struct tmpl_set *set)
 }
 
 /*
+ * Returns the brand a request gets for the ?brand= value requested: the
+ * name of a loaded brand folder equal to it, else (NULL, unknown, "../x"
+ * and the like) the default brand's.  Borrowed from set; a brand folder's
+ * name is at most TMPL_MAX_NAME bytes of [A-Za-z0-9._-], so it is safe
+ * in a header, a path and a page.
+ */
+const char *
+tmpl_brand(const struct tmpl_set *set, const char *requested)
+{
+	size_t	 i;
+
+	if (requested != NULL)
+		for (i = 0; i < set->nbrands; i++)
+			if (strcmp(set->brands[i].name, requested) == 0)
+				return set->brands[i].name;
+	return set->brands[set->fallback].name;
+}
+
+/*
  * Returns the template of kind for brand (NULL or unknown: the default
- * brand's), borrowed from set.  Only the names of loaded folders can match,
- * so "../x" and the like fall back to the default.
+ * brand's; a file the brand lacks: the default brand's), borrowed from
+ * set; NULL when kind was not loaded.
  */
 const char *
 tmpl_get(const struct tmpl_set *set, const char *brand, enum tmpl_kind kind)
 {
 	size_t	 i;
 
+	if (set->brands == NULL)
+		return NULL;
 	if (brand != NULL)
 		for (i = 0; i < set->nbrands; i++)
 			if (strcmp(set->brands[i].name, brand) == 0 &&

@@ -182,7 +182,7 @@ print $cf without($base, 'template_dir'), "template_dir = $tdir\n";
 close $cf;
 my $build = build_dir();
 my $err = `$build/sigil-validate -c $dir/brands.conf 2>&1 </dev/null`;
-like($err, qr{acme/verify_response_template.html:1: a placeholder}, 
+like($err, qr{acme/verify_response_template.html:1: %\(mesage\)s is not one of},
     'a misspelt placeholder stops the start with file and line');
 
 # The rate limit is kept in PostgreSQL: two processes share it.
