@@ -9,6 +9,8 @@ use strict;
 use warnings;
 use lib 't/lib';
 use File::Copy qw(copy);
+use HTTP::Tiny;
+use JSON::PP ();
 use Test::More;
 use SigilTest;
 
@@ -41,6 +43,20 @@ is_error(get('/sigil/sigil-status.cgi/_matrix/identity/v2'), 403,
 is(get('/_matrix/identity/v2')->{content}, '{}', 'the routes answer');
 is_error(get('/nosuch'), 404, 'M_UNRECOGNIZED',
     'a path outside sigil: Apache\'s 404 as Matrix JSON');
+
+# Bodies: one over the cap is refused before it reaches a program (under
+# mod_fcgid too, which would pass it on empty); so is a chunked one,
+# whose length neither module would give the program.
+my $big = post('/_matrix/identity/api/v1/bulk_lookup',
+    '{"threepids":[]}' . (' ' x (1024 * 1024)));
+is_error($big, 413, 'M_TOO_LARGE', 'a body over 1 MiB: 413, not run');
+my @chunks = ('{"threepids":', '[]}');
+my $chunked = HTTP::Tiny->new(timeout => 30)->request('POST',
+    "$ENV{SIGIL_TEST_URL}/_matrix/identity/api/v1/bulk_lookup",
+    { headers => { 'Content-Type' => 'application/json' },
+      content => sub { shift @chunks } });
+$chunked->{json} = eval { JSON::PP::decode_json($chunked->{content}) };
+is_error($chunked, 411, 'M_UNKNOWN', 'a chunked body: 411, not run');
 
 # Who runs the programs, and for how long.
 sub cgi_procs {
