@@ -4,6 +4,8 @@
 #   make run        the whole stack on http://127.0.0.1:8090, in the foreground
 #   make check      build, start a throw-away stack, run every test
 #   make check-apache  the HTTP tests with Apache in front instead of nginx
+#   make check-cgi     the HTTP tests on a shared host: Apache, mod_cgi
+#   make check-fcgid   the same with mod_fcgid
 #   make test       the unit and HTTP tests only (no install, no fuzz)
 #   make sanitize   the tests again with ASan and UBSan
 #   make valgrind   the tests again with every worker under valgrind
@@ -43,7 +45,12 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	     -Icommon $(PKG_CFLAGS)
 ALL_CXXFLAGS = -std=c++17 $(WERROR) -Wall -Wextra $(HARDEN) $(SANITIZE) \
 	     $(CFLAGS) -Icommon
-ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANITIZE) $(LDFLAGS)
+# RPATH $ORIGIN/lib (DT_RPATH, which also serves the libraries' own
+# dependencies): a shared host's copy of the libraries beside the
+# programs (deploy/sigil-shared-bundle) is found first; elsewhere the
+# folder does not exist and the system's are used.
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed \
+	     -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/lib' $(SANITIZE) $(LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
@@ -60,7 +67,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all check check-apache test test-unit test-http sanitize valgrind fuzz lint \
+.PHONY: all check check-apache check-cgi check-fcgid test test-unit test-http sanitize valgrind fuzz lint \
 	bench run deps clean
 
 all: $(PROG_BINS)
@@ -113,6 +120,15 @@ test: all $(UNIT_BINS) $(BUILD)/t/sign-json
 check-apache: deps all $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache t/lib/with-stack prove -f t/http/
 
+# The HTTP tests on a shared host: Apache runs the programs itself from
+# a document root set up as deploy/shared-hosting says, as plain CGI
+# (mod_cgi) or FastCGI (mod_fcgid), as www-data, with no daemon (onbind
+# delivery from sigil-notify --once, as cron runs it there).
+check-cgi: deps all $(BUILD)/t/sign-json
+	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-cgi t/lib/with-stack prove -f t/http/
+check-fcgid: deps all $(BUILD)/t/sign-json
+	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-fcgid t/lib/with-stack prove -f t/http/
+
 # Everything, as CI runs it: lint, the tests (through nginx, then Apache),
 # again under ASan/UBSan and under valgrind, then the fuzzers for
 # FUZZ_SECONDS each.
@@ -120,6 +136,8 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) test
 	$(MAKE) check-apache
+	$(MAKE) check-cgi
+	$(MAKE) check-fcgid
 	$(MAKE) sanitize
 	$(MAKE) valgrind
 	$(MAKE) fuzz
@@ -162,7 +180,7 @@ SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
 	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
-	  deploy/sigil-key-common
+	  deploy/sigil-key-common deploy/sigil-shared-bundle
 
 lint: deps
 	shellcheck -S warning -x $(SCRIPTS)

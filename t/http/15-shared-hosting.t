@@ -18,7 +18,7 @@ plan skip_all => 'only on a shared host (SIGIL_FRONT=apache-cgi or '
     . 'apache-fcgid)' unless shared_host();
 
 my $dir = stack_dir();
-my $progs = "$dir/htdocs/sigil";
+my $progs = "$dir/host/public_html/sigil";
 
 # What an operator might keep beside the programs.
 copy("$dir/keys/signing.key", "$progs/signing.key") or die;
@@ -57,6 +57,15 @@ my $chunked = HTTP::Tiny->new(timeout => 30)->request('POST',
       content => sub { shift @chunks } });
 $chunked->{json} = eval { JSON::PP::decode_json($chunked->{content}) };
 is_error($chunked, 411, 'M_UNKNOWN', 'a chunked body: 411, not run');
+
+# The libraries the bundle put beside the programs are the ones loaded.
+my $ldd = `ldd $progs/sigil-lookup.cgi`;
+like($ldd, qr{libpq\.so\.5 => \Q$progs\E/lib/libpq\.so\.5},
+    'the programs load the uploaded libraries (RPATH $ORIGIN/lib)');
+like($ldd, qr{libc\.so\.6 => /}, 'but the host\'s C library');
+unlike($ldd, qr/not found/, 'and find every one');
+like(`ldd $progs/sigil-notify`, qr{libcurl\.so\.4 => \Q$progs\E/lib/},
+    'sigil-notify too');
 
 # Who runs the programs, and for how long.
 sub cgi_procs {

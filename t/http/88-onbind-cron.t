@@ -19,7 +19,7 @@ my $v2 = '/_matrix/identity/v2';
 my $key_id = conf_value('signing_key_id');
 my $pub = get("$v2/pubkey/$key_id")->{json}{public_key};
 my $json = JSON::PP->new->canonical;
-my $notify = build_dir() . '/sigil-notify';
+my $notify = notify_program();
 my $n = 0;
 
 # The daemon, where there is one, must not take the rows from cron.

@@ -15,7 +15,8 @@ use Test::More;
 our @EXPORT = qw(api get post request is_error conf_value stack_dir
     worker_pids psql verify_signed build_dir start_worker fcgi_request
     stop_worker mails mail_count register_user validated_session wait_for
-    free_port slurp spew running front shared_host deliver_onbind);
+    free_port slurp spew running front shared_host deliver_onbind
+    notify_program);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -38,7 +39,14 @@ sub shared_host { front() =~ /^apache-(cgi|fcgid)$/ ? 1 : 0 }
 # test's wait_for loop on a delivery.
 sub deliver_onbind {
 	return unless shared_host();
-	system(build_dir() . '/sigil-notify', '--once', '-c', "$DIR/sigil.conf");
+	system(notify_program(), '--once', '-c', "$DIR/sigil.conf");
+}
+
+# notify_program(): sigil-notify as the stack has it: on a shared host
+# the uploaded copy beside the programs (it loads the libraries there).
+sub notify_program {
+	return shared_host() ? "$DIR/host/public_html/sigil/sigil-notify" :
+	    build_dir() . '/sigil-notify';
 }
 
 # request(METHOD, PATH, BODY?, HEADERS?) -> hash with status, headers,
