@@ -61,7 +61,7 @@ sub xmatrix {
 	return sprintf('X-Matrix origin="%s",key="ed25519:hs1",sig="%s"%s',
 	    $a{origin}, $sig, $a{no_dest} ? '' : ',destination="localhost"');
 }
-sub bind_log { join('', map { slurp($_) } glob("$dir/logs/sigil-bind*.log")) }
+sub bind_log { program_log('bind') }
 sub unbind_x {
 	my (%a) = @_;
 	my $uri = $a{uri} // "$v2/3pid/unbind";

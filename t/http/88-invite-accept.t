@@ -51,8 +51,8 @@ my $sid = validated_session('later@example.org', 'later-secret');
 $r = post("$v1/3pid/bind", { sid => $sid, client_secret => 'later-secret',
     mxid => "\@later:$hs" });
 is($r->{status}, 200, 'the invitee binds the address') or diag($r->{content});
-ok(wait_for(sub { psql("SELECT count(*) FROM invites WHERE token = '$token'"
-    . " AND delivered_ts IS NOT NULL") == 1 }, 20),
+ok(wait_for(sub { deliver_onbind(); psql("SELECT count(*) FROM invites "
+    . "WHERE token = '$token' AND delivered_ts IS NOT NULL") == 1 }, 20),
     'the invite is delivered to the homeserver');
 ok(lines_of($log) > $before, 'the homeserver double got it');
 $r = request('POST', substr($sign, length $url) . '&mxid='

@@ -16,7 +16,7 @@ our @EXPORT = qw(api get post request is_error conf_value stack_dir
     worker_pids psql verify_signed build_dir start_worker fcgi_request
     stop_worker mails mail_count register_user validated_session wait_for
     free_port slurp spew running front shared_host deliver_onbind
-    notify_program);
+    notify_program program_log);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -40,6 +40,16 @@ sub shared_host { front() =~ /^apache-(cgi|fcgid)$/ ? 1 : 0 }
 sub deliver_onbind {
 	return unless shared_host();
 	system(notify_program(), '--once', '-c', "$DIR/sigil.conf");
+}
+
+# program_log(PROGRAM): what sigil-PROGRAM's stack processes logged: its
+# spawn-fcgi log, or on a shared host its lines in Apache's error log
+# (where a CGI program's stderr goes).
+sub program_log {
+	my ($prog) = @_;
+	return slurp("$DIR/logs/sigil-$prog.log") unless shared_host();
+	return join '', grep { /sigil-\Q$prog\E\[\d+\]/ }
+	    split /^/m, slurp("$DIR/logs/apache-error.log");
 }
 
 # notify_program(): sigil-notify as the stack has it: on a shared host
