@@ -262,7 +262,7 @@ cfg_path(int argc, char *const *argv)
 	beside[n] = '\0';
 	if ((slash = strrchr(beside, '/')) == NULL)
 		return NULL;
-	strcpy(slash + 1, "sigil.conf");
+	memcpy(slash + 1, "sigil.conf", sizeof("sigil.conf"));
 	return access(beside, F_OK) == 0 ? beside : NULL;
 }
 
