@@ -18,22 +18,11 @@
 #include <string.h>
 
 #include "email.h"
+#include "util.h"
 
 /* Twice the longest address we read (4 times MAX_EMAIL: folding an
  * address can lengthen it, but no input over that is accepted). */
 #define MAX_LINE	(8 * MAX_EMAIL)
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Writes the n bytes at p in lower-case hex to stdout. */
 static void
@@ -72,8 +61,8 @@ main(int argc, char *argv[])
 		}
 		line[n] = '\0';
 		for (i = 0; ok && i < n / 2; i++) {
-			hi = hexval(line[2 * i]);
-			lo = hexval(line[2 * i + 1]);
+			hi = hex_value(line[2 * i]);
+			lo = hex_value(line[2 * i + 1]);
 			if (hi < 0 || lo < 0)
 				ok = 0;
 			else

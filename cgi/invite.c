@@ -312,13 +312,8 @@ link_ok(const char *s)
 	static const char	 extra[] = "-._~:/?#[]@!$&'()*+,;=%";
 	const char		*host;
 
-	if (strncmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else
-		return 0;
-	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
+	if ((host = http_url_host(s)) == NULL || *host == '\0' ||
+	    *host == '/' || *host == '?' || *host == '#')
 		return 0;
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||

@@ -262,17 +262,6 @@ deliver_due(struct ctx *c)
 	return rc;
 }
 
-static int
-once_asked(int argc, char **argv)
-{
-	int	 i;
-
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--once") == 0)
-			return 1;
-	return 0;
-}
-
 static const struct app notify_app = {
 	"sigil-notify", APP_NEEDS_DB | APP_NEEDS_HTTP | APP_LISTEN, NULL, 0,
 	NULL,
@@ -298,7 +287,7 @@ main(int argc, char **argv)
 	void			*arg;
 
 	log_init(notify_app.name);
-	if (once_asked(argc, argv)) {
+	if (argv_has(argc, argv, "--once")) {
 		/* From cron: say nothing unless something happened. */
 		log_quiet_info(1);
 		if (app_ctx_init(&notify_once_app, argc, argv, &ctx) == -1) {

@@ -271,13 +271,7 @@ url_valid(const char *s)
 {
 	const char	*host;
 
-	if (strncmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else
-		return 0;
-	if (*host == '\0' || *host == '/')
+	if ((host = http_url_host(s)) == NULL || *host == '\0' || *host == '/')
 		return 0;
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s <= 0x20 || *s == 0x7f)

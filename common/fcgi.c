@@ -282,18 +282,6 @@ serve_cgi(const struct app *app, struct ctx *c)
 	return 0;
 }
 
-/* Whether argv asks for "-t": check everything that start-up loads. */
-static int
-check_only(int argc, char **argv)
-{
-	int	 i;
-
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "-t") == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * Runs the program app: returns the process exit status, 0 after a
  * SIGTERM between requests or once a CGI request is answered, 1 when it
@@ -321,7 +309,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	}
 	/* A process per request says nothing about starting and stopping:
 	 * the web server's error log would get two lines per request. */
-	cgi = FCGX_IsCGI() && !check_only(argc, argv);
+	cgi = FCGX_IsCGI() && !argv_has(argc, argv, "-t");
 	if (cgi) {
 		log_quiet_info(1);
 		if (db_one_shot != NULL)
@@ -331,7 +319,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		app_ctx_free(&ctx);
 		return 1;
 	}
-	if (check_only(argc, argv) || cgi) {
+	if (argv_has(argc, argv, "-t") || cgi) {
 		status = 0;
 		if (cgi)
 			status = serve_cgi(app, &ctx);

@@ -35,18 +35,6 @@ req_method(const char *s)
 	return METHOD_OTHER;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes n bytes of form-urlencoded text ('+' is a space, %XX a byte).
  * Returns a string the caller frees, or NULL on a bad or NUL escape or
@@ -66,8 +54,8 @@ form_decode(const char *s, size_t n)
 		else if (s[i] == '%') {
 			if (i + 2 >= n)
 				goto bad;
-			if ((hi = hexval(s[i + 1])) == -1 ||
-			    (lo = hexval(s[i + 2])) == -1 ||
+			if ((hi = hex_value(s[i + 1])) == -1 ||
+			    (lo = hex_value(s[i + 2])) == -1 ||
 			    (hi == 0 && lo == 0))
 				goto bad;
 			*o++ = (char)(hi << 4 | lo);

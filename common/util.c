@@ -114,3 +114,42 @@ now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* The value of hex digit c (either case), or -1. */
+int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Where the host starts in an http:// or https:// URL s (borrowed from
+ * s), or NULL for any other scheme.
+ */
+const char *
+http_url_host(const char *s)
+{
+	if (strncmp(s, "https://", 8) == 0)
+		return s + 8;
+	if (strncmp(s, "http://", 7) == 0)
+		return s + 7;
+	return NULL;
+}
+
+/* Whether the arguments after argv[0] include flag. */
+int
+argv_has(int argc, char *const *argv, const char *flag)
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return 1;
+	return 0;
+}

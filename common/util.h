@@ -18,5 +18,8 @@ char	*xstrndup(const char *, size_t);
 
 int	 parse_int64(const char *, int64_t, int64_t, int64_t *);
 int64_t	 now_ms(void);
+int	 hex_value(int);
+const char *http_url_host(const char *);
+int	 argv_has(int, char *const *, const char *);
 
 #endif /* !SIGIL_UTIL_H */

@@ -9,7 +9,6 @@
 use strict;
 use warnings;
 use lib 't/lib';
-use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 use SigilTest;
@@ -50,21 +49,6 @@ sub lines {
 	open(my $fh, '<', $file) or return wantarray ? () : 0;
 	my @l = map { chomp; $_ } <$fh>;
 	return wantarray ? @l : scalar @l;
-}
-sub start_double {
-	my ($port, $log, @more) = @_;
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDOUT, '>', '/dev/null');
-		open(STDERR, '>>', "$dir/logs/onbind-double-$port.log");
-		exec('/usr/bin/python3', 't/lib/homeserver-double.py',
-		    '--port', $port, '--cert', "$dir/tls/hs.pem",
-		    '--key', "$dir/tls/hs.key", '--onbind-log', $log, @more);
-		exit 127;
-	}
-	wait_for(sub { IO::Socket::INET->new("127.0.0.1:$port") }, 10)
-	    or die "the double on $port did not start";
-	return $pid;
 }
 sub outbox { psql('SELECT count(*) FROM onbind_outbox') }
 
@@ -127,7 +111,7 @@ system("deploy/sigil-stack notify-restart $dir") == 0
     or BAIL_OUT('notify-restart failed');
 is(outbox(), 1, 'the row survives a restart of sigil-notify');
 my $log2 = "$dir/onbind-$port.log";
-my $double = start_double($port, $log2);
+my $double = start_onbind_double($port, $log2);
 psql('UPDATE onbind_outbox SET next_attempt_ts = 0');
 psql('NOTIFY sigil_onbind');
 ok(wait_for(sub { outbox() == 0 }, 20), 'delivered once the homeserver is up');
@@ -142,7 +126,7 @@ waitpid($double, 0);
 # exactly once.
 $port = free_port();
 my $log3 = "$dir/onbind-$port.log";
-$double = start_double($port, $log3, '--onbind-delay', '0.3');
+$double = start_onbind_double($port, $log3, '--onbind-delay', '0.3');
 my $second = fork() // die;
 if ($second == 0) {
 	open(STDOUT, '>', '/dev/null');
@@ -174,11 +158,11 @@ waitpid($double, 0);
 # still running.
 my $slow_port = free_port();
 my $conns = "$dir/trickle-$slow_port.conns";
-my $slow = start_double($slow_port, "$dir/onbind-$slow_port.log",
+my $slow = start_onbind_double($slow_port, "$dir/onbind-$slow_port.log",
     '--trickle', '--conn-log', $conns);
 $port = free_port();
 my $log4 = "$dir/onbind-$port.log";
-$double = start_double($port, $log4);
+$double = start_onbind_double($port, $log4);
 my $slow_dest = "localhost:$slow_port";
 my $before_conns = () = lines($conns);
 invite('trickle@example.org', '!trickle:example.org');

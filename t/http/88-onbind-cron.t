@@ -7,7 +7,6 @@
 use strict;
 use warnings;
 use lib 't/lib';
-use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 use SigilTest;
@@ -65,21 +64,6 @@ sub once {
 	my $out = `$notify --once -c ${\ ($conf // "$dir/sigil.conf")} 2>&1`;
 	return ($? >> 8, $out);
 }
-sub start_double {
-	my ($port, $log, @more) = @_;
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDOUT, '>', '/dev/null');
-		open(STDERR, '>>', "$dir/logs/cron-double-$port.log");
-		exec('/usr/bin/python3', 't/lib/homeserver-double.py',
-		    '--port', $port, '--cert', "$dir/tls/hs.pem",
-		    '--key', "$dir/tls/hs.key", '--onbind-log', $log, @more);
-		exit 127;
-	}
-	wait_for(sub { IO::Socket::INET->new("127.0.0.1:$port") }, 10)
-	    or die "the double on $port did not start";
-	return $pid;
-}
 sub stop_double { kill 'TERM', $_[0]; waitpid($_[0], 0) }
 
 # Whatever the suite left due (no daemon runs on a shared host) goes
@@ -92,7 +76,7 @@ is($out, '', 'says nothing (cron mails what a job prints)');
 # A bind queues; the next run delivers, signed.
 my $port = free_port();
 my $log = "$dir/cron-$port.log";
-my $double = start_double($port, $log);
+my $double = start_onbind_double($port, $log);
 my $token = invite('cron@example.org');
 bind_to('cron@example.org', "\@cron:localhost:$port");
 is(outbox($port), 1, 'the bind queued one delivery');
@@ -121,7 +105,7 @@ is(psql("SELECT attempts FROM onbind_outbox WHERE destination = 'localhost:$port
 ($rc) = once();
 is(psql("SELECT attempts FROM onbind_outbox WHERE destination = 'localhost:$port'"), 1,
     'a run before the retry is due leaves it alone');
-$double = start_double($port, $log);
+$double = start_onbind_double($port, $log);
 psql("UPDATE onbind_outbox SET next_attempt_ts = 0 WHERE destination = 'localhost:$port'");
 ($rc) = once();
 is(outbox($port), 0, 'a run once it is up and the retry due: delivered');
@@ -131,7 +115,7 @@ stop_double($double);
 # Overlapping runs and a slow homeserver: every row exactly once.
 $port = free_port();
 $log = "$dir/cron-$port.log";
-$double = start_double($port, $log, '--onbind-delay', '0.2');
+$double = start_onbind_double($port, $log, '--onbind-delay', '0.2');
 my @tokens;
 for my $i (1 .. 6) {
 	push @tokens, invite("cron$i\@example.org");

@@ -16,7 +16,7 @@ our @EXPORT = qw(api get post request is_error conf_value stack_dir
     worker_pids psql verify_signed build_dir start_worker fcgi_request
     stop_worker mails mail_count register_user validated_session wait_for
     free_port slurp spew running front shared_host deliver_onbind
-    notify_program program_log);
+    notify_program program_log start_onbind_double);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -273,6 +273,25 @@ END {
 	my $status = $?;
 	stop_worker($_) for grep { $_->{owner} == $$ } @started;
 	$? = $status;
+}
+
+# start_onbind_double(PORT, ONBIND_LOG, OPTIONS...): another homeserver
+# double on PORT (the stack's TLS certificate) that appends each onbind
+# it is sent to ONBIND_LOG; returns its pid once it listens.
+sub start_onbind_double {
+	my ($port, $log, @more) = @_;
+	my $pid = fork() // die;
+	if ($pid == 0) {
+		open(STDOUT, '>', '/dev/null');
+		open(STDERR, '>>', "$DIR/logs/onbind-double-$port.log");
+		exec('/usr/bin/python3', 't/lib/homeserver-double.py',
+		    '--port', $port, '--cert', "$DIR/tls/hs.pem",
+		    '--key', "$DIR/tls/hs.key", '--onbind-log', $log, @more);
+		exit 127;
+	}
+	wait_for(sub { IO::Socket::INET->new("127.0.0.1:$port") }, 10)
+	    or die "the double on $port did not start";
+	return $pid;
 }
 
 # mail_count(): how many messages the mail sink has kept.
