@@ -33,7 +33,7 @@ enum stmt {
 	STMT_SESSION_SENT,
 	STMT_SESSION_FAILED_ATTEMPT,
 	STMT_SESSION_VALIDATED,
-	STMT_RATE_HIT,
+	STMT_RATE_TAKE,
 	STMT_BIND,
 	STMT_BINDING_GET,
 	STMT_SIGNING_KEY_REF,
@@ -79,6 +79,67 @@ enum stmt {
 	"sid, medium, address, client_secret_hash, token, next_link," \
 	" send_attempt, failed_attempts, created_ts, modified_ts," \
 	" coalesce(validated_ts, 0)"
+
+/*
+ * Taking cost units (SQL expressions all) from the sliding-window limit
+ * of bucket: RATE_NOW is a CTE n (now by PostgreSQL's clock, the slot
+ * width) and RATE_TAKE the INSERT ... ON CONFLICT DO UPDATE that slides
+ * and takes in one atomic step, as rate_limits "r"; from continues the
+ * FROM clause of its SELECT ("FROM n"), and bucket may name its columns.  The state and the rule are in sql/009_sliding_rate_limits.sql;
+ * the row counts 11 slots of a tenth of the window: the current one and
+ * the ten before it.  RATE_SHIFT is "before" slid to the current slot
+ * (RATE_SLID slots later; all of them when the window changed).
+ */
+#define RATE_SLID \
+	"(CASE WHEN r.slot_ms <> EXCLUDED.slot_ms THEN 11" \
+	" ELSE LEAST(GREATEST(EXCLUDED.slot - r.slot, 0), 11) END)::int"
+#define RATE_SHIFT \
+	"(array_fill(r.total, ARRAY[" RATE_SLID "]) ||" \
+	" r.before[1:11 - " RATE_SLID "])"
+#define RATE_FITS(limit, cost) \
+	"(r.total - (" RATE_SHIFT ")[11] + " cost " <= " limit ")"
+#define RATE_NOW(window) \
+	"n AS MATERIALIZED (SELECT (extract(epoch FROM" \
+	" clock_timestamp()) * 1000)::bigint AS now," \
+	" (" window "::bigint + 9) / 10 AS w)"
+#define RATE_TAKE(bucket, limit, cost, from) \
+	"INSERT INTO rate_limits AS r (bucket, slot_ms, slot, total, before," \
+	" taken) SELECT " bucket ", n.w, n.now / n.w," \
+	" CASE WHEN " cost "::bigint <= " limit "::bigint THEN " cost \
+	" ELSE 0 END, array_fill(0::bigint, ARRAY[11])," \
+	" " cost " <= " limit " FROM n" from \
+	" ON CONFLICT (bucket) DO UPDATE SET slot_ms = EXCLUDED.slot_ms," \
+	" slot = CASE WHEN r.slot_ms = EXCLUDED.slot_ms" \
+	" THEN GREATEST(r.slot, EXCLUDED.slot) ELSE EXCLUDED.slot END," \
+	" total = r.total + CASE WHEN " RATE_FITS(limit, cost) \
+	" THEN " cost " ELSE 0 END," \
+	" before = " RATE_SHIFT ", taken = " RATE_FITS(limit, cost)
+/*
+ * For RETURNING: 0 when the request was taken, else the ms from now
+ * until it would be: until the first slot boundary after which the
+ * slots still counted leave room for cost (a whole window when nothing
+ * ever could).  Asked only of a refused request.
+ */
+#define RATE_RETRY(limit, cost, now) \
+	"CASE WHEN r.taken THEN 0 ELSE (r.slot + (SELECT coalesce(min(m), 11)" \
+	" FROM generate_series(1, 11) AS m WHERE CASE WHEN m = 11" \
+	" THEN r.total ELSE r.before[11 - m] END >= r.total + " cost \
+	" - " limit ")) * r.slot_ms - " now " END"
+
+/*
+ * The v2 lookup limit as CTEs after AUTH_CTE: "rl (taken, retry)" takes
+ * cost units from the limit of the token's user, only when the user
+ * accepted every policy and the pepper sent (pepper) is the current one,
+ * and only when limit is not 0.  A statement with it stays safe to run
+ * again after a lost connection (STMT_READ_ONLY): at worst a request
+ * counts twice.
+ */
+#define LOOKUP_LIMIT(pepper, window, limit, cost) \
+	RATE_NOW(window) ", rl AS (" RATE_TAKE("'lookup:user:' || auth.user_id", \
+	limit, cost, ", auth, lookup_pepper p WHERE auth.agreed >= $4" \
+	" AND p.pepper = " pepper " AND " limit "::bigint > 0") \
+	" RETURNING r.taken, " RATE_RETRY(limit, cost, "(SELECT now FROM n)") \
+	" AS retry) "
 
 static const struct {
 	const char	*sql;
@@ -144,14 +205,13 @@ static const struct {
 	    "UPDATE validation_sessions SET validated_ts = $2,"
 	    " modified_ts = $2 WHERE sid = $1 AND validated_ts IS NULL",
 	    2, 0 },
-	/* A fixed window: a new window restarts the count at 1. */
-	[STMT_RATE_HIT] = {
-	    "INSERT INTO rate_limits (bucket, window_start, count)"
-	    " VALUES ($1, $2, 1) ON CONFLICT (bucket) DO UPDATE SET"
-	    " count = CASE WHEN rate_limits.window_start = $2"
-	    " THEN rate_limits.count + 1 ELSE 1 END, window_start = $2"
-	    " RETURNING count",
-	    2, 0 },
+	/* A sliding window (sql/009_sliding_rate_limits.sql): bucket $1,
+	 * window $2 ms, limit $3, cost $4.  Returns whether the request was
+	 * taken and, when it was not, the ms until it would be. */
+	[STMT_RATE_TAKE] = {
+	    "WITH " RATE_NOW("$2") " " RATE_TAKE("$1", "$3", "$4", "")
+	    " RETURNING r.taken, " RATE_RETRY("$3", "$4", "(SELECT now FROM n)"),
+	    4, 0 },
 	/* The lookup hash comes from PostgreSQL, under the pepper of the
 	 * same snapshot, as deploy/sigil-rotate-pepper computes it. */
 	[STMT_BIND] = {
@@ -214,35 +274,43 @@ static const struct {
 	    " JOIN bindings b ON b.lookup_hash = y.h) x"
 	    " ON p.pepper = $2",
 	    2, STMT_READ_ONLY },
-	/* The two lookups above and the v2 gate in one statement: no row
-	 * for an unknown token; else the user and how many policies they
-	 * accepted on every row, and matches only when that is all $4 of
-	 * them.  The lookup runs for no one who may not make it. */
+	/* The two lookups above, the v2 gate and the user's lookup limit in
+	 * one statement: no row for an unknown token; else the user and how
+	 * many policies they accepted on every row, and matches only when
+	 * that is all $4 of them and the limit took the request.  The limit
+	 * (window $w ms, limit $l units or 0 for none, cost $c: LOOKUP_LIMIT)
+	 * takes only from a user who may look up with the current pepper;
+	 * its answer, RATE_RETRY's, is on every row (NULL when it took none).
+	 * The lookup runs for no one who may not make it. */
 	[STMT_LOOKUP_PAIRS_AUTH] = {
-	    AUTH_CTE "SELECT auth.user_id, auth.agreed, p.pepper, x.i, x.mxid"
-	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN"
+	    AUTH_CTE ", " LOOKUP_LIMIT("$7", "$8", "$9", "$10")
+	    "SELECT auth.user_id, auth.agreed, rl.retry, p.pepper, x.i, x.mxid"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true LEFT JOIN"
 	    " (SELECT y.i, b.mxid FROM unnest($5::text[], $6::text[])"
 	    " WITH ORDINALITY AS y(m, a, i)"
 	    " JOIN bindings b ON b.medium = y.m AND b.address = y.a) x"
-	    " ON p.pepper = $7 AND auth.agreed >= $4",
-	    7, STMT_READ_ONLY },
+	    " ON p.pepper = $7 AND auth.agreed >= $4 AND coalesce(rl.taken, true)",
+	    10, STMT_READ_ONLY },
 	[STMT_LOOKUP_HASHES_AUTH] = {
-	    AUTH_CTE "SELECT auth.user_id, auth.agreed, p.pepper, x.i, x.mxid"
-	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN"
+	    AUTH_CTE ", " LOOKUP_LIMIT("$6", "$7", "$8", "$9")
+	    "SELECT auth.user_id, auth.agreed, rl.retry, p.pepper, x.i, x.mxid"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true LEFT JOIN"
 	    " (SELECT y.i, b.mxid FROM unnest($5::text[])"
 	    " WITH ORDINALITY AS y(h, i)"
 	    " JOIN bindings b ON b.lookup_hash = y.h) x"
-	    " ON p.pepper = $6 AND auth.agreed >= $4",
-	    6, STMT_READ_ONLY },
+	    " ON p.pepper = $6 AND auth.agreed >= $4 AND coalesce(rl.taken, true)",
+	    9, STMT_READ_ONLY },
 	/* The same for one hash, which is what homeservers send: a point
 	 * query whose generic plan PostgreSQL keeps, so it is not planned
 	 * again on every request as the unnest() ones are. */
 	[STMT_LOOKUP_HASH_ONE_AUTH] = {
-	    AUTH_CTE "SELECT auth.user_id, auth.agreed, p.pepper,"
+	    AUTH_CTE ", " LOOKUP_LIMIT("$6", "$7", "$8", "$9")
+	    "SELECT auth.user_id, auth.agreed, rl.retry, p.pepper,"
 	    " CASE WHEN b.mxid IS NULL THEN NULL ELSE 1 END, b.mxid"
-	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN bindings b"
-	    " ON b.lookup_hash = $5 AND p.pepper = $6 AND auth.agreed >= $4",
-	    6, STMT_READ_ONLY },
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true"
+	    " LEFT JOIN bindings b ON b.lookup_hash = $5 AND p.pepper = $6"
+	    " AND auth.agreed >= $4 AND coalesce(rl.taken, true)",
+	    9, STMT_READ_ONLY },
 	[STMT_EPHEMERAL_KEY_INSERT] = {
 	    "INSERT INTO ephemeral_public_keys (public_key, created_ts,"
 	    " expires_ts) VALUES ($1, $2, $3)",
@@ -877,24 +945,30 @@ db_session_clear(struct db_session *s)
 }
 
 /*
- * Counts one event against bucket in the fixed window of window_ms that
- * now falls in.  On DB_OK *count is the events in this window (this one
- * included) and *retry_after_ms the time until the window ends.
+ * Takes cost units from the limit of limit units per window_ms under
+ * bucket, unless that would go over it (sql/009_sliding_rate_limits.sql).
+ * On DB_OK *taken says whether they were taken and, when not,
+ * *retry_after_ms how long until they would be.
  */
 enum db_res
-db_rate_hit(struct db *db, const char *bucket, int64_t window_ms,
-    int64_t now, int64_t *count, int64_t *retry_after_ms)
+db_rate_take(struct db *db, const char *bucket, int64_t window_ms,
+    int64_t limit, int64_t cost, int *taken, int64_t *retry_after_ms)
 {
-	char		 start[24];
-	const char	*params[2] = { bucket, start };
-	int64_t		 window_start = now - now % window_ms;
+	char		 wbuf[24], lbuf[24], cbuf[24];
+	const char	*params[4] = { bucket, wbuf, lbuf, cbuf };
 	PGresult	*res;
 
-	snprintf(start, sizeof(start), "%lld", (long long)window_start);
-	if ((res = db_exec(db, STMT_RATE_HIT, params, NULL)) == NULL)
+	snprintf(wbuf, sizeof(wbuf), "%lld", (long long)window_ms);
+	snprintf(lbuf, sizeof(lbuf), "%lld", (long long)limit);
+	snprintf(cbuf, sizeof(cbuf), "%lld", (long long)cost);
+	if ((res = db_exec(db, STMT_RATE_TAKE, params, NULL)) == NULL)
 		return DB_ERROR;
-	*count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	*retry_after_ms = window_start + window_ms - now;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_ERROR;
+	}
+	*taken = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	*retry_after_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	return DB_OK;
 }
@@ -1341,24 +1415,30 @@ db_outbox_done(struct db *db, int64_t id, int64_t now, int delete_invites)
 }
 
 /*
- * The v2 gate and a lookup in one round trip, for n pairs (media and
- * addresses not NULL) or n hashes: DB_NOTFOUND for an unknown or expired
- * token; else DB_OK with auth->user_id (caller frees) and auth->agreed
- * set, and m filled as db_lookup_pairs()/db_lookup_hashes() fill it when
- * the user accepted every policy (no matches otherwise).
+ * The v2 gate, the user's lookup limit and a lookup in one round trip,
+ * for n pairs (media and addresses not NULL) or n hashes: DB_NOTFOUND
+ * for an unknown or expired token; else DB_OK with auth->user_id (caller
+ * frees) and auth->agreed set, rate->retry_after_ms set (0 unless the
+ * limit refused the lookup), and m filled as db_lookup_pairs() and
+ * db_lookup_hashes() fill it when the user accepted every policy and the
+ * limit took the lookup (no matches otherwise).
  */
 enum db_res
 db_lookup_authed(struct db *db, struct db_auth_check *auth,
-    const char *const *media, const char *const *items, size_t n,
-    const char *pepper, struct db_matches *m)
+    struct db_rate *rate, const char *const *media, const char *const *items,
+    size_t n, const char *pepper, struct db_matches *m)
 {
 	struct buf	 ma = { 0 }, ia = { 0 };
-	char		 npol[24];
-	const char	*params[7];
+	char		 npol[24], wbuf[24], lbuf[24], cbuf[24];
+	const char	*params[10];
 	PGresult	*res;
 	enum db_res	 rc = DB_NOTFOUND;
+	int		 k;
 
 	snprintf(npol, sizeof(npol), "%zu", auth->npolicies);
+	snprintf(wbuf, sizeof(wbuf), "%lld", (long long)rate->window_ms);
+	snprintf(lbuf, sizeof(lbuf), "%lld", (long long)rate->limit);
+	snprintf(cbuf, sizeof(cbuf), "%lld", (long long)rate->cost);
 	params[3] = npol;
 	db_text_array(&ia, items, n);
 	if (media != NULL) {
@@ -1366,10 +1446,15 @@ db_lookup_authed(struct db *db, struct db_auth_check *auth,
 		params[4] = buf_str(&ma);
 		params[5] = buf_str(&ia);
 		params[6] = pepper;
+		k = 7;
 	} else {
 		params[4] = buf_str(&ia);
 		params[5] = pepper;
+		k = 6;
 	}
+	params[k] = wbuf;
+	params[k + 1] = lbuf;
+	params[k + 2] = cbuf;
 	if (media == NULL && n == 1)
 		params[4] = items[0];
 	res = db_exec_authed(db, media != NULL ? STMT_LOOKUP_PAIRS_AUTH :
@@ -1380,10 +1465,14 @@ db_lookup_authed(struct db *db, struct db_auth_check *auth,
 	if (res == NULL)
 		return DB_ERROR;
 	memset(m, 0, sizeof(*m));
+	rate->retry_after_ms = 0;
 	if (PQntuples(res) > 0) {
 		auth->user_id = xstrdup(PQgetvalue(res, 0, 0));
 		auth->agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		matches_from(res, 2, m);
+		if (!PQgetisnull(res, 0, 2))
+			rate->retry_after_ms = strtoll(PQgetvalue(res, 0, 2),
+			    NULL, 10);
+		matches_from(res, 3, m);
 		rc = DB_OK;
 	}
 	PQclear(res);
