@@ -157,7 +157,8 @@ sub start_worker {
 }
 
 # fcgi_request(HANDLE, METHOD, PATH?QUERY, BODY?, HEADERS?): a FastCGI
-# request straight to the worker with cgi-fcgi; returns what request()
+# request straight to the worker with cgi-fcgi, from REMOTE_ADDR
+# 127.0.0.1 (or $ENV{SIGIL_TEST_REMOTE_ADDR}); returns what request()
 # returns.
 sub fcgi_request {
 	my ($w, $method, $target, $body, $headers) = @_;
@@ -166,7 +167,8 @@ sub fcgi_request {
 	local %ENV = (%ENV, REQUEST_METHOD => $method, DOCUMENT_URI => $path,
 	    REQUEST_URI => $target, QUERY_STRING => $query // '',
 	    CONTENT_LENGTH => length($body // ''),
-	    CONTENT_TYPE => 'application/json', REMOTE_ADDR => '127.0.0.1');
+	    CONTENT_TYPE => 'application/json',
+	    REMOTE_ADDR => $ENV{SIGIL_TEST_REMOTE_ADDR} // '127.0.0.1');
 	for my $h (keys %{ $headers // {} }) {
 		$ENV{'HTTP_' . uc($h =~ s/-/_/gr)} = $headers->{$h};
 	}
