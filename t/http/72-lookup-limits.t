@@ -161,6 +161,20 @@ is(psql("SELECT total - before[11] FROM rate_limits"
     'the user\'s window holds 10');
 stop_worker($w);
 
+# Behind a read replica the gate asks the primary first, and the limit
+# is taken there before the lookup reads the replica (here the primary
+# again, through a connection of its own).
+my $third = { Authorization => 'Bearer ' . register_user('limits3') };
+$w = start_worker('lookup', slurp("$dir/sigil.conf")
+    . "database_replica = " . (conf_value('database'))[0] . "\n"
+    . "ratelimit_lookup_user = 10 $window\n");
+$r = v2(6, $third);
+is($r->{status}, 200, 'with a replica: v2 lookup of 6 hashes within 10');
+is($r->{json}{mappings}{$h}, '@limited:example.org', '... answered');
+limited(v2(5, $third), 'with a replica: 5 more, 429', 10, 11);
+is(v2(4, $third)->{status}, 200, 'with a replica: 4 more, taken');
+stop_worker($w);
+
 # The stack's defaults let a client such as Element look up 10,000
 # hashes at a time, again and again.
 my @many = map { "y$_" } 1 .. 10000;
