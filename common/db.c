@@ -85,9 +85,10 @@ enum stmt {
  * of bucket: RATE_NOW is a CTE n (now by PostgreSQL's clock, the slot
  * width) and RATE_TAKE the INSERT ... ON CONFLICT DO UPDATE that slides
  * and takes in one atomic step, as rate_limits "r"; from continues the
- * FROM clause of its SELECT ("FROM n"), and bucket may name its columns.  The state and the rule are in sql/009_sliding_rate_limits.sql;
- * the row counts 11 slots of a tenth of the window: the current one and
- * the ten before it.  RATE_SHIFT is "before" slid to the current slot
+ * FROM clause of its SELECT ("FROM n"), and bucket may name its columns.
+ * The state and the rule are in sql/009_sliding_rate_limits.sql: the row
+ * counts 11 slots of a tenth of the window, the current one and the ten
+ * before it.  RATE_SHIFT is "before" slid to the current slot
  * (RATE_SLID slots later; all of them when the window changed).
  */
 #define RATE_SLID \
@@ -135,8 +136,9 @@ enum stmt {
  * counts twice.
  */
 #define LOOKUP_LIMIT(pepper, window, limit, cost) \
-	RATE_NOW(window) ", rl AS (" RATE_TAKE("'lookup:user:' || auth.user_id", \
-	limit, cost, ", auth, lookup_pepper p WHERE auth.agreed >= $4" \
+	RATE_NOW(window) ", rl AS (" \
+	RATE_TAKE("'lookup:user:' || auth.user_id", limit, cost, \
+	", auth, lookup_pepper p WHERE auth.agreed >= $4" \
 	" AND p.pepper = " pepper " AND " limit "::bigint > 0") \
 	" RETURNING r.taken, " RATE_RETRY(limit, cost, "(SELECT now FROM n)") \
 	" AS retry) "
@@ -210,7 +212,8 @@ static const struct {
 	 * taken and, when it was not, the ms until it would be. */
 	[STMT_RATE_TAKE] = {
 	    "WITH " RATE_NOW("$2") " " RATE_TAKE("$1", "$3", "$4", "")
-	    " RETURNING r.taken, " RATE_RETRY("$3", "$4", "(SELECT now FROM n)"),
+	    " RETURNING r.taken, "
+	    RATE_RETRY("$3", "$4", "(SELECT now FROM n)"),
 	    4, 0 },
 	/* The lookup hash comes from PostgreSQL, under the pepper of the
 	 * same snapshot, as deploy/sigil-rotate-pepper computes it. */
@@ -277,28 +280,31 @@ static const struct {
 	/* The two lookups above, the v2 gate and the user's lookup limit in
 	 * one statement: no row for an unknown token; else the user and how
 	 * many policies they accepted on every row, and matches only when
-	 * that is all $4 of them and the limit took the request.  The limit
-	 * (window $w ms, limit $l units or 0 for none, cost $c: LOOKUP_LIMIT)
-	 * takes only from a user who may look up with the current pepper;
-	 * its answer, RATE_RETRY's, is on every row (NULL when it took none).
-	 * The lookup runs for no one who may not make it. */
+	 * that is all $4 of them and the limit took the request.  The last
+	 * three parameters are the limit's window (ms), count (0: none) and
+	 * the request's cost; it takes only from a user who may look up
+	 * with the current pepper, and its answer (RATE_RETRY's; NULL when
+	 * it took nothing) is on every row.  The lookup runs for no one who
+	 * may not make it. */
 	[STMT_LOOKUP_PAIRS_AUTH] = {
 	    AUTH_CTE ", " LOOKUP_LIMIT("$7", "$8", "$9", "$10")
 	    "SELECT auth.user_id, auth.agreed, rl.retry, p.pepper, x.i, x.mxid"
-	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true LEFT JOIN"
-	    " (SELECT y.i, b.mxid FROM unnest($5::text[], $6::text[])"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true"
+	    " LEFT JOIN (SELECT y.i, b.mxid FROM unnest($5::text[], $6::text[])"
 	    " WITH ORDINALITY AS y(m, a, i)"
 	    " JOIN bindings b ON b.medium = y.m AND b.address = y.a) x"
-	    " ON p.pepper = $7 AND auth.agreed >= $4 AND coalesce(rl.taken, true)",
+	    " ON p.pepper = $7 AND auth.agreed >= $4"
+	    " AND coalesce(rl.taken, true)",
 	    10, STMT_READ_ONLY },
 	[STMT_LOOKUP_HASHES_AUTH] = {
 	    AUTH_CTE ", " LOOKUP_LIMIT("$6", "$7", "$8", "$9")
 	    "SELECT auth.user_id, auth.agreed, rl.retry, p.pepper, x.i, x.mxid"
-	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true LEFT JOIN"
-	    " (SELECT y.i, b.mxid FROM unnest($5::text[])"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true"
+	    " LEFT JOIN (SELECT y.i, b.mxid FROM unnest($5::text[])"
 	    " WITH ORDINALITY AS y(h, i)"
 	    " JOIN bindings b ON b.lookup_hash = y.h) x"
-	    " ON p.pepper = $6 AND auth.agreed >= $4 AND coalesce(rl.taken, true)",
+	    " ON p.pepper = $6 AND auth.agreed >= $4"
+	    " AND coalesce(rl.taken, true)",
 	    9, STMT_READ_ONLY },
 	/* The same for one hash, which is what homeservers send: a point
 	 * query whose generic plan PostgreSQL keeps, so it is not planned

@@ -92,6 +92,39 @@ is(psql("SELECT total - before[11] FROM rate_limits"
     . " WHERE bucket = 'lookup:ip:192.0.2.1'"), 10,
     'the refused requests took nothing');
 
+# Two workers, 30 requests at once from one client address: exactly 10
+# taken, whichever worker each reached.
+{
+	local $ENV{SIGIL_TEST_REMOTE_ADDR} = '192.0.2.4';
+	my $w2 = start_worker('lookup', slurp("$dir/sigil.conf")
+	    . "ratelimit_lookup_ip = 10 $window\n");
+	my @kids;
+	for my $i (1 .. 30) {
+		pipe(my $rd, my $wr) or die "pipe: $!";
+		my $pid = fork() // die "fork: $!";
+		if ($pid == 0) {
+			close $rd;
+			my $r = fcgi_request($i % 2 ? $w : $w2, 'GET',
+			    "$v1/lookup?medium=email&address=limited%40example.org");
+			print $wr $r->{status};
+			close $wr;
+			exit 0;
+		}
+		close $wr;
+		push @kids, [$pid, $rd];
+	}
+	my %n;
+	for (@kids) {
+		my ($pid, $rd) = @$_;
+		my $status = <$rd> // 'none';
+		waitpid($pid, 0);
+		$n{$status}++;
+	}
+	is_deeply(\%n, { 200 => 10, 429 => 20 },
+	    '30 at once through two workers: 10 taken, 20 refused');
+	stop_worker($w2);
+}
+
 # The window slides: ten taken now are counted for a whole window and
 # at most a tenth more, never less.
 {
