@@ -305,7 +305,7 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	struct mapping		*maps = NULL;
 	const struct cfg_rate	*lim = &c->cfg.ratelimit_lookup_user;
 	struct db_rate		 rate = { lim->seconds * 1000, lim->count, 0,
-				    0 };
+				    0, 0, 0, 0 };
 	struct buf		 bucket = { 0 };
 	enum json_res		 jr;
 	size_t			 i, m, n = 0, cap, want = 0;
@@ -352,22 +352,34 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	}
 	rate.cost = (int64_t)want;
 	if (!r->gate_passed) {
-		/* The gate's question and the user's limit ride in the
-		 * lookup's own query. */
+		/* The gate's question and, unless a lease of this worker
+		 * covers the request (common/ratelimit.c), the user's limit
+		 * ride in the lookup's own query. */
 		struct db_auth_check	 auth = app_gate_question(c, r);
+		struct db_rate		*ask = NULL;
 		enum db_res		 dr;
+		int64_t			 asked = now_ms();
 
-		dr = none ? db_lookup_authed(c->db, &auth, &rate, p.media,
+		buf_printf(&bucket, "lookup:token:%s", r->token_hash);
+		if (lim->count > 0 && want > 0 &&
+		    !ratelimit_lease_spend(buf_str(&bucket), rate.cost)) {
+			rate.want = ratelimit_want(lim, rate.cost);
+			ask = &rate;
+		}
+		dr = none ? db_lookup_authed(c->db, &auth, ask, p.media,
 		    (const char *const *)p.addresses, p.n, pepper, &found) :
-		    db_lookup_authed(c->db, &auth, &rate, NULL, hashes, n,
+		    db_lookup_authed(c->db, &auth, ask, NULL, hashes, n,
 		    pepper, &found);
 		free(auth.user_id);
 		if (app_gate_decide(c, AUTH_USER, dr, auth.agreed, rs) == -1)
 			goto out;
-		if (rate.retry_after_ms > 0) {
+		if (ask != NULL && rate.granted == 0) {
 			ratelimit_refuse(rs, rate.retry_after_ms);
 			goto out;
 		}
+		if (ask != NULL)
+			ratelimit_lease_keep(buf_str(&bucket), rate.cost, &rate,
+			    asked);
 		jr = JSON_OK;
 	} else {
 		/* Behind a read replica: the limit on the primary first. */

@@ -102,14 +102,21 @@ struct db_auth_check {
 	int64_t			  agreed;	/* out */
 };
 
-/* A limit a lookup takes from on the way (sql/009): cost units of
- * limit (0: none) per window_ms; retry_after_ms is the answer, 0 when
- * the limit took the lookup. */
+/*
+ * Taking from a sliding-window limit (sql/009): cost units of limit (0:
+ * none) per window_ms, asking for want (at least cost; the rest is a
+ * lease, see common/ratelimit.c).  The answer: granted units (0: refused,
+ * -1: the limit was not asked), retry_after_ms when refused, and lease_ms
+ * until the current slot ends.
+ */
 struct db_rate {
 	int64_t		  window_ms;
 	int64_t		  limit;
 	int64_t		  cost;
+	int64_t		  want;
+	int64_t		  granted;		/* out */
 	int64_t		  retry_after_ms;	/* out */
+	int64_t		  lease_ms;		/* out */
 };
 
 enum db_res	 db_lookup_authed(struct db *, struct db_auth_check *,
@@ -131,8 +138,7 @@ enum db_res	 db_session_validated(struct db *, const char *, int64_t);
 enum db_res	 db_session_get(struct db *, const char *,
 		    struct db_session *);
 void		 db_session_clear(struct db_session *);
-enum db_res	 db_rate_take(struct db *, const char *, int64_t, int64_t,
-		    int64_t, int *, int64_t *);
+enum db_res	 db_rate_take(struct db *, const char *, struct db_rate *);
 enum db_res	 db_terms_accept(struct db *, const char *, const char *const *,
 		    const char *const *, size_t, int64_t);
 

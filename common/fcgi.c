@@ -21,12 +21,14 @@
 #include "bounds.h"
 #include "log.h"
 #include "mxerr.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
 #include "util.h"
 
 /* Weak, as in app.c: a program without a database links no libpq. */
 #pragma weak db_end_request
+#pragma weak ratelimit_no_leases
 
 /* A request body past this (bytes) is a big one: see fcgi_main(). */
 #define BIG_REQUEST	(64 * 1024)
@@ -194,6 +196,9 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		app_ctx_free(&ctx);
 		return 1;
 	}
+	/* Plain CGI: one request, so a rate limit's lease is never spent. */
+	if (FCGX_IsCGI() && ratelimit_no_leases != NULL)
+		ratelimit_no_leases();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);

@@ -16,6 +16,13 @@
 --   before[i]  what total was at the end of slot (slot - i), i = 1..11
 -- The units in slots slot-10 .. slot are total - before[11].
 --
+-- A request may take more than it needs (common/ratelimit.c): its worker
+-- then spends the rest on later requests of the same bucket until the
+-- slot it was taken in ends, so that a busy bucket is written once every
+-- many requests.  Units so leased count from when they were taken, and
+-- are spent within their slot, so the rule above holds for what is
+-- spent too.
+--
 -- The table is UNLOGGED: counters need no crash safety or replication,
 -- and a transaction that writes only to it does not wait for a WAL flush
 -- at commit, which keeps a limit on the lookups cheap.  A crash empties
@@ -30,5 +37,5 @@ CREATE UNLOGGED TABLE rate_limits (
 	slot		bigint NOT NULL,	-- the latest slot: ms / slot_ms
 	total		bigint NOT NULL,
 	before		bigint[] NOT NULL,	-- 11 totals, newest first
-	taken		boolean NOT NULL	-- was the last request taken
+	granted		bigint NOT NULL		-- what the last request took
 );

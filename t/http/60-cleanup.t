@@ -16,8 +16,8 @@ psql("INSERT INTO validation_sessions (sid, medium, address,"
 # one still in it.
 my $slot = int($now / 1000);
 psql("INSERT INTO rate_limits VALUES"
-    . " ('cleanold', 1000, " . ($slot - 12) . ", 1, array_fill(0::bigint, ARRAY[11]), true),"
-    . " ('cleannew', 1000, " . ($slot - 5) . ", 1, array_fill(0::bigint, ARRAY[11]), true)");
+    . " ('cleanold', 1000, " . ($slot - 12) . ", 1, array_fill(0::bigint, ARRAY[11]), 1),"
+    . " ('cleannew', 1000, " . ($slot - 5) . ", 1, array_fill(0::bigint, ARRAY[11]), 1)");
 psql("INSERT INTO accounts VALUES ('\@clean:x', 0) ON CONFLICT DO NOTHING");
 psql("INSERT INTO account_tokens VALUES ('cleanold', '\@clean:x', 0, 1),"
     . " ('cleannew', '\@clean:x', 0, NULL),"

@@ -194,6 +194,42 @@ is(psql("SELECT total - before[11] FROM rate_limits"
     'the user\'s window holds 10');
 stop_worker($w);
 
+# Leases: a limit of 3000 lends a worker 3 units more than a request
+# needs, spent on its next requests without writing the shared row.
+$w = start_worker('lookup', slurp("$dir/sigil.conf")
+    . "ratelimit_lookup_ip = 3000 $window\n"
+    . "ratelimit_lookup_user = 3000 $window\n");
+sub total { psql("SELECT total FROM rate_limits WHERE bucket = '$_[0]'") }
+{
+	local $ENV{SIGIL_TEST_REMOTE_ADDR} = '192.0.2.8';
+	my @t;
+	for (1 .. 5) {
+		is(fcgi_request($w, 'GET', "$v1/lookup?medium=email&address="
+		    . "limited%40example.org")->{json}{mxid},
+		    '@limited:example.org', "leased v1 lookup $_");
+		push @t, total('lookup:ip:192.0.2.8');
+	}
+	is("@t", '4 4 4 4 8', 'the row is written once every 4 lookups');
+	# Room for 1 only: granted 1, no lease; then refused.
+	psql("INSERT INTO rate_limits VALUES ('lookup:ip:192.0.2.9', $slot_ms,"
+	    . " (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+	    . " / $slot_ms, 2999, array_fill(0::bigint, ARRAY[11]), 1)");
+	$ENV{SIGIL_TEST_REMOTE_ADDR} = '192.0.2.9';
+	is(bulk(1)->{status}, 200, 'room for one: taken');
+	is(total('lookup:ip:192.0.2.9'), 3000, '... with no lease beyond it');
+	limited(bulk(1), 'and the next is refused', 10, 11);
+}
+my $fourth = { Authorization => 'Bearer ' . register_user('limits4') };
+my @t;
+for (1 .. 5) {
+	is(v2(1, $fourth)->{status}, 200, "leased v2 lookup $_");
+	push @t, total("lookup:user:\@limits4:$hs");
+}
+is("@t", '4 4 4 4 8', 'v2: the row is written once every 4 lookups');
+is(v2(10, $fourth)->{status}, 200, 'a lookup larger than the lease asks');
+is(total("lookup:user:\@limits4:$hs"), 21, '... for itself and a lease');
+stop_worker($w);
+
 # Behind a read replica the gate asks the primary first, and the limit
 # is taken there before the lookup reads the replica (here the primary
 # again, through a connection of its own).
