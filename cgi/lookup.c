@@ -18,9 +18,10 @@
  * Lookups are rate-limited in addresses (a list of 500 counts 500), per
  * client address on v1 (ratelimit_lookup_ip) and per user on v2
  * (ratelimit_lookup_user), on the primary: v2 takes from its limit in
- * the query that asks the gate and looks up.  A refused lookup answers
- * 429 and looks nothing up.  On v2 a request without a valid token is
- * told so before anything about its input.
+ * the query that asks the gate and looks up, unless a lease of this
+ * worker (common/ratelimit.c) covers the request.  A refused lookup
+ * answers 429 and looks nothing up.  On v2 a request without a valid
+ * token is told so before anything about its input.
  */
 #include <stdlib.h>
 #include <string.h>
