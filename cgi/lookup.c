@@ -15,6 +15,13 @@
  * lookup_max_addresses.  Bindings and the pepper are read through
  * database_replica when it is set; the v2 gate reads the primary, where
  * a token registered a moment ago already is.
+ * Lookups are rate-limited in addresses (a list of 500 counts 500), per
+ * client address on v1 (ratelimit_lookup_ip) and per user on v2
+ * (ratelimit_lookup_user), on the primary: v2 takes from its limit in
+ * the query that asks the gate and looks up, unless a lease of this
+ * worker (common/ratelimit.c) covers the request.  A refused lookup
+ * answers 429 and looks nothing up.  On v2 a request without a valid
+ * token is told so before anything about its input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +29,51 @@
 #include <cjson/cJSON.h>
 
 #include "app.h"
+#include "buf.h"
 #include "db.h"
 #include "fcgi.h"
 #include "json.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
 #include "sign.h"
 #include "threepid.h"
 #include "util.h"
+
+/*
+ * The most addresses one lookup may carry: lookup_max_addresses, or less
+ * when the limit rate (if on) is smaller, since a longer list could never
+ * be taken.
+ */
+static size_t
+lookup_cap(const struct ctx *c, const struct cfg_rate *rate)
+{
+	int64_t	 cap = c->cfg.lookup_max_addresses;
+
+	if (rate->count > 0 && rate->count < cap)
+		cap = rate->count;
+	return (size_t)cap;
+}
+
+/*
+ * Takes n addresses from the v1 limit of the client's address.  Returns
+ * 0, or -1 with 429 (or 503) in rs.
+ */
+static int
+v1_limit(struct ctx *c, const struct req *r, size_t n, struct resp *rs)
+{
+	struct buf	 bucket = { 0 };
+	int		 rc;
+
+	if (c->cfg.ratelimit_lookup_ip.count == 0 || n == 0)
+		return 0;
+	buf_printf(&bucket, "lookup:ip:%s", r->remote_addr == NULL ? "" :
+	    r->remote_addr);
+	rc = ratelimit_take(c->db, buf_str(&bucket),
+	    &c->cfg.ratelimit_lookup_ip, (int64_t)n, rs);
+	buf_free(&bucket);
+	return rc;
+}
 
 /* GET v1 lookup?medium&address. */
 static void
@@ -49,6 +93,8 @@ h_lookup_v1(struct ctx *c, const struct req *r, struct resp *rs)
 		    "required");
 		return;
 	}
+	if (v1_limit(c, r, 1, rs) == -1)
+		return;
 	if (threepid_canonical(medium, address, canon, sizeof(canon)) == -1) {
 		resp_json_text(rs, 200, "{}");	/* nothing could be bound */
 		return;
@@ -133,7 +179,7 @@ h_bulk_lookup(struct ctx *c, const struct req *r, struct resp *rs)
 
 	if (req_args(r, &args, rs) == -1)
 		goto out;
-	cap = (size_t)c->cfg.lookup_max_addresses;
+	cap = lookup_cap(c, &c->cfg.ratelimit_lookup_ip);
 	if ((jr = json_get_array(args, "threepids", cap, &threepids)) ==
 	    JSON_RANGE) {
 		resp_err(rs, MX_TOO_MANY, "At most %zu threepids", cap);
@@ -152,6 +198,8 @@ h_bulk_lookup(struct ctx *c, const struct req *r, struct resp *rs)
 		pairs_add(&p, (size_t)cJSON_GetArraySize(threepids),
 		    m->valuestring, a->valuestring, e);
 	}
+	if (v1_limit(c, r, (size_t)cJSON_GetArraySize(threepids), rs) == -1)
+		goto out;
 	if (p.n > 0 && db_lookup_pairs(c->db_read, p.media,
 	    (const char *const *)p.addresses, p.n, NULL, &found) != DB_OK) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
@@ -256,8 +304,12 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	struct db_matches	 found = { 0 };
 	const cJSON		**sent = NULL;
 	struct mapping		*maps = NULL;
+	const struct cfg_rate	*lim = &c->cfg.ratelimit_lookup_user;
+	struct db_rate		 rate = { lim->seconds * 1000, lim->count, 0,
+				    0, 0, 0, 0 };
+	struct buf		 bucket = { 0 };
 	enum json_res		 jr;
-	size_t			 i, m, n = 0, cap, want;
+	size_t			 i, m, n = 0, cap, want = 0;
 	int			 none;
 
 	if (req_args(r, &args, rs) == -1 ||
@@ -265,21 +317,21 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	    &algorithm), "algorithm") == -1 ||
 	    req_field_ok(rs, json_get_str(args, "pepper", 0, 1024, &pepper),
 	    "pepper") == -1)
-		goto out;
-	cap = (size_t)c->cfg.lookup_max_addresses;
+		goto refused;
+	cap = lookup_cap(c, lim);
 	if ((jr = json_get_array(args, "addresses", cap, &addresses)) ==
 	    JSON_RANGE) {
 		resp_err(rs, MX_TOO_MANY, "At most %zu addresses", cap);
-		goto out;
+		goto refused;
 	}
 	if (req_field_ok(rs, jr, "addresses") == -1)
-		goto out;
+		goto refused;
 	none = strcmp(algorithm, "none") == 0;
 	if (!(none && c->cfg.lookup_allow_none) &&
 	    strcmp(algorithm, "sha256") != 0) {
 		resp_err(rs, MX_INVALID_PARAM, "Unsupported algorithm: see "
 		    "hash_details");
-		goto out;
+		goto refused;
 	}
 	/* Sized to the list, not to the cap: a list of one must not cost a
 	 * mapping of 80 KiB (see BIG_REQUEST in common/fcgi.c). */
@@ -290,7 +342,7 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		if (!cJSON_IsString(e)) {
 			resp_err(rs, MX_INVALID_PARAM, "addresses must be a "
 			    "list of strings");
-			goto out;
+			goto refused;
 		}
 		if (!none) {
 			sent[n] = e;
@@ -299,26 +351,51 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		    sizeof(addr))) != NULL)
 			pairs_add(&p, want, medium, addr, e);
 	}
+	rate.cost = (int64_t)want;
 	if (!r->gate_passed) {
-		/* The gate's question rides in the lookup's own query. */
+		/* The gate's question and, unless a lease of this worker
+		 * covers the request (common/ratelimit.c), the user's limit
+		 * ride in the lookup's own query. */
 		struct db_auth_check	 auth = app_gate_question(c, r);
+		struct db_rate		*ask = NULL;
 		enum db_res		 dr;
+		int64_t			 asked = now_ms();
 
-		dr = none ? db_lookup_authed(c->db, &auth, p.media,
+		buf_printf(&bucket, "lookup:token:%s", r->token_hash);
+		if (lim->count > 0 && want > 0 &&
+		    !ratelimit_lease_spend(buf_str(&bucket), rate.cost)) {
+			rate.want = ratelimit_want(lim, rate.cost);
+			ask = &rate;
+		}
+		dr = none ? db_lookup_authed(c->db, &auth, ask, p.media,
 		    (const char *const *)p.addresses, p.n, pepper, &found) :
-		    db_lookup_authed(c->db, &auth, NULL, hashes, n, pepper,
-		    &found);
+		    db_lookup_authed(c->db, &auth, ask, NULL, hashes, n,
+		    pepper, &found);
 		free(auth.user_id);
 		if (app_gate_decide(c, AUTH_USER, dr, auth.agreed, rs) == -1)
 			goto out;
+		if (ask != NULL && rate.granted == 0) {
+			ratelimit_refuse(rs, rate.retry_after_ms);
+			goto out;
+		}
+		if (ask != NULL)
+			ratelimit_lease_keep(buf_str(&bucket), rate.cost, &rate,
+			    asked);
 		jr = JSON_OK;
-	} else if (none)
-		jr = db_lookup_pairs(c->db_read, p.media,
-		    (const char *const *)p.addresses, p.n, pepper, &found) ==
-		    DB_OK ? JSON_OK : JSON_MISSING;
-	else
-		jr = db_lookup_hashes(c->db_read, hashes, n, pepper, &found) ==
-		    DB_OK ? JSON_OK : JSON_MISSING;
+	} else {
+		/* Behind a read replica: the limit on the primary first. */
+		buf_printf(&bucket, "lookup:user:%s", r->user_id);
+		if (ratelimit_take(c->db, buf_str(&bucket), lim, rate.cost,
+		    rs) == -1)
+			goto out;
+		if (none)
+			jr = db_lookup_pairs(c->db_read, p.media,
+			    (const char *const *)p.addresses, p.n, pepper,
+			    &found) == DB_OK ? JSON_OK : JSON_MISSING;
+		else
+			jr = db_lookup_hashes(c->db_read, hashes, n, pepper,
+			    &found) == DB_OK ? JSON_OK : JSON_MISSING;
+	}
 	if (jr != JSON_OK || found.pepper == NULL) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		goto out;
@@ -350,7 +427,12 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 			cJSON_AddStringToObject(map, maps[i].sent,
 			    maps[i].mxid);
 	resp_json(rs, 200, o);
+	goto out;
+refused:
+	/* Auth before input: a caller without a valid token learns that. */
+	app_gate_refused_input(c, r, rs);
 out:
+	buf_free(&bucket);
 	cJSON_Delete(o);
 	db_matches_clear(&found);
 	pairs_free(&p);

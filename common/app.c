@@ -203,6 +203,30 @@ app_gate_question(const struct ctx *c, const struct req *r)
 }
 
 /*
+ * For AUTH_USER_IN_HANDLER routes whose input was refused before their
+ * own query could ask the gate (rs holds that refusal): asks the gate
+ * alone, so that a caller without a valid token learns that (401, or 403
+ * for terms not accepted), never what is wrong with the input.  Returns
+ * 0 when the token passes or r->gate_passed (rs untouched), else -1 with
+ * the gate's answer in rs.
+ */
+int
+app_gate_refused_input(const struct ctx *c, const struct req *r,
+    struct resp *rs)
+{
+	char		*user_id = NULL;
+	int64_t		 agreed = 0;
+	enum db_res	 res;
+
+	if (r->gate_passed)
+		return 0;
+	res = db_auth_lookup(c->db, r->token_hash, c->terms.keys,
+	    c->terms.npolicies, now_ms(), &user_id, &agreed);
+	free(user_id);
+	return app_gate_decide(c, AUTH_USER, res, agreed, rs);
+}
+
+/*
  * The v2 gate: one query finds the token's user and whether they agreed
  * to the current terms.  Returns 0 with r->user_id set, or -1 with the
  * error response in rs.
@@ -275,6 +299,12 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 		http_budget_begin();
 	if (req_params_parse(r->query_string, strlen(r->query_string),
 	    &r->query) == -1) {
+		/* Auth before input: the gate first, with the token of the
+		 * Authorization header (the query cannot be read). */
+		if (api == API_V2 && found->auth != AUTH_NONE &&
+		    gate(c, found->auth == AUTH_USER_IN_HANDLER ? AUTH_USER :
+		    found->auth, r, rs) == -1)
+			return;
 		resp_err(rs, MX_INVALID_PARAM, "Malformed query string");
 		return;
 	}

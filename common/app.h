@@ -94,6 +94,8 @@ struct db_auth_check
 	 app_gate_question(const struct ctx *, const struct req *);
 int	 app_gate_decide(const struct ctx *, enum route_auth, enum db_res,
 	    int64_t, struct resp *);
+int	 app_gate_refused_input(const struct ctx *, const struct req *,
+	    struct resp *);
 int	 app_key_ref(struct ctx *);
 int	 app_ctx_init(const struct app *, int, char *const *, struct ctx *);
 void	 app_ctx_free(struct ctx *);

@@ -79,6 +79,8 @@ enum cfg_key {
 	CFG_KEY_RATELIMIT_COUNTRY,
 	CFG_KEY_LOOKUP_MAX_ADDRESSES,
 	CFG_KEY_LOOKUP_ALLOW_NONE,
+	CFG_KEY_RATELIMIT_LOOKUP_IP,
+	CFG_KEY_RATELIMIT_LOOKUP_USER,
 	CFG_KEY_INVITE_LIFETIME,
 	CFG_KEY_INVITE_BLOCK_HOMESERVERS,
 	CFG_KEY_INVITE_BLOCK_ROOMS,
@@ -189,6 +191,10 @@ static const struct {
 	    offsetof(struct cfg, lookup_max_addresses), CFG_LOOKUP_CAP, 0 },
 	[CFG_KEY_LOOKUP_ALLOW_NONE] = { "lookup_allow_none",
 	    offsetof(struct cfg, lookup_allow_none), CFG_BOOL, 0 },
+	[CFG_KEY_RATELIMIT_LOOKUP_IP] = { "ratelimit_lookup_ip",
+	    offsetof(struct cfg, ratelimit_lookup_ip), CFG_RATE, 0 },
+	[CFG_KEY_RATELIMIT_LOOKUP_USER] = { "ratelimit_lookup_user",
+	    offsetof(struct cfg, ratelimit_lookup_user), CFG_RATE, 0 },
 	[CFG_KEY_INVITE_LIFETIME] = { "invite_lifetime",
 	    offsetof(struct cfg, invite_lifetime), CFG_SECONDS, 0 },
 	[CFG_KEY_INVITE_BLOCK_HOMESERVERS] = { "invite_block_homeservers",
@@ -584,6 +590,8 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	c->sms_code_length = 6;
 	c->lookup_max_addresses = 10000;
 	c->lookup_allow_none = 1;
+	c->ratelimit_lookup_ip = (struct cfg_rate){ 100000, 3600 };
+	c->ratelimit_lookup_user = (struct cfg_rate){ 100000, 3600 };
 	c->ratelimit_msisdn = (struct cfg_rate){ 5, 3600 };
 	c->ratelimit_country = (struct cfg_rate){ 50, 60 };
 	c->invite_lifetime = 30 * 86400;

@@ -71,6 +71,8 @@ struct cfg {
 	struct cfg_rate ratelimit_country;	/* texts per region */
 	int64_t	 lookup_max_addresses;	/* per lookup request */
 	int	 lookup_allow_none;	/* v2 lookups in plain text */
+	struct cfg_rate ratelimit_lookup_ip;	/* v1 addresses per client IP */
+	struct cfg_rate ratelimit_lookup_user;	/* v2 addresses per user */
 	int64_t	 invite_lifetime;	/* seconds an invite stays pending */
 	char	*invite_block_homeservers[MAX_LIST]; /* senders' servers */
 	size_t	 n_invite_block_homeservers;

@@ -33,7 +33,7 @@ enum stmt {
 	STMT_SESSION_SENT,
 	STMT_SESSION_FAILED_ATTEMPT,
 	STMT_SESSION_VALIDATED,
-	STMT_RATE_HIT,
+	STMT_RATE_TAKE,
 	STMT_BIND,
 	STMT_BINDING_GET,
 	STMT_SIGNING_KEY_REF,
@@ -46,6 +46,9 @@ enum stmt {
 	STMT_LOOKUP_PAIRS_AUTH,
 	STMT_LOOKUP_HASHES_AUTH,
 	STMT_LOOKUP_HASH_ONE_AUTH,
+	STMT_LOOKUP_PAIRS_LIMIT,
+	STMT_LOOKUP_HASHES_LIMIT,
+	STMT_LOOKUP_HASH_ONE_LIMIT,
 	STMT_EPHEMERAL_KEY_INSERT,
 	STMT_INVITE_INSERT,
 	STMT_INVITE_GET,
@@ -79,6 +82,77 @@ enum stmt {
 	"sid, medium, address, client_secret_hash, token, next_link," \
 	" send_attempt, failed_attempts, created_ts, modified_ts," \
 	" coalesce(validated_ts, 0)"
+
+/*
+ * Taking units (SQL expressions all) from the sliding-window limit of
+ * bucket: RATE_NOW is a CTE n (now by PostgreSQL's clock, the slot
+ * width) and RATE_TAKE the INSERT ... ON CONFLICT DO UPDATE that slides
+ * and takes in one atomic step, as rate_limits "r"; from continues the
+ * FROM clause of its SELECT ("FROM n"), and bucket may name its columns.
+ * The state and the rule are in sql/009_sliding_rate_limits.sql: the row
+ * counts 11 slots of a tenth of the window, the current one and the ten
+ * before it.  A request needs cost units and asks for want (at least
+ * cost; the rest is a lease its worker spends before the slot ends): it
+ * is granted as many of want as the window has room for, when that is
+ * at least cost, else none.  RATE_SHIFT is "before" slid to the current
+ * slot (RATE_SLID slots later; all of them when the window changed),
+ * RATE_ROOM what the window has room for.
+ */
+#define RATE_SLID \
+	"(CASE WHEN r.slot_ms <> EXCLUDED.slot_ms THEN 11" \
+	" ELSE LEAST(GREATEST(EXCLUDED.slot - r.slot, 0), 11) END)::int"
+#define RATE_SHIFT \
+	"(array_fill(r.total, ARRAY[" RATE_SLID "]) ||" \
+	" r.before[1:11 - " RATE_SLID "])"
+#define RATE_ROOM(limit) \
+	"(" limit " - r.total + (" RATE_SHIFT ")[11])"
+#define RATE_GRANT(limit, cost, want) \
+	"CASE WHEN " cost " <= " RATE_ROOM(limit) " THEN LEAST(" want ", " \
+	RATE_ROOM(limit) ") ELSE 0 END"
+#define RATE_NOW(window) \
+	"n AS MATERIALIZED (SELECT (extract(epoch FROM" \
+	" clock_timestamp()) * 1000)::bigint AS now," \
+	" (" window "::bigint + 9) / 10 AS w)"
+#define RATE_TAKE(bucket, limit, cost, want, from) \
+	"INSERT INTO rate_limits AS r (bucket, slot_ms, slot, total, before," \
+	" granted) SELECT " bucket ", n.w, n.now / n.w, g.g," \
+	" array_fill(0::bigint, ARRAY[11]), g.g FROM n, LATERAL (SELECT" \
+	" CASE WHEN " cost "::bigint <= " limit "::bigint THEN LEAST(" want \
+	"::bigint, " limit ") ELSE 0 END AS g) AS g" from \
+	" ON CONFLICT (bucket) DO UPDATE SET slot_ms = EXCLUDED.slot_ms," \
+	" slot = CASE WHEN r.slot_ms = EXCLUDED.slot_ms" \
+	" THEN GREATEST(r.slot, EXCLUDED.slot) ELSE EXCLUDED.slot END," \
+	" total = r.total + " RATE_GRANT(limit, cost, want) "," \
+	" before = " RATE_SHIFT ", granted = " RATE_GRANT(limit, cost, want)
+/*
+ * For RETURNING, as "granted, retry, lease": the units granted (0: the
+ * request is refused); when refused, the ms from now until it would not
+ * be: until the first slot boundary after which the slots still counted
+ * leave room for cost (a whole window when nothing ever could); and the
+ * ms until the current slot ends, when a lease must be spent by.
+ */
+#define RATE_ANSWER(limit, cost, now) \
+	"r.granted, CASE WHEN r.granted > 0 THEN 0 ELSE (r.slot +" \
+	" (SELECT coalesce(min(m), 11) FROM generate_series(1, 11) AS m" \
+	" WHERE CASE WHEN m = 11 THEN r.total ELSE r.before[11 - m] END" \
+	" >= r.total + " cost " - " limit ")) * r.slot_ms - " now " END" \
+	" AS retry, (r.slot + 1) * r.slot_ms - " now " AS lease"
+
+/*
+ * The v2 lookup limit as CTEs after AUTH_CTE: "rl (granted, retry,
+ * lease)" takes from the limit of the token's user, only when the user
+ * accepted every policy and the pepper sent (pepper) is the current one,
+ * and only when limit is not 0.  A statement with it stays safe to run
+ * again after a lost connection (STMT_READ_ONLY): at worst a request
+ * counts twice.
+ */
+#define LOOKUP_LIMIT(pepper, window, limit, cost, want) \
+	RATE_NOW(window) ", rl AS (" \
+	RATE_TAKE("'lookup:user:' || auth.user_id", limit, cost, want, \
+	", auth, lookup_pepper p WHERE auth.agreed >= $4" \
+	" AND p.pepper = " pepper " AND " limit "::bigint > 0") \
+	" RETURNING " RATE_ANSWER(limit, cost, "(SELECT now FROM n)") \
+	") "
 
 static const struct {
 	const char	*sql;
@@ -144,14 +218,12 @@ static const struct {
 	    "UPDATE validation_sessions SET validated_ts = $2,"
 	    " modified_ts = $2 WHERE sid = $1 AND validated_ts IS NULL",
 	    2, 0 },
-	/* A fixed window: a new window restarts the count at 1. */
-	[STMT_RATE_HIT] = {
-	    "INSERT INTO rate_limits (bucket, window_start, count)"
-	    " VALUES ($1, $2, 1) ON CONFLICT (bucket) DO UPDATE SET"
-	    " count = CASE WHEN rate_limits.window_start = $2"
-	    " THEN rate_limits.count + 1 ELSE 1 END, window_start = $2"
-	    " RETURNING count",
-	    2, 0 },
+	/* A sliding window (sql/009_sliding_rate_limits.sql): bucket $1,
+	 * window $2 ms, limit $3, cost $4, want $5.  Returns RATE_ANSWER. */
+	[STMT_RATE_TAKE] = {
+	    "WITH " RATE_NOW("$2") " " RATE_TAKE("$1", "$3", "$4", "$5", "")
+	    " RETURNING " RATE_ANSWER("$3", "$4", "(SELECT now FROM n)"),
+	    5, 0 },
 	/* The lookup hash comes from PostgreSQL, under the pepper of the
 	 * same snapshot, as deploy/sigil-rotate-pepper computes it. */
 	[STMT_BIND] = {
@@ -243,6 +315,43 @@ static const struct {
 	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN bindings b"
 	    " ON b.lookup_hash = $5 AND p.pepper = $6 AND auth.agreed >= $4",
 	    6, STMT_READ_ONLY },
+	/* The three above with the user's lookup limit: matches only when
+	 * the limit granted the request too.  The last four parameters are
+	 * the limit's window (ms), count (0: none), the request's cost and
+	 * what it wants (LOOKUP_LIMIT); the limit takes only from a user who
+	 * may look up with the current pepper, and its answer (RATE_ANSWER;
+	 * NULLs when it took nothing) is on every row. */
+	[STMT_LOOKUP_PAIRS_LIMIT] = {
+	    AUTH_CTE ", " LOOKUP_LIMIT("$7", "$8", "$9", "$10", "$11")
+	    "SELECT auth.user_id, auth.agreed, rl.granted, rl.retry,"
+	    " rl.lease, p.pepper, x.i, x.mxid"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true"
+	    " LEFT JOIN (SELECT y.i, b.mxid FROM unnest($5::text[], $6::text[])"
+	    " WITH ORDINALITY AS y(m, a, i)"
+	    " JOIN bindings b ON b.medium = y.m AND b.address = y.a) x"
+	    " ON p.pepper = $7 AND auth.agreed >= $4"
+	    " AND coalesce(rl.granted > 0, true)",
+	    11, STMT_READ_ONLY },
+	[STMT_LOOKUP_HASHES_LIMIT] = {
+	    AUTH_CTE ", " LOOKUP_LIMIT("$6", "$7", "$8", "$9", "$10")
+	    "SELECT auth.user_id, auth.agreed, rl.granted, rl.retry,"
+	    " rl.lease, p.pepper, x.i, x.mxid"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true"
+	    " LEFT JOIN (SELECT y.i, b.mxid FROM unnest($5::text[])"
+	    " WITH ORDINALITY AS y(h, i)"
+	    " JOIN bindings b ON b.lookup_hash = y.h) x"
+	    " ON p.pepper = $6 AND auth.agreed >= $4"
+	    " AND coalesce(rl.granted > 0, true)",
+	    10, STMT_READ_ONLY },
+	[STMT_LOOKUP_HASH_ONE_LIMIT] = {
+	    AUTH_CTE ", " LOOKUP_LIMIT("$6", "$7", "$8", "$9", "$10")
+	    "SELECT auth.user_id, auth.agreed, rl.granted, rl.retry,"
+	    " rl.lease, p.pepper,"
+	    " CASE WHEN b.mxid IS NULL THEN NULL ELSE 1 END, b.mxid"
+	    " FROM auth CROSS JOIN lookup_pepper p LEFT JOIN rl ON true"
+	    " LEFT JOIN bindings b ON b.lookup_hash = $5 AND p.pepper = $6"
+	    " AND auth.agreed >= $4 AND coalesce(rl.granted > 0, true)",
+	    10, STMT_READ_ONLY },
 	[STMT_EPHEMERAL_KEY_INSERT] = {
 	    "INSERT INTO ephemeral_public_keys (public_key, created_ts,"
 	    " expires_ts) VALUES ($1, $2, $3)",
@@ -896,27 +1005,39 @@ db_session_clear(struct db_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Reads RATE_ANSWER's three columns from col on into rate. */
+static void
+rate_answer(const PGresult *res, int col, struct db_rate *rate)
+{
+	rate->granted = -1;
+	rate->retry_after_ms = rate->lease_ms = 0;
+	if (PQntuples(res) < 1 || PQgetisnull(res, 0, col))
+		return;
+	rate->granted = strtoll(PQgetvalue(res, 0, col), NULL, 10);
+	rate->retry_after_ms = strtoll(PQgetvalue(res, 0, col + 1), NULL, 10);
+	rate->lease_ms = strtoll(PQgetvalue(res, 0, col + 2), NULL, 10);
+}
+
 /*
- * Counts one event against bucket in the fixed window of window_ms that
- * now falls in.  On DB_OK *count is the events in this window (this one
- * included) and *retry_after_ms the time until the window ends.
+ * Takes from the limit under bucket what rate asks (see struct db_rate),
+ * and fills in its answer.  Returns DB_OK or DB_ERROR.
  */
 enum db_res
-db_rate_hit(struct db *db, const char *bucket, int64_t window_ms,
-    int64_t now, int64_t *count, int64_t *retry_after_ms)
+db_rate_take(struct db *db, const char *bucket, struct db_rate *rate)
 {
-	char		 start[24];
-	const char	*params[2] = { bucket, start };
-	int64_t		 window_start = now - now % window_ms;
+	char		 wbuf[24], lbuf[24], cbuf[24], vbuf[24];
+	const char	*params[5] = { bucket, wbuf, lbuf, cbuf, vbuf };
 	PGresult	*res;
 
-	snprintf(start, sizeof(start), "%lld", (long long)window_start);
-	if ((res = db_exec(db, STMT_RATE_HIT, params, NULL)) == NULL)
+	snprintf(wbuf, sizeof(wbuf), "%lld", (long long)rate->window_ms);
+	snprintf(lbuf, sizeof(lbuf), "%lld", (long long)rate->limit);
+	snprintf(cbuf, sizeof(cbuf), "%lld", (long long)rate->cost);
+	snprintf(vbuf, sizeof(vbuf), "%lld", (long long)rate->want);
+	if ((res = db_exec(db, STMT_RATE_TAKE, params, NULL)) == NULL)
 		return DB_ERROR;
-	*count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	*retry_after_ms = window_start + window_ms - now;
+	rate_answer(res, 0, rate);
 	PQclear(res);
-	return DB_OK;
+	return rate->granted == -1 ? DB_ERROR : DB_OK;
 }
 
 /*
@@ -1361,22 +1482,27 @@ db_outbox_done(struct db *db, int64_t id, int64_t now, int delete_invites)
 }
 
 /*
- * The v2 gate and a lookup in one round trip, for n pairs (media and
+ * The v2 gate, a lookup and, unless rate is NULL or its limit 0, the
+ * user's lookup limit in one round trip, for n pairs (media and
  * addresses not NULL) or n hashes: DB_NOTFOUND for an unknown or expired
  * token; else DB_OK with auth->user_id (caller frees) and auth->agreed
- * set, and m filled as db_lookup_pairs()/db_lookup_hashes() fill it when
- * the user accepted every policy (no matches otherwise).
+ * set, rate's answer filled in (granted -1 when the limit was not asked:
+ * terms not accepted, another pepper), and m filled as db_lookup_pairs()
+ * and db_lookup_hashes() fill it when the user accepted every policy and
+ * the limit, if asked, granted the lookup (no matches otherwise).
  */
 enum db_res
 db_lookup_authed(struct db *db, struct db_auth_check *auth,
-    const char *const *media, const char *const *items, size_t n,
-    const char *pepper, struct db_matches *m)
+    struct db_rate *rate, const char *const *media, const char *const *items,
+    size_t n, const char *pepper, struct db_matches *m)
 {
 	struct buf	 ma = { 0 }, ia = { 0 };
-	char		 npol[24];
-	const char	*params[7];
+	char		 npol[24], wbuf[24], lbuf[24], cbuf[24], vbuf[24];
+	const char	*params[11];
 	PGresult	*res;
 	enum db_res	 rc = DB_NOTFOUND;
+	enum stmt	 st;
+	int		 k, limited = rate != NULL && rate->limit > 0;
 
 	snprintf(npol, sizeof(npol), "%zu", auth->npolicies);
 	params[3] = npol;
@@ -1386,24 +1512,44 @@ db_lookup_authed(struct db *db, struct db_auth_check *auth,
 		params[4] = buf_str(&ma);
 		params[5] = buf_str(&ia);
 		params[6] = pepper;
+		k = 7;
+		st = limited ? STMT_LOOKUP_PAIRS_LIMIT : STMT_LOOKUP_PAIRS_AUTH;
 	} else {
 		params[4] = buf_str(&ia);
 		params[5] = pepper;
+		k = 6;
+		st = n == 1 ? (limited ? STMT_LOOKUP_HASH_ONE_LIMIT :
+		    STMT_LOOKUP_HASH_ONE_AUTH) : (limited ?
+		    STMT_LOOKUP_HASHES_LIMIT : STMT_LOOKUP_HASHES_AUTH);
+	}
+	if (limited) {
+		snprintf(wbuf, sizeof(wbuf), "%lld", (long long)rate->window_ms);
+		snprintf(lbuf, sizeof(lbuf), "%lld", (long long)rate->limit);
+		snprintf(cbuf, sizeof(cbuf), "%lld", (long long)rate->cost);
+		snprintf(vbuf, sizeof(vbuf), "%lld", (long long)rate->want);
+		params[k] = wbuf;
+		params[k + 1] = lbuf;
+		params[k + 2] = cbuf;
+		params[k + 3] = vbuf;
 	}
 	if (media == NULL && n == 1)
 		params[4] = items[0];
-	res = db_exec_authed(db, media != NULL ? STMT_LOOKUP_PAIRS_AUTH :
-	    n == 1 ? STMT_LOOKUP_HASH_ONE_AUTH : STMT_LOOKUP_HASHES_AUTH, auth,
-	    params);
+	res = db_exec_authed(db, st, auth, params);
 	buf_free(&ma);
 	buf_free(&ia);
 	if (res == NULL)
 		return DB_ERROR;
 	memset(m, 0, sizeof(*m));
+	if (rate != NULL) {
+		rate->granted = -1;
+		rate->retry_after_ms = rate->lease_ms = 0;
+	}
 	if (PQntuples(res) > 0) {
 		auth->user_id = xstrdup(PQgetvalue(res, 0, 0));
 		auth->agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		matches_from(res, 2, m);
+		if (limited)
+			rate_answer(res, 2, rate);
+		matches_from(res, limited ? 5 : 2, m);
 		rc = DB_OK;
 	}
 	PQclear(res);

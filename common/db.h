@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	8
+#define SIGIL_SCHEMA_VERSION	9
 
 /* The channel bind NOTIFYs and sigil-notify LISTENs on. */
 #define DB_ONBIND_CHANNEL	"sigil_onbind"
@@ -103,9 +103,26 @@ struct db_auth_check {
 	int64_t			  agreed;	/* out */
 };
 
+/*
+ * Taking from a sliding-window limit (sql/009): cost units of limit (0:
+ * none) per window_ms, asking for want (at least cost; the rest is a
+ * lease, see common/ratelimit.c).  The answer: granted units (0: refused,
+ * -1: the limit was not asked), retry_after_ms when refused, and lease_ms
+ * until the current slot ends.
+ */
+struct db_rate {
+	int64_t		  window_ms;
+	int64_t		  limit;
+	int64_t		  cost;
+	int64_t		  want;
+	int64_t		  granted;		/* out */
+	int64_t		  retry_after_ms;	/* out */
+	int64_t		  lease_ms;		/* out */
+};
+
 enum db_res	 db_lookup_authed(struct db *, struct db_auth_check *,
-		    const char *const *, const char *const *, size_t,
-		    const char *, struct db_matches *);
+		    struct db_rate *, const char *const *, const char *const *,
+		    size_t, const char *, struct db_matches *);
 enum db_res	 db_pepper_authed(struct db *, struct db_auth_check *, char **);
 enum db_res	 db_begin(struct db *);
 enum db_res	 db_commit(struct db *);
@@ -122,8 +139,7 @@ enum db_res	 db_session_validated(struct db *, const char *, int64_t);
 enum db_res	 db_session_get(struct db *, const char *,
 		    struct db_session *);
 void		 db_session_clear(struct db_session *);
-enum db_res	 db_rate_hit(struct db *, const char *, int64_t, int64_t,
-		    int64_t *, int64_t *);
+enum db_res	 db_rate_take(struct db *, const char *, struct db_rate *);
 enum db_res	 db_terms_accept(struct db *, const char *, const char *const *,
 		    const char *const *, size_t, int64_t);
 

@@ -31,6 +31,7 @@
 #include "bounds.h"
 #include "log.h"
 #include "mxerr.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
 #include "util.h"
@@ -39,6 +40,7 @@
 #pragma weak db_end_request
 #pragma weak db_ready
 #pragma weak db_one_shot
+#pragma weak ratelimit_no_leases
 
 /* A request body past this (bytes) is a big one: see fcgi_main(). */
 #define BIG_REQUEST	(64 * 1024)
@@ -314,6 +316,9 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		log_quiet_info(1);
 		if (db_one_shot != NULL)
 			db_one_shot();
+		/* One request: a rate limit's lease would never be spent. */
+		if (ratelimit_no_leases != NULL)
+			ratelimit_no_leases();
 	}
 	if (app_ctx_init(app, argc, argv, &ctx) == -1) {
 		app_ctx_free(&ctx);

@@ -12,8 +12,12 @@ psql("INSERT INTO validation_sessions (sid, medium, address,"
     . " ('cleanold', 'email', 'old\@example.org', 'h1', 't', 0, "
     . ($now - 25 * 3600_000) . "),"
     . " ('cleannew', 'email', 'new\@example.org', 'h2', 't', 0, $now)");
-psql("INSERT INTO rate_limits VALUES ('cleanold', 0, 1),"
-    . " ('cleannew', $now, 1)");
+# Counters in slots of 1 s: one whose last slot left its 11-slot window,
+# one still in it.
+my $slot = int($now / 1000);
+psql("INSERT INTO rate_limits VALUES"
+    . " ('cleanold', 1000, " . ($slot - 12) . ", 1, array_fill(0::bigint, ARRAY[11]), 1),"
+    . " ('cleannew', 1000, " . ($slot - 5) . ", 1, array_fill(0::bigint, ARRAY[11]), 1)");
 psql("INSERT INTO accounts VALUES ('\@clean:x', 0) ON CONFLICT DO NOTHING");
 psql("INSERT INTO account_tokens VALUES ('cleanold', '\@clean:x', 0, 1),"
     . " ('cleannew', '\@clean:x', 0, NULL),"

@@ -203,7 +203,8 @@ sub start_worker {
 
 # fcgi_request(HANDLE, METHOD, PATH?QUERY, BODY?, HEADERS?): a FastCGI
 # request straight to the worker with cgi-fcgi, from HANDLE's
-# remote_addr (127.0.0.1 unless set); returns what request() returns.
+# remote_addr (else $ENV{SIGIL_TEST_REMOTE_ADDR}, else 127.0.0.1);
+# returns what request() returns.
 sub fcgi_request {
 	my ($w, $method, $target, $body, $headers) = @_;
 	my ($path, $query) = split /\?/, $target, 2;
@@ -212,7 +213,8 @@ sub fcgi_request {
 	    REQUEST_URI => $target, QUERY_STRING => $query // '',
 	    CONTENT_LENGTH => length($body // ''),
 	    CONTENT_TYPE => 'application/json',
-	    REMOTE_ADDR => $w->{remote_addr} // '127.0.0.1');
+	    REMOTE_ADDR => $w->{remote_addr} // $ENV{SIGIL_TEST_REMOTE_ADDR}
+		// '127.0.0.1');
 	for my $h (keys %{ $headers // {} }) {
 		$ENV{'HTTP_' . uc($h =~ s/-/_/gr)} = $headers->{$h};
 	}
