@@ -68,8 +68,9 @@ like(`ldd $progs/sigil-notify`, qr{libcurl\.so\.4 => \Q$progs\E/lib/},
     'sigil-notify too');
 
 # Who runs the programs, and for how long.
+# (this stack's only: another may run beside it, make bench's)
 sub cgi_procs {
-	return grep { /sigil-\w+\.cgi/ } `ps -eo user=,args=`;
+	return grep { /\Q$progs\E\/sigil-\w+\.cgi/ } `ps -eo user=,args=`;
 }
 get('/_matrix/identity/v2/pubkey/ed25519:nosuch');
 if (front() eq 'apache-fcgid') {
