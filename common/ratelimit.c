@@ -13,11 +13,12 @@
  * it was taken in ends (the leased units count from when they were
  * taken, so the window's rule holds for what is spent).  A lease left
  * unspent when its slot ends is lost: at most a thousandth of the limit
- * per worker and slot.  Smaller limits (the mail limits) are asked for
- * exactly what each request needs, and so is every limit in a process
- * that serves one request (CGI).  The leases live in this process, in a
- * small table; a bucket that does not fit (or is too long) is asked
- * about every time.
+ * per worker and slot.  Smaller limits are asked for exactly what each
+ * request needs, and so is every limit in a process that serves one
+ * request (CGI), and every ratelimit_check() (the mail limits, taken
+ * inside the transaction of a session, which may roll back).  The
+ * leases live in this process, in a small table; a bucket that does not
+ * fit (or is too long) is asked about every time.
  */
 #include <string.h>
 
@@ -132,23 +133,22 @@ ratelimit_lease_keep(const char *key, int64_t cost, const struct db_rate *a,
 }
 
 /*
- * Takes cost units from the limit rate under bucket.  Returns 0 when they
- * were within it (or rate is off), or -1 with the error response set: 429
- * M_LIMIT_EXCEEDED with retry_after_ms, or 503 when the database failed.
- * A refused request takes nothing.  A cost over rate->count is always
- * refused: callers bound their costs below it.
+ * Takes cost units from the limit rate under bucket, with a lease when
+ * lend is set and the limit lends one.  As ratelimit_take().
  */
-int
-ratelimit_take(struct db *db, const char *bucket, const struct cfg_rate *rate,
-    int64_t cost, struct resp *rs)
+static int
+take(struct db *db, const char *bucket, const struct cfg_rate *rate,
+    int64_t cost, int lend, struct resp *rs)
 {
-	struct db_rate	 a = { rate->seconds * 1000, rate->count, cost,
-			    ratelimit_want(rate, cost), 0, 0, 0 };
+	struct db_rate	 a = { rate->seconds * 1000, rate->count, cost, cost,
+			    0, 0, 0 };
 	int64_t		 asked;
 
-	if (rate->count == 0 || cost <= 0 || ratelimit_lease_spend(bucket,
-	    cost))
+	if (rate->count == 0 || cost <= 0 ||
+	    (lend && ratelimit_lease_spend(bucket, cost)))
 		return 0;
+	if (lend)
+		a.want = ratelimit_want(rate, cost);
 	asked = now_ms();
 	if (db_rate_take(db, bucket, &a) != DB_OK) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
@@ -158,14 +158,33 @@ ratelimit_take(struct db *db, const char *bucket, const struct cfg_rate *rate,
 		ratelimit_refuse(rs, a.retry_after_ms);
 		return -1;
 	}
-	ratelimit_lease_keep(bucket, cost, &a, asked);
+	if (lend)
+		ratelimit_lease_keep(bucket, cost, &a, asked);
 	return 0;
 }
 
-/* ratelimit_take() of one request. */
+/*
+ * Takes cost units from the limit rate under bucket, outside any
+ * transaction (a lease must not outlive a rollback of what it took).
+ * Returns 0 when they were within it (or rate is off), or -1 with the
+ * error response set: 429 M_LIMIT_EXCEEDED with retry_after_ms, or 503
+ * when the database failed.  A refused request takes nothing.  A cost
+ * over rate->count is always refused: callers bound their costs below it.
+ */
+int
+ratelimit_take(struct db *db, const char *bucket, const struct cfg_rate *rate,
+    int64_t cost, struct resp *rs)
+{
+	return take(db, bucket, rate, cost, 1, rs);
+}
+
+/*
+ * Takes one request from the limit rate under bucket, exactly (no lease),
+ * so that it may run inside a transaction.  As ratelimit_take().
+ */
 int
 ratelimit_check(struct db *db, const char *bucket, const struct cfg_rate *rate,
     struct resp *rs)
 {
-	return ratelimit_take(db, bucket, rate, 1, rs);
+	return take(db, bucket, rate, 1, 0, rs);
 }
