@@ -100,6 +100,7 @@ enum cfg_key {
 	CFG_KEY_HTTP_BUDGET,
 	CFG_KEY_HTTP_KEY_FAILURE_TTL,
 	CFG_KEY_ONBIND_CONCURRENCY,
+	CFG_KEY_METRICS_DIR,
 	CFG_KEY__MAX
 };
 
@@ -232,6 +233,8 @@ static const struct {
 	    offsetof(struct cfg, http_key_failure_ttl), CFG_SECONDS, 0 },
 	[CFG_KEY_ONBIND_CONCURRENCY] = { "onbind_concurrency",
 	    offsetof(struct cfg, onbind_concurrency), CFG_COUNT, 0 },
+	[CFG_KEY_METRICS_DIR] = { "metrics_dir",
+	    offsetof(struct cfg, metrics_dir), CFG_STRING, 0 },
 };
 
 /*
@@ -726,6 +729,7 @@ cfg_free(struct cfg *c)
 	free(c->smtp_ca_file);
 	free(c->mail_from);
 	free(c->template_dir);
+	free(c->metrics_dir);
 	free(c->default_brand);
 	for (i = 0; i < c->n_sms_allow_regions; i++)
 		free(c->sms_allow_regions[i]);

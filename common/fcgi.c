@@ -30,6 +30,7 @@
 #include "fcgi.h"
 #include "bounds.h"
 #include "log.h"
+#include "metrics.h"
 #include "mxerr.h"
 #include "req.h"
 #include "resp.h"
@@ -275,9 +276,11 @@ serve_cgi(const struct app *app, struct ctx *c)
 	}
 	memset(&r, 0, sizeof(r));
 	memset(&rs, 0, sizeof(rs));
+	metrics_begin();
 	if (read_request(&src, &r, &rs) == 0)
 		app_dispatch(app, c, &r, &rs);
 	write_response(NULL, &rs);
+	metrics_end(rs.status);
 	end_request(c, &r, &rs);
 	return 0;
 }
@@ -298,6 +301,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	struct sigaction	 sa;
 	unsigned long long	 served = 0;
 	int			 big, cgi, status;
+	char			 err[512];
 
 	log_init(app->name);
 	/* A fixed threshold: large buffers are mapped and unmapped rather
@@ -319,12 +323,20 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		app_ctx_free(&ctx);
 		return 1;
 	}
+	/* The shared counters (metrics_dir): with -t only made, not used. */
+	if (metrics_open(ctx.cfg.metrics_dir, app,
+	    !argv_has(argc, argv, "-t"), err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		app_ctx_free(&ctx);
+		return 1;
+	}
 	if (argv_has(argc, argv, "-t") || cgi) {
 		status = 0;
 		if (cgi)
 			status = serve_cgi(app, &ctx);
 		else if (ctx.db != NULL && db_ready(ctx.db) != DB_READY)
 			status = 1;
+		metrics_close();
 		app_ctx_free(&ctx);
 		return status;
 	}
@@ -339,10 +351,12 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	memset(&rs, 0, sizeof(rs));
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		metrics_begin();
 		if (read_request(&src, &r, &rs) == 0)
 			app_dispatch(app, &ctx, &r, &rs);
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
+		metrics_end(rs.status);
 		served++;
 		big = r.body_len > BIG_REQUEST;
 		end_request(&ctx, &r, &rs);
@@ -353,6 +367,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	}
 	FCGX_Free(&fr, 1);
 	log_info("stopping after %llu requests", served);
+	metrics_close();
 	app_ctx_free(&ctx);
 	return 0;
 }

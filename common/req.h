@@ -28,6 +28,7 @@ enum api {
 	API_V1		= 0x01,	/* /_matrix/identity/api/v1 */
 	API_V2		= 0x02,	/* /_matrix/identity/v2 */
 	API_ROOT	= 0x04,	/* /_matrix/identity/<name>, e.g. versions */
+	API_OPS		= 0x08,	/* /_sigil/<name>: the operator's (metrics) */
 };
 
 struct param {
