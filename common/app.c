@@ -278,6 +278,7 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 		return;
 	}
 	r->api = api;
+	r->route = found->path;
 	r->path_arg = arg;
 	metrics_route((size_t)(found - app->routes), api);
 	/* Every outbound call this request makes shares one time budget. */

@@ -101,6 +101,7 @@ enum cfg_key {
 	CFG_KEY_HTTP_KEY_FAILURE_TTL,
 	CFG_KEY_ONBIND_CONCURRENCY,
 	CFG_KEY_METRICS_DIR,
+	CFG_KEY_SLOW_REQUEST,
 	CFG_KEY__MAX
 };
 
@@ -235,6 +236,8 @@ static const struct {
 	    offsetof(struct cfg, onbind_concurrency), CFG_COUNT, 0 },
 	[CFG_KEY_METRICS_DIR] = { "metrics_dir",
 	    offsetof(struct cfg, metrics_dir), CFG_STRING, 0 },
+	[CFG_KEY_SLOW_REQUEST] = { "slow_request",
+	    offsetof(struct cfg, slow_request), CFG_SECONDS, 0 },
 };
 
 /*
@@ -607,6 +610,7 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	c->http_budget = 8;
 	c->http_key_failure_ttl = 60;
 	c->onbind_concurrency = 8;
+	c->slow_request = -1;
 	while (p < end) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)

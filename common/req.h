@@ -53,6 +53,7 @@ struct req {
 	size_t		 body_len;
 	struct params	 query;		/* parsed by the dispatcher */
 	enum api	 api;		/* set by the dispatcher */
+	const char	*route;		/* its route's path, or NULL: none */
 	const char	*path_arg;	/* the "*" segment of the route, or NULL */
 	char		*user_id;	/* v2: the token's user, set by the gate */
 	char		 token_hash[65]; /* v2: SHA-256 hex of the token */

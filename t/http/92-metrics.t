@@ -5,6 +5,7 @@
 # 4xx, nothing stays in flight; promtool accepts the exposition; a
 # Prometheus server on loopback scrapes the stack and its HTTP API reads
 # the same; and an address the front does not list gets 403 M_FORBIDDEN.
+# Then the slow-request log, on workers of the test's own.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -188,6 +189,34 @@ EOF
 	    'and read 3 more after 3 lookups') or diag("$first -> $now");
 	kill('TERM', $pid);
 	waitpid($pid, 0);
+}
+
+# The slow-request log (slow_request, seconds): 0 logs every request,
+# with its route from the program's table, never the client's path or
+# query string; unset, nothing; a limit not reached, nothing.
+{
+	open(my $cf, '<', stack_dir() . '/sigil.conf') or die;
+	my $base = join('', grep { !/^(metrics_dir|slow_request)\s/ } <$cf>);
+	close $cf;
+	my $every = start_worker('status', "$base\nslow_request = 0\n");
+	my $hour = start_worker('status', "$base\nslow_request = 3600\n");
+	my $off = start_worker('status', $base);
+	for my $w ($every, $hour, $off) {
+		is(fcgi_request($w, 'GET', '/_matrix/identity/v2?k=sekrit1')
+		    ->{status}, 200, 'a request to a status worker');
+		is(fcgi_request($w, 'GET', '/_matrix/identity/nowhere-sekrit2')
+		    ->{status}, 404, 'and one to no route');
+	}
+	my $log = slurp($every->{log});
+	like($log, qr/slow request: v2 took \d+ ms \(status 200\)/,
+	    'slow_request = 0: the request is logged with its route');
+	like($log, qr/slow request: \(no route\) took \d+ ms \(status 404\)/,
+	    'one without a route as such');
+	unlike($log, qr/sekrit/, 'neither the query string nor the path');
+	unlike(slurp($hour->{log}), qr/slow request/,
+	    'under the limit: not logged');
+	unlike(slurp($off->{log}), qr/slow request/, 'unset: not logged');
+	stop_worker($_) for $every, $hour, $off;
 }
 
 done_testing();
