@@ -55,11 +55,11 @@ LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail mxerr netrange ratelimit req resp secret session sign sms terms threepid tmpl util xmatrix
+COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail metrics mxerr netrange ratelimit req resp secret session sign sms terms threepid tmpl util xmatrix
 PROGRAMS = status pubkey account validate bind lookup invite
 DAEMONS	 = notify supervise
 TOOLS	 = canon-email
-UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix tmpl
+UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix tmpl metrics
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \

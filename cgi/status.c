@@ -2,15 +2,24 @@
  * sigil-status: the API roots, /_matrix/identity/versions, and the answer
  * to every path no other program serves (nginx sends the rest of
  * /_matrix/identity/ here, and the dispatcher answers 404 M_UNRECOGNIZED).
+ * For the operator, when metrics_dir is set: /_sigil/metrics, every
+ * program's shared counters (common/metrics.c) in the Prometheus text
+ * format, and /_sigil/status, the same as JSON with each worker (?full).
+ * The front passes /_sigil/ only from the operator's addresses.
  */
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "app.h"
 #include "fcgi.h"
+#include "log.h"
+#include "metrics.h"
 #include "req.h"
 #include "resp.h"
+#include "util.h"
 
 /* Every version of the identity spec we serve, oldest first. */
 static const char *const spec_versions[] = {
@@ -49,9 +58,239 @@ h_ping(struct ctx *c, const struct req *r, struct resp *rs)
 	cJSON_Delete(o);
 }
 
+/*
+ * Every program's figures under metrics_dir into *progs and *n.  Returns
+ * 0, or -1 with the error response in rs (metrics off: 404).
+ */
+static int
+read_all(const struct ctx *c, struct resp *rs, struct metrics_program **progs,
+    size_t *n)
+{
+	char	 err[512];
+
+	if (c->cfg.metrics_dir == NULL) {
+		resp_err(rs, MX_UNRECOGNIZED, "Metrics are off (metrics_dir "
+		    "is not set)");
+		return -1;
+	}
+	if (metrics_read(c->cfg.metrics_dir, progs, n, err,
+	    sizeof(err)) == -1) {
+		log_warn("%s", err);
+		resp_err(rs, MX_UNKNOWN, "The metrics could not be read");
+		return -1;
+	}
+	return 0;
+}
+
+/* A label value: backslash and quote escaped, a newline dropped. */
+static void
+label_value(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_putc(b, '\\');
+		if (*s != '\n')
+			buf_putc(b, *s);
+	}
+}
+
+/* The labels program="...",route="..." of route rt of program p. */
+static void
+labels(struct buf *b, const struct metrics_program *p,
+    const struct metrics_route_sum *rt)
+{
+	buf_puts(b, "program=\"");
+	label_value(b, p->name);
+	buf_puts(b, "\",route=\"");
+	label_value(b, rt->name);
+	buf_putc(b, '"');
+}
+
+static uint64_t
+route_count(const struct metrics_route_sum *rt)
+{
+	uint64_t	 n = 0;
+	size_t		 k;
+
+	for (k = 0; k < METRICS_CLASSES; k++)
+		n += rt->cls[k];
+	return n;
+}
+
+/* GET /_sigil/metrics: the Prometheus text exposition format 0.0.4. */
+static void
+h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	struct metrics_program		*progs, *p;
+	const struct metrics_route_sum	*rt;
+	struct buf			*b = &rs->body;
+	size_t				 n, i, j, k, busy;
+	uint64_t			 cum;
+
+	(void)r;
+	if (read_all(c, rs, &progs, &n) == -1)
+		return;
+	buf_puts(b, "# HELP sigil_requests_total Requests answered, by "
+	    "program, route and HTTP status class.\n"
+	    "# TYPE sigil_requests_total counter\n");
+	for (i = 0; i < n; i++)
+		for (p = &progs[i], j = 0; j < p->nroutes; j++)
+			for (k = 0; k < METRICS_CLASSES; k++) {
+				buf_puts(b, "sigil_requests_total{");
+				labels(b, p, &p->routes[j]);
+				buf_printf(b, ",code_class=\"%s\"} %llu\n",
+				    metrics_class_name[k], (unsigned long long)
+				    p->routes[j].cls[k]);
+			}
+	buf_puts(b, "# HELP sigil_request_duration_seconds Time from "
+	    "accepting a request to its response written.\n"
+	    "# TYPE sigil_request_duration_seconds histogram\n");
+	for (i = 0; i < n; i++)
+		for (p = &progs[i], j = 0; j < p->nroutes; j++) {
+			rt = &p->routes[j];
+			for (cum = 0, k = 0; k < METRICS_BUCKETS; k++) {
+				cum += rt->bucket[k];
+				buf_puts(b, "sigil_request_duration_seconds_"
+				    "bucket{");
+				labels(b, p, rt);
+				if (k < METRICS_BUCKETS - 1)
+					buf_printf(b, ",le=\"%g\"} %llu\n",
+					    metrics_bucket_le[k],
+					    (unsigned long long)cum);
+				else
+					buf_printf(b, ",le=\"+Inf\"} %llu\n",
+					    (unsigned long long)cum);
+			}
+			buf_puts(b, "sigil_request_duration_seconds_sum{");
+			labels(b, p, rt);
+			buf_printf(b, "} %.6f\n", (double)rt->sum_us / 1e6);
+			buf_puts(b, "sigil_request_duration_seconds_count{");
+			labels(b, p, rt);
+			buf_printf(b, "} %llu\n", (unsigned long long)cum);
+		}
+	buf_puts(b, "# HELP sigil_requests_in_flight Requests being served "
+	    "now.\n# TYPE sigil_requests_in_flight gauge\n");
+	for (i = 0; i < n; i++)
+		for (p = &progs[i], j = 0; j < p->nroutes; j++) {
+			buf_puts(b, "sigil_requests_in_flight{");
+			labels(b, p, &p->routes[j]);
+			buf_printf(b, "} %u\n", p->routes[j].in_flight);
+		}
+	buf_puts(b, "# HELP sigil_workers Worker processes running, by "
+	    "state.\n# TYPE sigil_workers gauge\n");
+	for (i = 0; i < n; i++) {
+		p = &progs[i];
+		for (busy = 0, j = 0; j < p->nworkers; j++)
+			busy += p->workers[j].busy != 0;
+		buf_puts(b, "sigil_workers{program=\"");
+		label_value(b, p->name);
+		buf_printf(b, "\",state=\"busy\"} %zu\n", busy);
+		buf_puts(b, "sigil_workers{program=\"");
+		label_value(b, p->name);
+		buf_printf(b, "\",state=\"idle\"} %zu\n", p->nworkers - busy);
+	}
+	free(progs);
+	rs->status = 200;
+	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* The counts of rt as {"2xx": n, ...}. */
+static cJSON *
+class_counts(const uint64_t *cls)
+{
+	cJSON	*o = cJSON_CreateObject();
+	size_t	 k;
+
+	for (k = 0; k < METRICS_CLASSES; k++)
+		cJSON_AddNumberToObject(o, metrics_class_name[k],
+		    (double)cls[k]);
+	return o;
+}
+
+/*
+ * GET /_sigil/status[?full]: per program its workers (total, busy,
+ * idle), requests by class and in flight, and per route the same with
+ * the time spent; with ?full each worker: pid, state, requests served,
+ * its current route and for how long (idle: its last one's).  Times in
+ * whole milliseconds: responses are canonical JSON, which has no
+ * fractions.
+ */
+static void
+h_status(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	struct metrics_program		*progs, *p;
+	const struct metrics_route_sum	*rt;
+	const struct metrics_worker_view *w;
+	cJSON				*o, *list, *po, *routes, *ro, *wl, *wo;
+	uint64_t			 total[METRICS_CLASSES], ms;
+	size_t				 n, i, j, k, busy, inflight;
+	int				 full = req_query(r, "full") != NULL;
+
+	if (read_all(c, rs, &progs, &n) == -1)
+		return;
+	o = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(o, "programs");
+	for (i = 0; i < n; i++) {
+		p = &progs[i];
+		po = cJSON_CreateObject();
+		cJSON_AddItemToArray(list, po);
+		cJSON_AddStringToObject(po, "program", p->name);
+		for (busy = 0, j = 0; j < p->nworkers; j++)
+			busy += p->workers[j].busy != 0;
+		cJSON_AddNumberToObject(po, "workers", (double)p->nworkers);
+		cJSON_AddNumberToObject(po, "busy", (double)busy);
+		cJSON_AddNumberToObject(po, "idle",
+		    (double)(p->nworkers - busy));
+		routes = cJSON_CreateArray();
+		memset(total, 0, sizeof(total));
+		for (inflight = 0, j = 0; j < p->nroutes; j++) {
+			rt = &p->routes[j];
+			for (k = 0; k < METRICS_CLASSES; k++)
+				total[k] += rt->cls[k];
+			inflight += rt->in_flight;
+			ro = cJSON_CreateObject();
+			cJSON_AddItemToArray(routes, ro);
+			cJSON_AddStringToObject(ro, "route", rt->name);
+			cJSON_AddItemToObject(ro, "requests",
+			    class_counts(rt->cls));
+			cJSON_AddNumberToObject(ro, "count",
+			    (double)route_count(rt));
+			cJSON_AddNumberToObject(ro, "in_flight",
+			    (double)rt->in_flight);
+			ms = rt->sum_us / 1000;
+			cJSON_AddNumberToObject(ro, "duration_ms_total",
+			    (double)ms);
+		}
+		cJSON_AddItemToObject(po, "requests", class_counts(total));
+		cJSON_AddNumberToObject(po, "in_flight", (double)inflight);
+		cJSON_AddItemToObject(po, "routes", routes);
+		if (!full)
+			continue;
+		wl = cJSON_AddArrayToObject(po, "processes");
+		for (j = 0; j < p->nworkers; j++) {
+			w = &p->workers[j];
+			wo = cJSON_CreateObject();
+			cJSON_AddItemToArray(wl, wo);
+			cJSON_AddNumberToObject(wo, "pid", (double)w->pid);
+			cJSON_AddStringToObject(wo, "state",
+			    w->busy ? "busy" : "idle");
+			cJSON_AddNumberToObject(wo, "requests",
+			    (double)w->served);
+			cJSON_AddStringToObject(wo, "route", w->route);
+			ms = w->duration_us / 1000;
+			cJSON_AddNumberToObject(wo, "duration_ms", (double)ms);
+		}
+	}
+	free(progs);
+	resp_json(rs, 200, o);
+	cJSON_Delete(o);
+}
+
 static const struct route routes[] = {
 	{ METHOD_GET, API_ROOT, "versions", h_versions, AUTH_NONE },
 	{ METHOD_GET, API_V1 | API_V2, "", h_ping, AUTH_NONE },
+	{ METHOD_GET, API_OPS, "metrics", h_metrics, AUTH_NONE },
+	{ METHOD_GET, API_OPS, "status", h_status, AUTH_NONE },
 };
 
 static const struct app status_app = {

@@ -1,8 +1,10 @@
 /*
  * The dispatcher and the start-up of a program's context.  Paths are
- * split into an API (v1, v2 or the bare /_matrix/identity/ root) and the
- * rest, which is matched against the route table: exactly, or with one
- * trailing segment where the route ends in "*".
+ * split into an API (v1, v2, the bare /_matrix/identity/ root, or the
+ * operator's /_sigil/) and the rest, which is matched against the route
+ * table: exactly, or with one trailing segment where the route ends in
+ * "*".  The dispatcher tells the metrics (common/metrics.c) which route
+ * a request took.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "http.h"
 #include "mail.h"
 #include "log.h"
+#include "metrics.h"
 #include "mxerr.h"
 #include "req.h"
 #include "resp.h"
@@ -48,6 +51,7 @@
 #define PREFIX_ROOT	"/_matrix/identity/"
 #define PREFIX_V1	"/_matrix/identity/api/v1"
 #define PREFIX_V2	"/_matrix/identity/v2"
+#define PREFIX_OPS	"/_sigil/"
 
 /*
  * Splits path into its API and the rest ("" for the API's own root).
@@ -83,6 +87,11 @@ split_api(const char *path, enum api *api)
 	n = strlen(PREFIX_ROOT);
 	if (strncmp(path, PREFIX_ROOT, n) == 0 && path[n] != '\0') {
 		*api = API_ROOT;
+		return path + n;
+	}
+	n = strlen(PREFIX_OPS);
+	if (strncmp(path, PREFIX_OPS, n) == 0 && path[n] != '\0') {
+		*api = API_OPS;
 		return path + n;
 	}
 	return NULL;
@@ -293,7 +302,9 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 		return;
 	}
 	r->api = api;
+	r->route = found->path;
 	r->path_arg = arg;
+	metrics_route((size_t)(found - app->routes), api);
 	/* Every outbound call this request makes shares one time budget. */
 	if (http_budget_begin != NULL)
 		http_budget_begin();

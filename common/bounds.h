@@ -45,4 +45,14 @@
 /* Environment values copied from the FastCGI parameters. */
 #define MAX_HEADER_VALUE	1024
 
+/*
+ * Metrics (common/metrics.c): worker rows in one program's shared file
+ * (more workers than this are served but not counted), counted routes
+ * per program (more fold into "other"), and programs' files read by one
+ * scrape.
+ */
+#define MAX_METRICS_WORKERS	64
+#define MAX_METRICS_ROUTES	48
+#define MAX_METRICS_PROGRAMS	32
+
 #endif /* !SIGIL_BOUNDS_H */

@@ -102,6 +102,8 @@ enum cfg_key {
 	CFG_KEY_HTTP_BUDGET,
 	CFG_KEY_HTTP_KEY_FAILURE_TTL,
 	CFG_KEY_ONBIND_CONCURRENCY,
+	CFG_KEY_METRICS_DIR,
+	CFG_KEY_SLOW_REQUEST,
 	CFG_KEY__MAX
 };
 
@@ -238,6 +240,10 @@ static const struct {
 	    offsetof(struct cfg, http_key_failure_ttl), CFG_SECONDS, 0 },
 	[CFG_KEY_ONBIND_CONCURRENCY] = { "onbind_concurrency",
 	    offsetof(struct cfg, onbind_concurrency), CFG_COUNT, 0 },
+	[CFG_KEY_METRICS_DIR] = { "metrics_dir",
+	    offsetof(struct cfg, metrics_dir), CFG_STRING, 0 },
+	[CFG_KEY_SLOW_REQUEST] = { "slow_request",
+	    offsetof(struct cfg, slow_request), CFG_SECONDS, 0 },
 };
 
 /*
@@ -612,6 +618,7 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	c->http_budget = 8;
 	c->http_key_failure_ttl = 60;
 	c->onbind_concurrency = 8;
+	c->slow_request = -1;
 	while (p < end) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -734,6 +741,7 @@ cfg_free(struct cfg *c)
 	free(c->smtp_ca_file);
 	free(c->mail_from);
 	free(c->template_dir);
+	free(c->metrics_dir);
 	free(c->default_brand);
 	for (i = 0; i < c->n_sms_allow_regions; i++)
 		free(c->sms_allow_regions[i]);

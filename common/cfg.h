@@ -51,6 +51,8 @@ struct cfg {
 	char	*smtp_ca_file;		/* NULL: the system's CAs */
 	char	*mail_from;		/* From: of our mails */
 	char	*template_dir;		/* brand folders of templates */
+	char	*metrics_dir;		/* shared counters; NULL: none */
+	int64_t	 slow_request;		/* seconds; -1: no slow-request log */
 	char	*default_brand;
 	char	*next_link_hosts[MAX_LIST];	/* empty: any host */
 	size_t	 n_next_link_hosts;

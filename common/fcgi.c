@@ -19,9 +19,11 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <fcgiapp.h>
 
@@ -30,6 +32,7 @@
 #include "fcgi.h"
 #include "bounds.h"
 #include "log.h"
+#include "metrics.h"
 #include "mxerr.h"
 #include "ratelimit.h"
 #include "req.h"
@@ -243,6 +246,51 @@ write_response(FCGX_Request *fr, const struct resp *rs)
 		    strerror(errno));
 }
 
+/* Now in milliseconds of CLOCK_MONOTONIC. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The slow-request log (slow_request): a request that took at least
+ * that many seconds since start_ms, its response written, is logged
+ * with its route (from the program's table, e.g. "v2/lookup"; never the
+ * client's path or query string), duration and status.
+ */
+static void
+log_slow(const struct ctx *c, const struct req *r, const struct resp *rs,
+    int64_t start_ms)
+{
+	int64_t		 ms;
+	const char	*api;
+
+	if (c->cfg.slow_request < 0)
+		return;
+	ms = mono_ms() - start_ms;
+	if (ms < c->cfg.slow_request * 1000)
+		return;
+	if (r->route == NULL) {
+		log_warn("slow request: (no route) took %lld ms (status %d)",
+		    (long long)ms, rs->status);
+		return;
+	}
+	switch (r->api) {
+	case API_V1: api = "v1"; break;
+	case API_V2: api = "v2"; break;
+	case API_OPS: api = "_sigil"; break;
+	case API_ROOT: api = ""; break;
+	default: api = "?"; break;
+	}
+	log_warn("slow request: %s%s%s took %lld ms (status %d)", api,
+	    *api != '\0' && *r->route != '\0' ? "/" : "", r->route,
+	    (long long)ms, rs->status);
+}
+
 /* Frees what one request used; the database ends its transaction. */
 static void
 end_request(struct ctx *c, struct req *r, struct resp *rs)
@@ -267,6 +315,7 @@ serve_cgi(const struct app *app, struct ctx *c)
 	struct source	 src = { NULL };
 	struct req	 r;
 	struct resp	 rs;
+	int64_t		 start;
 
 	if (getenv("REQUEST_METHOD") == NULL) {
 		log_err("no request: fd 0 is not a FastCGI socket and "
@@ -277,9 +326,13 @@ serve_cgi(const struct app *app, struct ctx *c)
 	}
 	memset(&r, 0, sizeof(r));
 	memset(&rs, 0, sizeof(rs));
+	start = c->cfg.slow_request < 0 ? 0 : mono_ms();
+	metrics_begin();
 	if (read_request(&src, &r, &rs) == 0)
 		app_dispatch(app, c, &r, &rs);
 	write_response(NULL, &rs);
+	metrics_end(rs.status);
+	log_slow(c, &r, &rs, start);
 	end_request(c, &r, &rs);
 	return 0;
 }
@@ -299,7 +352,9 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	struct resp		 rs;
 	struct sigaction	 sa;
 	unsigned long long	 served = 0;
+	int64_t			 start;
 	int			 big, cgi, status;
+	char			 err[512];
 
 	log_init(app->name);
 	/* A fixed threshold: large buffers are mapped and unmapped rather
@@ -324,12 +379,20 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		app_ctx_free(&ctx);
 		return 1;
 	}
+	/* The shared counters (metrics_dir): with -t only made, not used. */
+	if (metrics_open(ctx.cfg.metrics_dir, app,
+	    !argv_has(argc, argv, "-t"), err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		app_ctx_free(&ctx);
+		return 1;
+	}
 	if (argv_has(argc, argv, "-t") || cgi) {
 		status = 0;
 		if (cgi)
 			status = serve_cgi(app, &ctx);
 		else if (ctx.db != NULL && db_ready(ctx.db) != DB_READY)
 			status = 1;
+		metrics_close();
 		app_ctx_free(&ctx);
 		return status;
 	}
@@ -344,10 +407,14 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	memset(&rs, 0, sizeof(rs));
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		start = ctx.cfg.slow_request < 0 ? 0 : mono_ms();
+		metrics_begin();
 		if (read_request(&src, &r, &rs) == 0)
 			app_dispatch(app, &ctx, &r, &rs);
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
+		metrics_end(rs.status);
+		log_slow(&ctx, &r, &rs, start);
 		served++;
 		big = r.body_len > BIG_REQUEST;
 		end_request(&ctx, &r, &rs);
@@ -358,6 +425,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	}
 	FCGX_Free(&fr, 1);
 	log_info("stopping after %llu requests", served);
+	metrics_close();
 	app_ctx_free(&ctx);
 	return 0;
 }

@@ -28,6 +28,7 @@ enum api {
 	API_V1		= 0x01,	/* /_matrix/identity/api/v1 */
 	API_V2		= 0x02,	/* /_matrix/identity/v2 */
 	API_ROOT	= 0x04,	/* /_matrix/identity/<name>, e.g. versions */
+	API_OPS		= 0x08,	/* /_sigil/<name>: the operator's (metrics) */
 };
 
 struct param {
@@ -52,6 +53,7 @@ struct req {
 	size_t		 body_len;
 	struct params	 query;		/* parsed by the dispatcher */
 	enum api	 api;		/* set by the dispatcher */
+	const char	*route;		/* its route's path, or NULL: none */
 	const char	*path_arg;	/* the "*" segment of the route, or NULL */
 	char		*user_id;	/* v2: the token's user, set by the gate */
 	char		 token_hash[65]; /* v2: SHA-256 hex of the token */

@@ -1,0 +1,522 @@
+/*
+ * Shared request counters.  Each program keeps one file,
+ * <metrics_dir>/<program>.metrics, of a fixed layout: a header naming the
+ * program and its counted routes, then one row per worker.  Every worker
+ * maps the file MAP_SHARED and claims a row (an atomic compare-and-swap
+ * of the row's pid, from 0 or a process that no longer exists); it alone
+ * writes that row, with C11 atomics, so no lock is taken per request and
+ * a reader sees whole numbers.  Counters in a row are never reset: a
+ * worker that takes over a dead one's row adds to its counts, so the sums
+ * only grow.  The reader (sigil-status) maps each file read-only and sums
+ * the rows.  A program whose route table changed (an upgrade) starts a
+ * new file, renamed over the old one: the workers still running keep
+ * writing into the old one, which nobody reads any more.
+ *
+ * With metrics_dir unset nothing here is opened and the writer's calls
+ * return at once.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "log.h"
+#include "metrics.h"
+#include "req.h"
+#include "util.h"
+
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+    "shared counters need lock-free atomics");
+
+#define METRICS_MAGIC	UINT64_C(0x3152544d4c474953)	/* "SIGLMTR1" */
+#define METRICS_VERSION	1
+
+const double	 metrics_bucket_le[METRICS_BUCKETS - 1] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+static const uint64_t bucket_us[METRICS_BUCKETS - 1] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000,
+};
+const char *const metrics_class_name[METRICS_CLASSES] = {
+	"2xx", "3xx", "4xx", "5xx",
+};
+
+/* One route's counts in one worker's row. */
+struct shm_route {
+	_Atomic uint64_t	 cls[METRICS_CLASSES];
+	_Atomic uint64_t	 bucket[METRICS_BUCKETS];
+	_Atomic uint64_t	 sum_us;
+};
+
+struct shm_worker {
+	_Atomic int32_t		 pid;		/* 0: free */
+	_Atomic uint32_t	 busy;
+	_Atomic uint32_t	 route;		/* current, else last */
+	uint32_t		 pad;
+	_Atomic uint64_t	 served;
+	_Atomic uint64_t	 start_us;	/* CLOCK_MONOTONIC */
+	_Atomic uint64_t	 last_us;	/* the last one's duration */
+	struct shm_route	 r[MAX_METRICS_ROUTES];
+};
+
+struct shm {
+	uint64_t		 magic;
+	uint32_t		 version;
+	uint32_t		 nroutes;
+	uint64_t		 size;
+	char			 program[METRICS_NAME];
+	char			 route[MAX_METRICS_ROUTES][METRICS_NAME];
+	struct shm_worker	 w[MAX_METRICS_WORKERS];
+};
+
+/* The writer: this process's file, row, and route slots. */
+static struct shm		*shm;
+static struct shm_worker	*me;
+static unsigned char		*slot_of;	/* [route * 4 + api index] */
+static size_t			 nslot_of;
+static uint64_t			 t0;
+
+/* The API bits a route can carry, in slot order, and their names' prefix. */
+static const struct {
+	unsigned	 api;
+	const char	*prefix;
+} apis[4] = {
+	{ API_V1, "v1" }, { API_V2, "v2" }, { API_ROOT, "" },
+	{ API_OPS, "_sigil" },
+};
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The program's name without "sigil-": "lookup". */
+static const char *
+short_name(const char *name)
+{
+	return strncmp(name, "sigil-", 6) == 0 ? name + 6 : name;
+}
+
+/*
+ * Fills h (zeroed) with the header for app and slot_of with its route
+ * slots: slot 0 is "other" (no route: 404, 405, OPTIONS, a refused
+ * request), then one per route and API, e.g. "v2/lookup".  Routes past
+ * MAX_METRICS_ROUTES count as "other".
+ */
+static void
+header_of(const struct app *app, struct shm *h)
+{
+	size_t		 i, k, n = 1;
+	const char	*p;
+
+	h->magic = METRICS_MAGIC;
+	h->version = METRICS_VERSION;
+	h->size = sizeof(struct shm);
+	snprintf(h->program, METRICS_NAME, "%s", short_name(app->name));
+	snprintf(h->route[0], METRICS_NAME, "other");
+	free(slot_of);
+	nslot_of = app->nroutes * 4;
+	slot_of = xcalloc(nslot_of + 1, 1);
+	for (i = 0; i < app->nroutes; i++)
+		for (k = 0; k < 4; k++) {
+			if (!(app->routes[i].apis & apis[k].api) ||
+			    n >= MAX_METRICS_ROUTES)
+				continue;
+			p = app->routes[i].path;
+			snprintf(h->route[n], METRICS_NAME, "%s%s%s",
+			    apis[k].prefix,
+			    *apis[k].prefix != '\0' && *p != '\0' ? "/" : "",
+			    p);
+			slot_of[i * 4 + k] = (unsigned char)n++;
+		}
+	h->nroutes = (uint32_t)n;
+}
+
+/* Returns 1 when the mapped header m is h's (same layout and routes). */
+static int
+header_same(const struct shm *m, const struct shm *h)
+{
+	return m->magic == h->magic && m->version == h->version &&
+	    m->size == h->size && m->nroutes == h->nroutes &&
+	    memcmp(m->program, h->program, sizeof(h->program)) == 0 &&
+	    memcmp(m->route, h->route, sizeof(h->route)) == 0;
+}
+
+/*
+ * A new file for header h at path: written beside it, then renamed over
+ * it.  Returns the mapping, or NULL with errno set.
+ */
+static struct shm *
+replace_file(const char *path, const struct shm *h)
+{
+	char		 tmp[4096];
+	struct shm	*m;
+	int		 fd, saved;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0640)) == -1)
+		return NULL;
+	m = MAP_FAILED;
+	if (ftruncate(fd, (off_t)sizeof(struct shm)) == 0)
+		m = mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED || (memcpy(m, h, offsetof(struct shm, w)),
+	    rename(tmp, path) == -1)) {
+		saved = errno;
+		if (m != MAP_FAILED)
+			munmap(m, sizeof(struct shm));
+		unlink(tmp);
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	close(fd);
+	return m;
+}
+
+/*
+ * Maps the file at path for header h, making it anew when it is missing
+ * or of another layout.  Returns the mapping, or NULL with errno set.
+ * The check and the making happen under an flock of the file, and a
+ * file replaced meanwhile by another worker is opened again.
+ */
+static struct shm *
+map_file(const char *path, const struct shm *h)
+{
+	struct stat	 st, st2;
+	struct shm	*m = NULL;
+	int		 fd, tries;
+
+	for (tries = 0; tries < 5 && m == NULL; tries++) {
+		if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0640)) == -1)
+			return NULL;
+		if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1) {
+			close(fd);
+			return NULL;
+		}
+		if (stat(path, &st2) == -1 || st2.st_ino != st.st_ino ||
+		    st2.st_dev != st.st_dev) {
+			close(fd);		/* replaced meanwhile */
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			close(fd);
+			errno = EINVAL;
+			return NULL;
+		}
+		if ((size_t)st.st_size == sizeof(struct shm)) {
+			m = mmap(NULL, sizeof(struct shm), PROT_READ |
+			    PROT_WRITE, MAP_SHARED, fd, 0);
+			if (m == MAP_FAILED) {
+				flock(fd, LOCK_UN);
+				close(fd);
+				return NULL;
+			}
+			if (!header_same(m, h)) {
+				munmap(m, sizeof(struct shm));
+				m = replace_file(path, h);
+			}
+		} else
+			m = replace_file(path, h);
+		/* Unlocked by hand: the mapping holds the file open, and
+		 * with it the lock, after close(). */
+		flock(fd, LOCK_UN);
+		close(fd);
+		if (m == NULL)
+			return NULL;
+	}
+	if (m == NULL)
+		errno = EAGAIN;
+	return m;
+}
+
+/* Claims a free row, or a dead process's; NULL when all are taken. */
+static struct shm_worker *
+claim_row(struct shm *m)
+{
+	int32_t		 self = (int32_t)getpid(), p;
+	size_t		 i;
+
+	for (i = 0; i < MAX_METRICS_WORKERS; i++) {
+		p = atomic_load(&m->w[i].pid);
+		if (p == self)
+			return &m->w[i];
+		if (p != 0 && !(kill(p, 0) == -1 && errno == ESRCH))
+			continue;
+		if (atomic_compare_exchange_strong(&m->w[i].pid, &p, self))
+			return &m->w[i];
+	}
+	return NULL;
+}
+
+/* Returns 0 when dir is a folder this process may write, else -1. */
+static int
+dir_writable(const char *dir)
+{
+	struct stat	 st;
+
+	if (stat(dir, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return access(dir, W_OK | X_OK);
+}
+
+/*
+ * Opens the program app's counters under dir, and with claim takes a
+ * worker row; without (-t, perhaps run by another user than the
+ * workers) only checks that dir is a folder it may write, and makes no
+ * file.  dir NULL: metrics off, returns 0.  Returns 0, or -1 with why in
+ * err.  A program with more workers than rows serves uncounted.
+ */
+int
+metrics_open(const char *dir, const struct app *app, int claim, char *err,
+    size_t errlen)
+{
+	struct shm	*h;
+	char		 path[4096];
+
+	if (dir == NULL)
+		return 0;
+	if (!claim) {
+		if (dir_writable(dir) == -1) {
+			snprintf(err, errlen, "metrics_dir: %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	h = xcalloc(1, sizeof(*h));
+	header_of(app, h);
+	if (snprintf(path, sizeof(path), "%s/%s.metrics", dir, h->program) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "metrics_dir: path too long");
+		free(h);
+		return -1;
+	}
+	shm = map_file(path, h);
+	free(h);
+	if (shm == NULL) {
+		snprintf(err, errlen, "metrics_dir: %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((me = claim_row(shm)) == NULL) {
+		log_warn("metrics: all %d worker rows of %s are taken; this "
+		    "worker is not counted", MAX_METRICS_WORKERS, path);
+		return 0;
+	}
+	atomic_store(&me->busy, 0);
+	atomic_store(&me->route, 0);
+	return 0;
+}
+
+/* A request has been accepted: this worker is busy, route unknown yet. */
+void
+metrics_begin(void)
+{
+	if (me == NULL)
+		return;
+	t0 = mono_us();
+	atomic_store_explicit(&me->route, 0, memory_order_relaxed);
+	atomic_store_explicit(&me->start_us, t0, memory_order_relaxed);
+	atomic_store_explicit(&me->busy, 1, memory_order_release);
+}
+
+/* The dispatcher found route number idx of the program's table, on api. */
+void
+metrics_route(size_t idx, unsigned api)
+{
+	size_t	 k;
+
+	if (me == NULL)
+		return;
+	for (k = 0; k < 4 && apis[k].api != api; k++)
+		;
+	if (k == 4 || idx * 4 + k >= nslot_of)
+		return;
+	atomic_store_explicit(&me->route, slot_of[idx * 4 + k],
+	    memory_order_relaxed);
+}
+
+/* The response (HTTP status) has been written: count the request. */
+void
+metrics_end(int status)
+{
+	struct shm_route	*r;
+	uint64_t		 d;
+	size_t			 b, c;
+	uint32_t		 slot;
+
+	if (me == NULL)
+		return;
+	d = mono_us() - t0;
+	slot = atomic_load_explicit(&me->route, memory_order_relaxed);
+	r = &me->r[slot < MAX_METRICS_ROUTES ? slot : 0];
+	for (b = 0; b < METRICS_BUCKETS - 1 && d > bucket_us[b]; b++)
+		;
+	c = status < 300 ? 0 : status < 400 ? 1 : status < 500 ? 2 : 3;
+	atomic_fetch_add_explicit(&r->bucket[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->sum_us, d, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->cls[c], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&me->served, 1, memory_order_relaxed);
+	atomic_store_explicit(&me->last_us, d, memory_order_relaxed);
+	atomic_store_explicit(&me->busy, 0, memory_order_release);
+}
+
+/* Gives the row back (its counts stay) and unmaps the file. */
+void
+metrics_close(void)
+{
+	if (me != NULL) {
+		atomic_store(&me->busy, 0);
+		atomic_store(&me->pid, 0);
+		me = NULL;
+	}
+	if (shm != NULL)
+		munmap(shm, sizeof(struct shm));
+	shm = NULL;
+	free(slot_of);
+	slot_of = NULL;
+	nslot_of = 0;
+}
+
+/* Sums the mapped file m into p.  Returns 0, or -1 for a foreign file. */
+static int
+sum_file(struct shm *m, struct metrics_program *p, uint64_t now)
+{
+	struct shm_worker		*w;
+	struct metrics_worker_view	*v;
+	size_t				 i, j, k;
+	uint32_t			 slot;
+	int32_t				 pid;
+
+	if (m->magic != METRICS_MAGIC || m->version != METRICS_VERSION ||
+	    m->size != sizeof(struct shm) || m->nroutes == 0 ||
+	    m->nroutes > MAX_METRICS_ROUTES)
+		return -1;
+	memcpy(p->name, m->program, METRICS_NAME);
+	p->name[METRICS_NAME - 1] = '\0';
+	p->nroutes = m->nroutes;
+	for (j = 0; j < p->nroutes; j++) {
+		memcpy(p->routes[j].name, m->route[j], METRICS_NAME);
+		p->routes[j].name[METRICS_NAME - 1] = '\0';
+	}
+	for (i = 0; i < MAX_METRICS_WORKERS; i++) {
+		w = &m->w[i];
+		for (j = 0; j < p->nroutes; j++) {
+			for (k = 0; k < METRICS_CLASSES; k++)
+				p->routes[j].cls[k] += atomic_load_explicit(
+				    &w->r[j].cls[k], memory_order_relaxed);
+			for (k = 0; k < METRICS_BUCKETS; k++)
+				p->routes[j].bucket[k] += atomic_load_explicit(
+				    &w->r[j].bucket[k], memory_order_relaxed);
+			p->routes[j].sum_us += atomic_load_explicit(
+			    &w->r[j].sum_us, memory_order_relaxed);
+		}
+		pid = atomic_load(&w->pid);
+		if (pid <= 0 || (kill(pid, 0) == -1 && errno == ESRCH))
+			continue;
+		v = &p->workers[p->nworkers++];
+		v->pid = pid;
+		v->busy = atomic_load_explicit(&w->busy,
+		    memory_order_acquire) != 0;
+		v->served = atomic_load(&w->served);
+		slot = atomic_load(&w->route);
+		if (slot >= p->nroutes)
+			slot = 0;
+		memcpy(v->route, p->routes[slot].name, METRICS_NAME);
+		if (v->busy) {
+			v->duration_us = now - atomic_load(&w->start_us);
+			if (v->duration_us > now)	/* raced a new start */
+				v->duration_us = 0;
+			p->routes[slot].in_flight++;
+		} else
+			v->duration_us = atomic_load(&w->last_us);
+	}
+	return 0;
+}
+
+static int
+program_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct metrics_program *)a)->name,
+	    ((const struct metrics_program *)b)->name);
+}
+
+/*
+ * Reads every program's file under dir into *out, sorted by name, and
+ * their number into *n; files of another layout are skipped.  Returns 0
+ * (*out owned by the caller, free()), or -1 with why in err.
+ */
+int
+metrics_read(const char *dir, struct metrics_program **out, size_t *n,
+    char *err, size_t errlen)
+{
+	DIR			*d;
+	struct dirent		*de;
+	struct metrics_program	*progs;
+	struct stat		 st;
+	struct shm		*m;
+	size_t			 len, count = 0;
+	uint64_t		 now = mono_us();
+	int			 dfd, fd;
+
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "metrics_dir %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	dfd = dirfd(d);
+	progs = xcalloc(MAX_METRICS_PROGRAMS, sizeof(*progs));
+	while ((de = readdir(d)) != NULL && count < MAX_METRICS_PROGRAMS) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 9 ||
+		    strcmp(de->d_name + len - 8, ".metrics") != 0)
+			continue;
+		if ((fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1)
+			continue;
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    (size_t)st.st_size != sizeof(struct shm) ||
+		    (m = mmap(NULL, sizeof(struct shm), PROT_READ, MAP_SHARED,
+		    fd, 0)) == MAP_FAILED) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		if (sum_file(m, &progs[count], now) == 0)
+			count++;
+		else
+			memset(&progs[count], 0, sizeof(progs[count]));
+		munmap(m, sizeof(struct shm));
+	}
+	closedir(d);
+	qsort(progs, count, sizeof(*progs), program_cmp);
+	*out = progs;
+	*n = count;
+	return 0;
+}

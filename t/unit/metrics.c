@@ -1,0 +1,205 @@
+/*
+ * Unit tests for common/metrics: off costs nothing and makes no file; a
+ * worker's requests counted by route, class and bucket and read back
+ * summed; a second worker (a process) beside it, whose counts outlive
+ * it; a changed route table starts a new file; a foreign file is
+ * skipped; a folder that cannot be used is an error naming it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "metrics.h"
+#include "req.h"
+#include "tap.h"
+
+static void
+h_none(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	(void)c;
+	(void)r;
+	(void)rs;
+}
+
+static const struct route routes1[] = {
+	{ METHOD_GET, API_V1 | API_V2, "thing", h_none, AUTH_NONE },
+	{ METHOD_GET, API_ROOT, "versions", h_none, AUTH_NONE },
+};
+static const struct app app1 = { "sigil-test", 0, routes1, 2, NULL };
+
+static const struct route routes2[] = {
+	{ METHOD_GET, API_V2, "other-thing/*", h_none, AUTH_NONE },
+};
+static const struct app app2 = { "sigil-test", 0, routes2, 1, NULL };
+
+/* The route named name in p, or NULL. */
+static const struct metrics_route_sum *
+route(const struct metrics_program *p, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->nroutes; i++)
+		if (strcmp(p->routes[i].name, name) == 0)
+			return &p->routes[i];
+	return NULL;
+}
+
+int
+main(void)
+{
+	char				 dir[] = "/tmp/sigil-metrics-XXXXXX";
+	char				 err[512] = "", path[600];
+	struct metrics_program		*progs = NULL;
+	const struct metrics_route_sum	*rt;
+	size_t				 n = 99;
+	struct stat			 st;
+	FILE				*f;
+	uint64_t			 b;
+	pid_t				 pid;
+	int				 status;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/test.metrics", dir);
+
+	/* Off: nothing happens. */
+	ok(metrics_open(NULL, &app1, 1, err, sizeof(err)) == 0, "off opens");
+	metrics_begin();
+	metrics_route(0, API_V1);
+	metrics_end(200);
+	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 0,
+	    "off: no file");
+	free(progs);
+
+	/* On: four requests by one worker. */
+	ok(metrics_open(dir, &app1, 1, err, sizeof(err)) == 0, "on opens %s",
+	    err);
+	metrics_begin();
+	metrics_route(0, API_V2);
+	metrics_end(200);
+	metrics_begin();
+	metrics_route(0, API_V2);
+	metrics_end(429);
+	metrics_begin();
+	metrics_end(404);		/* no route: "other" */
+	metrics_begin();
+	metrics_route(1, API_ROOT);
+	metrics_end(503);
+	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 1,
+	    "one program read");
+	is_str(progs[0].name, "test", "named without sigil-");
+	is_int((long long)progs[0].nroutes, 4, "other, v1, v2 and root");
+	ok((rt = route(&progs[0], "v2/thing")) != NULL, "v2/thing counted");
+	if (rt != NULL) {
+		is_int((long long)rt->cls[0], 1, "its 2xx");
+		is_int((long long)rt->cls[2], 1, "its 4xx");
+		for (b = 0, n = 0; n < METRICS_BUCKETS; n++)
+			b += rt->bucket[n];
+		is_int((long long)b, 2, "two in its histogram");
+		is_int((long long)rt->in_flight, 0, "none in flight");
+	}
+	ok((rt = route(&progs[0], "v1/thing")) != NULL &&
+	    rt->cls[0] + rt->cls[2] == 0, "v1/thing: none");
+	ok((rt = route(&progs[0], "other")) != NULL && rt->cls[2] == 1,
+	    "the 404 in other");
+	ok((rt = route(&progs[0], "versions")) != NULL && rt->cls[3] == 1,
+	    "the 503 in versions, 5xx");
+	is_int((long long)progs[0].nworkers, 1, "one worker");
+	is_int((long long)progs[0].workers[0].pid, (long long)getpid(),
+	    "this process");
+	is_int((long long)progs[0].workers[0].served, 4, "served 4");
+	is_int(progs[0].workers[0].busy, 0, "idle");
+	is_str(progs[0].workers[0].route, "versions", "its last route");
+	free(progs);
+
+	/* Another worker, which dies without closing: it does not wait on
+	 * the first one's lock, takes another row, and its counts stay.
+	 * The first one opens again first, so as to map the file that
+	 * exists (the common case: every worker but the first). */
+	metrics_close();
+	ok(metrics_open(dir, &app1, 1, err, sizeof(err)) == 0, "reopens");
+	if ((pid = fork()) == 0) {
+		alarm(5);
+		if (metrics_open(dir, &app1, 1, err, sizeof(err)) == -1)
+			_exit(2);
+		metrics_begin();
+		metrics_route(0, API_V2);
+		metrics_end(201);
+		_exit(0);
+	}
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "a second worker opens while the "
+	    "first has it mapped");
+	metrics_read(dir, &progs, &n, err, sizeof(err));
+	is_int((long long)progs[0].nworkers, 1, "the dead one is not a worker");
+	is_int((long long)route(&progs[0], "v2/thing")->cls[0], 2,
+	    "its request is counted");
+	free(progs);
+
+	/* Busy: in flight on its route. */
+	metrics_begin();
+	metrics_route(0, API_V1);
+	metrics_read(dir, &progs, &n, err, sizeof(err));
+	ok(progs[0].workers[0].busy && route(&progs[0], "v1/thing")
+	    ->in_flight == 1, "a request under way is in flight");
+	free(progs);
+	metrics_end(200);
+
+	/* Closed: the row is given back, its counts stay. */
+	metrics_close();
+	metrics_read(dir, &progs, &n, err, sizeof(err));
+	is_int((long long)progs[0].nworkers, 0, "no worker after close");
+	is_int((long long)route(&progs[0], "v2/thing")->cls[0], 2,
+	    "the counts stay");
+	free(progs);
+
+	/* Another route table: a new file. */
+	ok(metrics_open(dir, &app2, 1, err, sizeof(err)) == 0,
+	    "reopened with other routes");
+	metrics_read(dir, &progs, &n, err, sizeof(err));
+	ok(route(&progs[0], "v2/other-thing/*") != NULL &&
+	    route(&progs[0], "v2/thing") == NULL, "the new routes");
+	free(progs);
+	metrics_close();
+
+	/* A foreign file: skipped. */
+	snprintf(path, sizeof(path), "%s/junk.metrics", dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("not ours\n", f);
+		fclose(f);
+	}
+	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 1,
+	    "a foreign file is skipped");
+	free(progs);
+	unlink(path);
+
+	/* With -t: the folder is checked, no file made. */
+	snprintf(path, sizeof(path), "%s/test.metrics", dir);
+	unlink(path);
+	ok(metrics_open(dir, &app1, 0, err, sizeof(err)) == 0, "-t checks");
+	metrics_begin();
+	metrics_end(200);
+	ok(stat(path, &st) == -1, "-t makes no file");
+	metrics_close();
+	ok(metrics_open("/dev/null", &app1, 0, err, sizeof(err)) == -1 &&
+	    strstr(err, "/dev/null") != NULL, "-t: not a folder: %s", err);
+
+	/* A folder that does not exist. */
+	ok(metrics_open("/nonexistent/sigil", &app1, 1, err,
+	    sizeof(err)) == -1 && strstr(err, "/nonexistent/sigil") != NULL,
+	    "a missing folder is an error naming it: %s", err);
+	ok(metrics_read("/nonexistent/sigil", &progs, &n, err,
+	    sizeof(err)) == -1, "and cannot be read");
+
+	ok(metrics_open(dir, &app1, 1, err, sizeof(err)) == 0, "opens");
+	metrics_close();
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640,
+	    "the file is 0640");
+	unlink(path);
+	rmdir(dir);
+	return done_testing();
+}
