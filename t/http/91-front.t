@@ -10,6 +10,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use HTTP::Tiny;
+use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
@@ -164,10 +165,11 @@ is_json_error(raw("GET $v2 HTTP/1.1\r\nContent-Length: x\r\n$end"), 400,
 	# Requests in progress at once from one address: 32 bodies that do
 	# not arrive hold 32 requests; one more is refused.
 	my @held;
-	for my $n (1 .. 32) {
-		# 31 held and one more at once: not over the limit yet.
-		is(raw("GET $v2 HTTP/1.1\r\n$end", '127.0.0.4')->{status}, 200,
-		    '31 requests in progress and one more: answered') if $n == 32;
+	# Apache's limit counts its scoreboard, where the thread taking a new
+	# connection may still show its last request's state: a connection
+	# can be counted as over the limit one early.  So 33 are sent there,
+	# of which one may be refused.
+	for (1 .. ($apache ? 33 : 32)) {
 		my $s = connect_from('127.0.0.4');
 		print $s "POST $v2/lookup HTTP/1.1\r\nHost: localhost\r\n"
 		    . "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
@@ -186,6 +188,11 @@ is_json_error(raw("GET $v2 HTTP/1.1\r\nContent-Length: x\r\n$end"), 400,
 		is_error($last, 429, 'M_LIMIT_EXCEEDED',
 		    'M_LIMIT_EXCEEDED as Matrix JSON');
 	}
+	# None of the 32 was refused (an answer or a close would be there to
+	# read): the limit let 32 through at once.
+	my @answered = IO::Select->new(@held)->can_read(0);
+	ok(@answered <= ($apache ? 1 : 0), 'the 32 are all in progress')
+	    or diag(scalar(@answered) . ' were refused');
 	is(raw("GET $v2 HTTP/1.1\r\n$end", '127.0.0.3')->{status}, 200,
 	    'another address is answered meanwhile');
 	close $_ for @held;
