@@ -10,6 +10,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use HTTP::Tiny;
+use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
@@ -136,9 +137,7 @@ is_json_error(raw("GET $v2 HTTP/1.1\r\nNo colon here\r\n$end"), 400,
 is_json_error(raw("GET $v2 HTTP/1.1\r\nContent-Length: x\r\n$end"), 400,
     'a malformed Content-Length: 400 as Matrix JSON');
 
-SKIP: {
-	skip('Apache has no per-client limits as shipped', 9) if $apache;
-
+{
 	# The request rate on the locations that write or mail, from an
 	# address the test stack does not exempt: past the burst, 429.
 	my $http = HTTP::Tiny->new(timeout => 10, local_address => '127.0.0.2',
@@ -166,19 +165,40 @@ SKIP: {
 	# Requests in progress at once from one address: 32 bodies that do
 	# not arrive hold 32 requests; one more is refused.
 	my @held;
-	for (1 .. 32) {
+	# Apache's limit counts its scoreboard, where the thread taking a new
+	# connection may still show its last request's state: a connection
+	# can be counted as over the limit one early.  So 33 are sent there,
+	# of which one may be refused.
+	for (1 .. ($apache ? 33 : 32)) {
 		my $s = connect_from('127.0.0.4');
 		print $s "POST $v2/lookup HTTP/1.1\r\nHost: localhost\r\n"
 		    . "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
 		push @held, $s;
 	}
+	# nginx answers 429; Apache's limit (ModSecurity's, on connections
+	# Apache is working on) closes the connection before any request.
 	my $last;
 	ok(wait_for(sub {
 	    $last = raw("GET $v2 HTTP/1.1\r\n$end", '127.0.0.4');
-	    $last->{status} == 429 }, 10),
-	    '32 requests in progress from one address: the next gets 429');
-	is_error($last, 429, 'M_LIMIT_EXCEEDED', 'M_LIMIT_EXCEEDED as Matrix JSON');
+	    $last->{status} == ($apache ? 0 : 429) }, 10),
+	    '32 requests in progress from one address: the next is refused');
+	if ($apache) {
+		is($last->{content}, '', 'closed without an answer');
+	} else {
+		is_error($last, 429, 'M_LIMIT_EXCEEDED',
+		    'M_LIMIT_EXCEEDED as Matrix JSON');
+	}
+	# None of the 32 was refused (an answer or a close would be there to
+	# read): the limit let 32 through at once.
+	my @answered = IO::Select->new(@held)->can_read(0);
+	ok(@answered <= ($apache ? 1 : 0), 'the 32 are all in progress')
+	    or diag(scalar(@answered) . ' were refused');
+	is(raw("GET $v2 HTTP/1.1\r\n$end", '127.0.0.3')->{status}, 200,
+	    'another address is answered meanwhile');
 	close $_ for @held;
+	ok(wait_for(sub {
+	    raw("GET $v2 HTTP/1.1\r\n$end", '127.0.0.4')->{status} == 200 }, 20),
+	    'and the address again once its requests are over');
 }
 
 # The slow clients: Apache answers 408 as Matrix JSON; nginx closes the
