@@ -167,10 +167,12 @@ escaping(void)
 static void
 loading(void)
 {
-	char		 dir[] = "/tmp/sigil-tmpl-XXXXXX", sub[600], err[512];
+	char		 dir[] = "/tmp/sigil-tmpl-XXXXXX", sub[600], err[512] = "";
 	struct tmpl_set	 set;
 	const unsigned	 verify = TMPL_USES(TMPL_VERIFICATION_MAIL) |
 			    TMPL_USES(TMPL_VERIFY_PAGE);
+
+	memset(&set, 0, sizeof(set));
 
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
