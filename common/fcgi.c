@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <fcgiapp.h>
@@ -50,12 +51,28 @@
 
 static volatile sig_atomic_t	 stopping;
 
+/*
+ * SIGTERM or SIGINT: stop between requests.  libfcgi checks its shutdown
+ * flag just before accept(), so a signal that lands in that window (as
+ * the end of a request, which is when a supervisor or test stops a
+ * worker) leaves accept() blocked for good; a SIGALRM every second until
+ * the loop has ended interrupts it again (FCGI_FAIL_ACCEPT_ON_INTR).
+ */
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	stopping = 1;
 	FCGX_ShutdownPending();
+	alarm(1);
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	if (stopping)
+		alarm(1);
 }
 
 static const char *
@@ -402,6 +419,8 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	sa.sa_flags = 0;		/* no SA_RESTART: accept() returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
 
 	memset(&r, 0, sizeof(r));
@@ -423,6 +442,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		if (big)
 			malloc_trim(0);
 	}
+	alarm(0);
 	FCGX_Free(&fr, 1);
 	log_info("stopping after %llu requests", served);
 	metrics_close();
