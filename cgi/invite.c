@@ -754,38 +754,33 @@ static int
 invite_limits(struct ctx *c, const struct req *r, const char *sender,
     const char *room_id, const char *address, struct resp *rs)
 {
+	const struct {
+		int			 applies;
+		const char		*prefix, *key;
+		const struct cfg_rate	*rate;
+	} limits[] = {
+		{ 1, "invite-client", r->remote_addr,
+		    &c->cfg.ratelimit_invite_client },
+		{ r->api == API_V2, "invite-user", r->user_id,	/* v2 only */
+		    &c->cfg.ratelimit_invite_user },
+		{ 1, "invite", sender, &c->cfg.ratelimit_invite_sender },
+		{ 1, "invite-room", room_id, &c->cfg.ratelimit_invite_room },
+		{ 1, "invite-address", address,
+		    &c->cfg.ratelimit_invite_address },
+	};
 	struct buf	 bucket = { 0 };
-	int		 rc = -1;
+	size_t		 i;
+	int		 rc = 0;
 
-	buf_printf(&bucket, "invite-client:%s", r->remote_addr == NULL ? "" :
-	    r->remote_addr);
-	if (ratelimit_check(c->db, buf_str(&bucket),
-	    &c->cfg.ratelimit_invite_client, rs) == -1)
-		goto out;
-	if (r->api == API_V2) {
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]) && rc == 0; i++) {
+		if (!limits[i].applies)
+			continue;
 		buf_reset(&bucket);
-		buf_printf(&bucket, "invite-user:%s", r->user_id);
-		if (ratelimit_check(c->db, buf_str(&bucket),
-		    &c->cfg.ratelimit_invite_user, rs) == -1)
-			goto out;
+		buf_printf(&bucket, "%s:%s", limits[i].prefix,
+		    limits[i].key == NULL ? "" : limits[i].key);
+		rc = ratelimit_check(c->db, buf_str(&bucket), limits[i].rate,
+		    rs);
 	}
-	buf_reset(&bucket);
-	buf_printf(&bucket, "invite:%s", sender);
-	if (ratelimit_check(c->db, buf_str(&bucket),
-	    &c->cfg.ratelimit_invite_sender, rs) == -1)
-		goto out;
-	buf_reset(&bucket);
-	buf_printf(&bucket, "invite-room:%s", room_id);
-	if (ratelimit_check(c->db, buf_str(&bucket),
-	    &c->cfg.ratelimit_invite_room, rs) == -1)
-		goto out;
-	buf_reset(&bucket);
-	buf_printf(&bucket, "invite-address:%s", address);
-	if (ratelimit_check(c->db, buf_str(&bucket),
-	    &c->cfg.ratelimit_invite_address, rs) == -1)
-		goto out;
-	rc = 0;
-out:
 	buf_free(&bucket);
 	return rc;
 }

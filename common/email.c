@@ -227,6 +227,22 @@ domain_canonical(const char *d, size_t n, char **uform, char **aform)
 }
 
 /*
+ * Writes local (llen bytes) "@" domain (dlen bytes) and a NUL into out
+ * (outsz bytes).  Returns 0, or -1 when it does not fit.
+ */
+static int
+join_address(char *out, size_t outsz, const char *local, size_t llen,
+    const char *domain, size_t dlen)
+{
+	if (llen + 1 + dlen >= outsz)
+		return -1;
+	memcpy(out, local, llen);
+	out[llen] = '@';
+	memcpy(out + llen + 1, domain, dlen + 1);
+	return 0;
+}
+
+/*
  * Full case folding of the n bytes of UTF-8 at in, not normalised, into
  * buf (bufsz bytes) when it fits, else into memory of its own.  Returns
  * the folded bytes (*outlen of them, no NUL) or NULL on failure.
@@ -273,20 +289,10 @@ canonicalise(const char *in, char *canon, size_t canonsz, char *env,
 	    !local_part_valid((const char *)folded, flen) ||
 	    flen + 1 + ulen > MAX_EMAIL || flen + 1 + alen > MAX_EMAIL)
 		goto out;
-	if (canon != NULL) {
-		if (flen + 1 + ulen >= canonsz)
-			goto out;
-		memcpy(canon, folded, flen);
-		canon[flen] = '@';
-		memcpy(canon + flen + 1, uform, ulen + 1);
-	}
-	if (env != NULL) {
-		if (flen + 1 + alen >= envsz)
-			goto out;
-		memcpy(env, folded, flen);
-		env[flen] = '@';
-		memcpy(env + flen + 1, aform, alen + 1);
-	}
+	if ((canon != NULL && join_address(canon, canonsz, (const char *)folded,
+	    flen, uform, ulen) == -1) || (env != NULL && join_address(env,
+	    envsz, (const char *)folded, flen, aform, alen) == -1))
+		goto out;
 	rc = 0;
 out:
 	if (folded != NULL && folded != lbuf)
