@@ -8,6 +8,7 @@
  * The front passes /_sigil/ only from the operator's addresses.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #include "fcgi.h"
 #include "log.h"
 #include "metrics.h"
+#include "pool.h"
 #include "req.h"
 #include "resp.h"
 #include "util.h"
@@ -117,14 +119,114 @@ route_count(const struct metrics_route_sum *rt)
 	return n;
 }
 
+/* The pool figures sigil-supervise publishes, in exposition order. */
+static const struct {
+	const char	*name;		/* sigil_pool_<name> */
+	const char	*type;
+	const char	*help;
+	size_t		 off;		/* of a uint64_t in pool_figures */
+} pool_rows[] = {
+#define POOL_ROW(name, type, field, help) \
+	{ name, type, help, offsetof(struct pool_figures, field) }
+	POOL_ROW("workers", "gauge", workers,
+	    "Worker processes the supervisor runs now."),
+	POOL_ROW("workers_min", "gauge", min,
+	    "The pool's lower bound (equal to the upper: a static pool)."),
+	POOL_ROW("workers_max", "gauge", max, "The pool's upper bound."),
+	POOL_ROW("idle_timeout_seconds", "gauge", idle_timeout,
+	    "A worker idle this long is stopped, down to the lower bound."),
+	POOL_ROW("max_requests", "gauge", max_requests,
+	    "A worker is replaced after this many requests (0: never)."),
+	POOL_ROW("listen_queue", "gauge", queue,
+	    "Connections waiting in the pool's socket for a worker."),
+	POOL_ROW("listen_queue_max", "gauge", queue_max,
+	    "The most connections seen waiting since the supervisor "
+	    "started."),
+	POOL_ROW("listen_queue_limit", "gauge", queue_limit,
+	    "The socket's backlog: connections past it are refused."),
+	POOL_ROW("max_reached_total", "counter", max_reached,
+	    "Times every worker was busy at the upper bound with "
+	    "connections waiting."),
+	POOL_ROW("workers_grown_total", "counter", grown,
+	    "Workers started because connections waited and all were "
+	    "busy."),
+	POOL_ROW("workers_shrunk_total", "counter", shrunk,
+	    "Workers stopped after the idle timeout."),
+	POOL_ROW("workers_recycled_total", "counter", recycled,
+	    "Workers replaced after max_requests."),
+	POOL_ROW("worker_restarts_total", "counter", restarts,
+	    "Workers that exited or were killed unasked and were started "
+	    "again."),
+#undef POOL_ROW
+};
+
+static uint64_t
+pool_value(const struct pool_figures *f, size_t row)
+{
+	return *(const uint64_t *)(const void *)((const char *)f +
+	    pool_rows[row].off);
+}
+
+/*
+ * Every live pool under c's metrics_dir into *pools and *n (freed by
+ * the caller); none when the folder cannot be read.
+ */
+static void
+read_pools(const struct ctx *c, struct pool_figures **pools, size_t *n)
+{
+	if (pool_read_all(c->cfg.metrics_dir, pools, n) == -1) {
+		*pools = NULL;
+		*n = 0;
+	}
+}
+
+/* The pools' figures in the exposition format, into b. */
+static void
+pool_metrics(struct buf *b, const struct pool_figures *pools, size_t n)
+{
+	size_t	 row, i;
+
+	for (row = 0; row < sizeof(pool_rows) / sizeof(pool_rows[0]); row++) {
+		buf_printf(b, "# HELP sigil_pool_%s %s\n# TYPE sigil_pool_%s "
+		    "%s\n", pool_rows[row].name, pool_rows[row].help,
+		    pool_rows[row].name, pool_rows[row].type);
+		for (i = 0; i < n; i++) {
+			buf_printf(b, "sigil_pool_%s{program=\"",
+			    pool_rows[row].name);
+			label_value(b, pools[i].program);
+			buf_printf(b, "\"} %llu\n",
+			    (unsigned long long)pool_value(&pools[i], row));
+		}
+	}
+}
+
+/* The pool of program name among pools as a JSON object, or NULL. */
+static cJSON *
+pool_json(const char *name, const struct pool_figures *pools, size_t n)
+{
+	cJSON	*o;
+	size_t	 i, row;
+
+	for (i = 0; i < n && strcmp(pools[i].program, name) != 0; i++)
+		;
+	if (i == n)
+		return NULL;
+	o = cJSON_CreateObject();
+	for (row = 0; row < sizeof(pool_rows) / sizeof(pool_rows[0]); row++)
+		cJSON_AddNumberToObject(o, pool_rows[row].name,
+		    (double)pool_value(&pools[i], row));
+	return o;
+}
+
 /* GET /_sigil/metrics: the Prometheus text exposition format 0.0.4. */
 static void
 h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
 {
 	struct metrics_program		*progs, *p;
 	const struct metrics_route_sum	*rt;
+	struct pool_figures		*pools;
 	struct buf			*b = &rs->body;
-	size_t				 n, i, j, k, busy;
+	size_t				 n, i, j, k, busy, npools;
 	uint64_t			 cum;
 
 	(void)r;
@@ -190,6 +292,9 @@ h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
 		buf_printf(b, "\",state=\"idle\"} %zu\n", p->nworkers - busy);
 	}
 	free(progs);
+	read_pools(c, &pools, &npools);
+	pool_metrics(b, pools, npools);
+	free(pools);
 	rs->status = 200;
 	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -208,12 +313,63 @@ class_counts(const uint64_t *cls)
 }
 
 /*
- * GET /_sigil/status[?full]: per program its workers (total, busy,
+ * The member m as plain text lines "<prefix><name>: <value>", an object
+ * member as "<name>.<key>", an array of objects as "<name>[<first
+ * value>].<key>" (a route's name, a process's pid).
+ */
+static void
+text_member(struct buf *b, const char *prefix, const cJSON *m)
+{
+	const cJSON	*e, *id;
+	char		 sub[256];
+
+	if (cJSON_IsNumber(m))
+		buf_printf(b, "%s%s: %.0f\n", prefix, m->string,
+		    m->valuedouble);
+	else if (cJSON_IsString(m))
+		buf_printf(b, "%s%s: %s\n", prefix, m->string,
+		    m->valuestring);
+	else if (cJSON_IsObject(m)) {
+		snprintf(sub, sizeof(sub), "%s%s.", prefix, m->string);
+		cJSON_ArrayForEach(e, m)
+			text_member(b, sub, e);
+	} else if (cJSON_IsArray(m))
+		cJSON_ArrayForEach(e, m) {
+			if ((id = e->child) == NULL)
+				continue;
+			if (cJSON_IsNumber(id))
+				snprintf(sub, sizeof(sub), "%s%s[%.0f].",
+				    prefix, m->string, id->valuedouble);
+			else
+				snprintf(sub, sizeof(sub), "%s%s[%s].",
+				    prefix, m->string, cJSON_IsString(id) ?
+				    id->valuestring : "");
+			for (id = id->next; id != NULL; id = id->next)
+				text_member(b, sub, id);
+		}
+}
+
+/* /_sigil/status?text: each program's figures as lines, a blank between. */
+static void
+status_text(struct buf *b, const cJSON *programs)
+{
+	const cJSON	*po, *m;
+
+	cJSON_ArrayForEach(po, programs) {
+		cJSON_ArrayForEach(m, po)
+			text_member(b, "", m);
+		buf_putc(b, '\n');
+	}
+}
+
+/*
+ * GET /_sigil/status[?full][&text]: per program its workers (total, busy,
  * idle), requests by class and in flight, and per route the same with
  * the time spent; with ?full each worker: pid, state, requests served,
- * its current route and for how long (idle: its last one's).  Times in
- * whole milliseconds: responses are canonical JSON, which has no
- * fractions.
+ * its current route and for how long (idle: its last one's); under
+ * sigil-supervise its pool (bounds, listen queue, starts and stops).
+ * Times in whole milliseconds: responses are canonical JSON, which has
+ * no fractions.  ?text: the same as "name: value" lines.
  */
 static void
 h_status(struct ctx *c, const struct req *r, struct resp *rs)
@@ -221,13 +377,16 @@ h_status(struct ctx *c, const struct req *r, struct resp *rs)
 	struct metrics_program		*progs, *p;
 	const struct metrics_route_sum	*rt;
 	const struct metrics_worker_view *w;
+	struct pool_figures		*pools;
 	cJSON				*o, *list, *po, *routes, *ro, *wl, *wo;
+	cJSON				*pool;
 	uint64_t			 total[METRICS_CLASSES], ms;
-	size_t				 n, i, j, k, busy, inflight;
+	size_t				 n, i, j, k, busy, inflight, npools;
 	int				 full = req_query(r, "full") != NULL;
 
 	if (read_all(c, rs, &progs, &n) == -1)
 		return;
+	read_pools(c, &pools, &npools);
 	o = cJSON_CreateObject();
 	list = cJSON_AddArrayToObject(o, "programs");
 	for (i = 0; i < n; i++) {
@@ -264,6 +423,8 @@ h_status(struct ctx *c, const struct req *r, struct resp *rs)
 		cJSON_AddItemToObject(po, "requests", class_counts(total));
 		cJSON_AddNumberToObject(po, "in_flight", (double)inflight);
 		cJSON_AddItemToObject(po, "routes", routes);
+		if ((pool = pool_json(p->name, pools, npools)) != NULL)
+			cJSON_AddItemToObject(po, "pool", pool);
 		if (!full)
 			continue;
 		wl = cJSON_AddArrayToObject(po, "processes");
@@ -281,8 +442,30 @@ h_status(struct ctx *c, const struct req *r, struct resp *rs)
 			cJSON_AddNumberToObject(wo, "duration_ms", (double)ms);
 		}
 	}
+	/* Pools whose program has no counters yet (none started). */
+	for (i = 0; i < npools; i++) {
+		for (j = 0; j < n && strcmp(progs[j].name,
+		    pools[i].program) != 0; j++)
+			;
+		if (j < n)
+			continue;
+		po = cJSON_CreateObject();
+		cJSON_AddItemToArray(list, po);
+		cJSON_AddStringToObject(po, "program", pools[i].program);
+		cJSON_AddNumberToObject(po, "workers", 0);
+		cJSON_AddNumberToObject(po, "busy", 0);
+		cJSON_AddNumberToObject(po, "idle", 0);
+		cJSON_AddItemToObject(po, "pool", pool_json(pools[i].program,
+		    pools, npools));
+	}
 	free(progs);
-	resp_json(rs, 200, o);
+	free(pools);
+	if (req_query(r, "text") != NULL) {
+		rs->status = 200;
+		rs->content_type = "text/plain; charset=utf-8";
+		status_text(&rs->body, cJSON_GetObjectItem(o, "programs"));
+	} else
+		resp_json(rs, 200, o);
 	cJSON_Delete(o);
 }
 

@@ -1,27 +1,43 @@
 /*
- * sigil-supervise: keeps N workers of each sigil program alive, for
- * hosts with or without systemd.  spawn-fcgi starts workers once and
- * never replaces one that dies; this does what it does (a unix socket
- * per FastCGI program, owned by the web server's group, handed to each
- * worker as fd 0) and then watches: a worker that exits or is killed is
- * started again, at once, or after a second when it lived less than one
- * (a program that cannot start does not spin).  SIGTERM or SIGINT stops
- * every worker (SIGTERM, then SIGKILL after 5 s) and removes the sockets;
- * SIGHUP is ignored, so a supervisor started from a login shell outlives
- * it.
+ * sigil-supervise: keeps the workers of each sigil program alive, for
+ * hosts with or without systemd, and sizes each pool to its load.
+ * spawn-fcgi starts workers once and never replaces one that dies; this
+ * does what it does (a unix socket per FastCGI program, owned by the
+ * web server's group, handed to each worker as fd 0) and then watches:
+ * a worker that exits or is killed is started again, at once, or after
+ * a second when it lived less than one (a program that cannot start
+ * does not spin).  SIGTERM or SIGINT stops every worker (SIGTERM, then
+ * SIGKILL after 5 s) and removes the sockets; SIGHUP is ignored, so a
+ * supervisor started from a login shell outlives it.
  *
  *	sigil-supervise -c CONFIG -w WORKERS -s SOCKET_DIR [-b BIN_DIR]
  *	    [-G GROUP] [-m MODE] [PROGRAM ...]
  *
- * WORKERS is the one place worker counts are set: lines "<program>
- * <count> [<host>:<port>]", # comments; with an address the program
- * listens on TCP there instead of a unix socket, for web servers on other
- * hosts (scaling out: see the README).  Programs are the FastCGI ones
- * (status, pubkey, account, validate, bind, lookup, invite) and notify,
- * the delivery daemon (no socket).  With PROGRAM arguments only those
- * are run (a systemd template unit runs one program per instance).
- * BIN_DIR holds sigil-<program>; by default the directory of this
- * program.
+ * WORKERS is the one place pools are set: lines
+ *
+ *	<program> <count>|<min>-<max> [<host>:<port>] [idle=<seconds>]
+ *	    [max_requests=<n>]
+ *
+ * and # comments.  A count is a static pool; <min>-<max> a pool that
+ * follows the load: started with min workers, it starts another while
+ * connections wait in its socket's queue and every worker is busy, up
+ * to max, and stops a worker idle for idle seconds (default 10) down to
+ * min.  max_requests=<n> replaces a worker once it has served about n
+ * requests (a slow leak or fragmentation never grows for long).  With an
+ * address the program listens on TCP there instead of a unix socket,
+ * for web servers on other hosts (scaling out: see the README).
+ * Programs are the FastCGI ones (status, pubkey, account, validate,
+ * bind, lookup, invite) and notify, the delivery daemon (no socket, a
+ * count only).  With PROGRAM arguments only those are run (a systemd
+ * template unit runs one program per instance).  BIN_DIR holds
+ * sigil-<program>; by default the directory of this program.
+ *
+ * With metrics_dir set in CONFIG the supervisor reads each pool's
+ * workers from their shared counters (common/metrics.c: busy or idle,
+ * for how long, requests served) and publishes the pool's figures in
+ * <metrics_dir>/<program>.pool (common/pool.c) for sigil-status; a
+ * range or max_requests needs it.  Every start and stop is logged with
+ * its reason.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +47,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,30 +58,55 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
+#include "metrics.h"
+#include "pool.h"
+
 #define MAX_PROGRAMS	16
 #define MAX_WORKERS	256	/* of one program */
 #define STOP_GRACE_S	5
 #define BACKLOG		1024
+#define IDLE_DEFAULT_S	10
+#define GROW_STEP	8	/* workers started at most per tick */
+#define TICK_MS		200	/* how often pools are looked at */
 
 static const char *const known[] = {
 	"status", "pubkey", "account", "validate", "bind", "lookup", "invite",
 	"notify",
 };
 
+/* Why a worker was asked to stop. */
+enum stop_reason {
+	STOP_NONE,
+	STOP_IDLE,		/* its slot is freed */
+	STOP_RECYCLE,		/* another starts in its slot */
+};
+
+struct worker {
+	pid_t		 pid;		/* 0: not running */
+	time_t		 started;
+	time_t		 restart_at;	/* 0: not waiting to start */
+	enum stop_reason stop;
+};
+
 struct program {
-	char	 name[64];
-	int	 count;
-	int	 fd;			/* listening socket; -1 for notify */
-	char	 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char	 tcp[128];		/* "host:port" to listen on, or "" */
-	pid_t	 pid[MAX_WORKERS];	/* 0: not running */
-	time_t	 started[MAX_WORKERS];
-	time_t	 restart_at[MAX_WORKERS];	/* 0: not waiting */
+	char		 name[64];
+	int		 min, max;	/* equal: a static pool */
+	int		 idle;		/* seconds */
+	uint64_t	 max_requests;	/* 0: never recycled */
+	int		 fd;		/* listening socket; -1 for notify */
+	char		 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char		 tcp[128];	/* "host:port" to listen on, or "" */
+	struct worker	 w[MAX_WORKERS];
+	struct pool_file *pf;		/* NULL: no metrics_dir */
+	struct pool_figures fig;
+	int		 saturated;	/* at max, all busy, a queue */
 };
 
 static struct program	 progs[MAX_PROGRAMS];
 static size_t		 nprogs;
-static const char	*config, *bindir;
+static const char	*config, *bindir, *metrics_dir;
+static struct metrics_program *rows;	/* one pool's workers, reused */
 
 static void
 say(const char *fmt, ...)
@@ -103,15 +145,79 @@ wanted(const char *name, char *const *only, int nonly)
 	return 0;
 }
 
+/* A whole number from 0 to max in s.  Returns it, or -1. */
+static long
+number(const char *s, long max)
+{
+	char	*end;
+	long	 n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	return *end != '\0' || errno != 0 || n > max ? -1 : n;
+}
+
+/*
+ * Reads the size field "<count>" or "<min>-<max>" into p.  Returns 0, or
+ * -1 when it is neither.
+ */
+static int
+parse_size(const char *field, struct program *p)
+{
+	char	 buf[32], *dash;
+	long	 lo, hi;
+
+	if (strlen(field) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", field);
+	if ((dash = strchr(buf, '-')) != NULL)
+		*dash++ = '\0';
+	lo = number(buf, MAX_WORKERS);
+	hi = dash != NULL ? number(dash, MAX_WORKERS) : lo;
+	if (lo < 0 || hi < 0 || hi < lo || (dash != NULL && hi == 0))
+		return -1;
+	p->min = (int)lo;
+	p->max = (int)hi;
+	return 0;
+}
+
+/*
+ * Reads an option "idle=<seconds>" or "max_requests=<n>", or the address
+ * "<host>:<port>", into p.  Returns 0, or -1 when it is none of them.
+ */
+static int
+parse_option(const char *field, struct program *p)
+{
+	long	 n;
+
+	if (strncmp(field, "idle=", 5) == 0) {
+		if ((n = number(field + 5, 86400)) < 1)
+			return -1;
+		p->idle = (int)n;
+	} else if (strncmp(field, "max_requests=", 13) == 0) {
+		if ((n = number(field + 13, LONG_MAX)) < 1)
+			return -1;
+		p->max_requests = (uint64_t)n;
+	} else if (strchr(field, '=') == NULL && p->tcp[0] == '\0' &&
+	    strrchr(field, ':') != NULL && strlen(field) < sizeof(p->tcp))
+		snprintf(p->tcp, sizeof(p->tcp), "%s", field);
+	else
+		return -1;
+	return 0;
+}
+
 /* Reads the workers file.  Returns 0, or -1 after saying why. */
 static int
 read_workers(const char *path, char *const *only, int nonly)
 {
-	FILE	*f;
-	char	 line[256], name[64], where[128], *field[4], *save, *end;
-	long	 lineno = 0, count;
-	int	 n;
-	size_t	 i;
+	FILE		*f;
+	struct program	 p;
+	char		 line[512], *field[8], *save;
+	long		 lineno = 0;
+	int		 n, k, bad;
+	size_t		 i;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		say("%s: %s", path, strerror(errno));
@@ -121,43 +227,43 @@ read_workers(const char *path, char *const *only, int nonly)
 		lineno++;
 		line[strcspn(line, "#\r\n")] = '\0';
 		save = NULL;
-		for (n = 0; n < 4; n++)
+		for (n = 0; n < 8; n++)
 			if ((field[n] = strtok_r(n == 0 ? line : NULL, " \t",
 			    &save)) == NULL)
 				break;
 		if (n == 0)
 			continue;
-		count = n >= 2 ? strtol(field[1], &end, 10) : -1;
-		if (n < 2 || n > 3 || *end != '\0' || count < 0 ||
-		    count > MAX_WORKERS || strlen(field[0]) >= sizeof(name) ||
-		    !known_program(field[0]) || (n == 3 &&
-		    (strcmp(field[0], "notify") == 0 ||
-		    strlen(field[2]) >= sizeof(where) ||
-		    strrchr(field[2], ':') == NULL))) {
-			say("%s:%ld: want \"<program> <count> [<host>:<port>]\" "
-			    "with a sigil program and 0 to %d", path, lineno,
-			    MAX_WORKERS);
+		memset(&p, 0, sizeof(p));
+		p.fd = -1;
+		p.idle = IDLE_DEFAULT_S;
+		bad = n < 2 || n > 5 || strlen(field[0]) >= sizeof(p.name) ||
+		    !known_program(field[0]) || parse_size(field[1], &p) == -1;
+		for (k = 2; !bad && k < n; k++)
+			bad = parse_option(field[k], &p) == -1;
+		/* sigil-notify has no socket: a count, nothing else. */
+		if (!bad && strcmp(field[0], "notify") == 0)
+			bad = n > 2 || p.min != p.max;
+		if (bad) {
+			say("%s:%ld: want \"<program> <count>|<min>-<max> "
+			    "[<host>:<port>] [idle=<seconds>] "
+			    "[max_requests=<n>]\" with a sigil program and "
+			    "0 to %d workers", path, lineno, MAX_WORKERS);
 			fclose(f);
 			return -1;
 		}
-		snprintf(name, sizeof(name), "%s", field[0]);
-		snprintf(where, sizeof(where), "%s", n == 3 ? field[2] : "");
+		snprintf(p.name, sizeof(p.name), "%s", field[0]);
 		for (i = 0; i < nprogs; i++)
-			if (strcmp(progs[i].name, name) == 0) {
+			if (strcmp(progs[i].name, p.name) == 0) {
 				say("%s:%ld: %s is listed twice", path, lineno,
-				    name);
+				    p.name);
 				fclose(f);
 				return -1;
 			}
-		if (!wanted(name, only, nonly) || count == 0)
+		if (!wanted(p.name, only, nonly) || p.max == 0)
 			continue;
-		snprintf(progs[nprogs].name, sizeof(progs[nprogs].name), "%s",
-		    name);
-		progs[nprogs].count = (int)count;
-		progs[nprogs].fd = -1;
-		snprintf(progs[nprogs].tcp, sizeof(progs[nprogs].tcp), "%s",
-		    where);
-		nprogs++;
+		if (nprogs == MAX_PROGRAMS)
+			break;
+		progs[nprogs++] = p;
 	}
 	fclose(f);
 	for (n = 0; n < nonly; n++) {
@@ -244,6 +350,19 @@ make_socket(struct program *p, const char *dir, gid_t gid, mode_t mode)
 	return 0;
 }
 
+/* Workers of p running or about to start again (not stopping idle). */
+static int
+occupied(const struct program *p)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < p->max; i++)
+		if ((p->w[i].pid > 0 && p->w[i].stop != STOP_IDLE) ||
+		    p->w[i].restart_at != 0)
+			n++;
+	return n;
+}
+
 /* Starts worker i of p.  Returns 0, or -1 when fork failed. */
 static int
 start_worker(struct program *p, int i, const sigset_t *orig)
@@ -257,7 +376,7 @@ start_worker(struct program *p, int i, const sigset_t *orig)
 	snprintf(argv0, sizeof(argv0), "sigil-%s", p->name);
 	if ((pid = fork()) == -1) {
 		say("fork: %s", strerror(errno));
-		p->restart_at[i] = time(NULL) + 1;
+		p->w[i].restart_at = time(NULL) + 1;
 		return -1;
 	}
 	if (pid == 0) {
@@ -274,41 +393,160 @@ start_worker(struct program *p, int i, const sigset_t *orig)
 		say("%s: %s", path, strerror(errno));
 		_exit(127);
 	}
-	p->pid[i] = pid;
-	p->started[i] = time(NULL);
-	p->restart_at[i] = 0;
+	p->w[i].pid = pid;
+	p->w[i].started = time(NULL);
+	p->w[i].restart_at = 0;
+	p->w[i].stop = STOP_NONE;
 	return 0;
 }
 
-/* Reaps every child that ended and schedules its replacement. */
+/*
+ * Reaps every child that ended: one asked to stop for being idle frees
+ * its slot, one recycled is replaced at once, any other is a restart.
+ */
 static void
 reap(void)
 {
-	pid_t	 pid;
-	int	 status, i;
-	size_t	 k;
-	time_t	 now = time(NULL);
+	struct program	*p;
+	struct worker	*w;
+	pid_t		 pid;
+	int		 status, i;
+	size_t		 k;
+	time_t		 now = time(NULL);
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		for (k = 0; k < nprogs; k++)
-			for (i = 0; i < progs[k].count; i++) {
-				if (progs[k].pid[i] != pid)
+			for (p = &progs[k], i = 0; i < p->max; i++) {
+				w = &p->w[i];
+				if (w->pid != pid)
 					continue;
+				w->pid = 0;
+				if (w->stop == STOP_IDLE)
+					continue;
+				if (w->stop == STOP_RECYCLE) {
+					w->restart_at = now;
+					continue;
+				}
 				if (WIFSIGNALED(status))
 					say("sigil-%s[%d] killed by signal "
-					    "%d; starting another",
-					    progs[k].name, (int)pid,
-					    WTERMSIG(status));
+					    "%d; starting another", p->name,
+					    (int)pid, WTERMSIG(status));
 				else
 					say("sigil-%s[%d] exited with %d; "
-					    "starting another", progs[k].name,
+					    "starting another", p->name,
 					    (int)pid, WEXITSTATUS(status));
-				progs[k].pid[i] = 0;
+				p->fig.restarts++;
 				/* One that died young waits a second. */
-				progs[k].restart_at[i] =
-				    now - progs[k].started[i] < 1 ? now + 1 :
-				    now;
+				w->restart_at = now - w->started < 1 ?
+				    now + 1 : now;
 			}
+}
+
+/* Asks worker i of p to stop after its request, for reason. */
+static void
+ask_stop(struct program *p, int i, enum stop_reason reason)
+{
+	p->w[i].stop = reason;
+	kill(p->w[i].pid, SIGTERM);
+}
+
+/* The row of pid in rows, or NULL. */
+static const struct metrics_worker_view *
+row_of(pid_t pid)
+{
+	size_t	 j;
+
+	for (j = 0; j < rows->nworkers; j++)
+		if (rows->workers[j].pid == pid)
+			return &rows->workers[j];
+	return NULL;
+}
+
+/*
+ * Looks at pool p once: its socket's queue, and with its workers' rows
+ * which are busy, for how long the others have been idle and how much
+ * each served.  Starts workers while connections wait and every worker
+ * is busy (up to max), stops the idle ones past the idle timeout (down
+ * to min), replaces those past max_requests, and publishes the figures.
+ */
+static void
+regulate(struct program *p, const sigset_t *orig)
+{
+	const struct metrics_worker_view *v;
+	uint64_t	 queue = 0, limit = 0;
+	int		 i, running = 0, busy = 0, grow, have_rows, total, sat;
+
+	if (p->fd == -1 || metrics_dir == NULL)
+		return;
+	if (pool_listen_queue(p->fd, &queue, &limit) == 0) {
+		p->fig.queue = queue;
+		p->fig.queue_limit = limit;
+		if (queue > p->fig.queue_max)
+			p->fig.queue_max = queue;
+	}
+	have_rows = metrics_read_program(metrics_dir, p->name, rows);
+	for (i = 0; i < p->max; i++) {
+		if (p->w[i].pid <= 0 || p->w[i].stop != STOP_NONE)
+			continue;
+		running++;
+		v = have_rows ? row_of(p->w[i].pid) : NULL;
+		/* One without a row yet is starting: not busy. */
+		if (v != NULL && v->busy)
+			busy++;
+		if (v != NULL && p->max_requests != 0 &&
+		    v->served >= p->max_requests) {
+			say("sigil-%s[%d]: served %llu requests "
+			    "(max_requests %llu): replacing it", p->name,
+			    (int)p->w[i].pid, (unsigned long long)v->served,
+			    (unsigned long long)p->max_requests);
+			p->fig.recycled++;
+			ask_stop(p, i, STOP_RECYCLE);
+		}
+	}
+	total = occupied(p);
+	/* Requests wait and no worker is free: more, up to max. */
+	if (queue > 0 && busy >= running && total < p->max) {
+		grow = p->max - total;
+		if ((uint64_t)grow > queue)
+			grow = (int)queue;
+		if (grow > GROW_STEP)
+			grow = GROW_STEP;
+		say("sigil-%s: %llu waiting and all %d busy: starting %d "
+		    "(%d of %d-%d)", p->name, (unsigned long long)queue, busy,
+		    grow, total + grow, p->min, p->max);
+		for (i = 0; i < p->max && grow > 0; i++)
+			if (p->w[i].pid == 0 && p->w[i].restart_at == 0) {
+				if (start_worker(p, i, orig) == 0)
+					p->fig.grown++;
+				grow--;
+			}
+		total = occupied(p);
+	}
+	sat = queue > 0 && busy >= running && total >= p->max;
+	if (sat && !p->saturated) {
+		p->fig.max_reached++;
+		say("sigil-%s: all %d workers busy, the most it may have, "
+		    "and %llu waiting", p->name, p->max,
+		    (unsigned long long)queue);
+	}
+	p->saturated = sat;
+	/* Idle past the timeout and more than min: stop it. */
+	for (i = 0; have_rows && queue == 0 && total > p->min && i < p->max;
+	    i++) {
+		if (p->w[i].pid <= 0 || p->w[i].stop != STOP_NONE ||
+		    (v = row_of(p->w[i].pid)) == NULL || v->busy ||
+		    v->idle_us < (uint64_t)p->idle * 1000000)
+			continue;
+		total--;
+		say("sigil-%s[%d]: idle for %d s: stopping it (%d of %d-%d)",
+		    p->name, (int)p->w[i].pid, p->idle, total, p->min, p->max);
+		p->fig.shrunk++;
+		ask_stop(p, i, STOP_IDLE);
+	}
+	for (running = 0, i = 0; i < p->max; i++)
+		running += p->w[i].pid > 0;
+	p->fig.workers = (uint64_t)running;
+	pool_file_publish(p->pf, &p->fig);
 }
 
 /* Stops every worker: SIGTERM, then SIGKILL after STOP_GRACE_S. */
@@ -316,42 +554,98 @@ static void
 stop_all(void)
 {
 	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
+	struct worker	*w;
 	size_t		 k;
 	int		 i, alive, round;
 
 	for (k = 0; k < nprogs; k++)
-		for (i = 0; i < progs[k].count; i++)
-			if (progs[k].pid[i] > 0)
-				kill(progs[k].pid[i], SIGTERM);
+		for (i = 0; i < progs[k].max; i++)
+			if (progs[k].w[i].pid > 0)
+				kill(progs[k].w[i].pid, SIGTERM);
 	for (round = 0; round < STOP_GRACE_S * 10; round++) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		alive = 0;
 		for (k = 0; k < nprogs; k++)
-			for (i = 0; i < progs[k].count; i++)
-				if (progs[k].pid[i] > 0 &&
-				    kill(progs[k].pid[i], 0) == 0)
+			for (i = 0; i < progs[k].max; i++) {
+				w = &progs[k].w[i];
+				if (w->pid > 0 && kill(w->pid, 0) == 0)
 					alive = 1;
 				else
-					progs[k].pid[i] = 0;
+					w->pid = 0;
+			}
 		if (!alive)
 			break;
 		nanosleep(&tick, NULL);
 	}
 	for (k = 0; k < nprogs; k++)
-		for (i = 0; i < progs[k].count; i++)
-			if (progs[k].pid[i] > 0) {
+		for (i = 0; i < progs[k].max; i++)
+			if ((w = &progs[k].w[i])->pid > 0) {
 				say("sigil-%s[%d] did not stop; killing it",
-				    progs[k].name, (int)progs[k].pid[i]);
-				kill(progs[k].pid[i], SIGKILL);
-				waitpid(progs[k].pid[i], NULL, 0);
+				    progs[k].name, (int)w->pid);
+				kill(w->pid, SIGKILL);
+				waitpid(w->pid, NULL, 0);
 			}
-	for (k = 0; k < nprogs; k++)
+	for (k = 0; k < nprogs; k++) {
 		if (progs[k].fd != -1) {
 			close(progs[k].fd);
 			if (progs[k].tcp[0] == '\0')
 				unlink(progs[k].sock);
 		}
+		pool_file_close(progs[k].pf);
+		progs[k].pf = NULL;
+	}
+}
+
+/*
+ * Reads metrics_dir from the configuration, and with it opens each
+ * pool's figures file.  Returns 0, or -1 after saying why (a range or
+ * max_requests without metrics_dir: nothing would see the workers).
+ */
+static int
+open_pools(void)
+{
+	struct cfg	 cfg;
+	char		 err[512];
+	size_t		 k;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (cfg_load(config, &cfg, err, sizeof(err)) == -1) {
+		say("%s", err);
+		cfg_free(&cfg);
+		return -1;
+	}
+	if (cfg.metrics_dir != NULL)
+		metrics_dir = strdup(cfg.metrics_dir);
+	cfg_free(&cfg);
+	for (k = 0; k < nprogs; k++) {
+		if (metrics_dir == NULL && (progs[k].min != progs[k].max ||
+		    progs[k].max_requests != 0)) {
+			say("sigil-%s: a pool of %d-%d workers or "
+			    "max_requests needs metrics_dir in %s, where the "
+			    "workers say whether they are busy", progs[k].name,
+			    progs[k].min, progs[k].max, config);
+			return -1;
+		}
+		snprintf(progs[k].fig.program, sizeof(progs[k].fig.program),
+		    "%s", progs[k].name);
+		progs[k].fig.min = (uint64_t)progs[k].min;
+		progs[k].fig.max = (uint64_t)progs[k].max;
+		progs[k].fig.idle_timeout = (uint64_t)progs[k].idle;
+		progs[k].fig.max_requests = progs[k].max_requests;
+		if (metrics_dir == NULL || progs[k].fd == -1)
+			continue;
+		if ((progs[k].pf = pool_file_open(metrics_dir, progs[k].name,
+		    err, sizeof(err))) == NULL) {
+			say("%s", err);
+			return -1;
+		}
+	}
+	if (metrics_dir != NULL && (rows = calloc(1, sizeof(*rows))) == NULL) {
+		say("out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -369,7 +663,7 @@ main(int argc, char **argv)
 	char		 self[PATH_MAX], *end;
 	sigset_t	 set, orig;
 	siginfo_t	 info;
-	struct timespec	 second = { 1, 0 };
+	struct timespec	 tick = { 0, TICK_MS * 1000 * 1000 };
 	struct group	*gr;
 	gid_t		 gid = (gid_t)-1;
 	mode_t		 mode = 0660;
@@ -424,6 +718,10 @@ main(int argc, char **argv)
 		if (strcmp(progs[k].name, "notify") != 0 &&
 		    make_socket(&progs[k], sockdir, gid, mode) == -1)
 			return 1;
+	if (open_pools() == -1) {
+		stop_all();
+		return 1;
+	}
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -432,27 +730,36 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, &orig);
 	for (k = 0; k < nprogs; k++) {
-		for (i = 0; i < progs[k].count; i++)
+		for (i = 0; i < progs[k].min; i++)
 			start_worker(&progs[k], i, &orig);
-		say("sigil-%s: %d worker(s)%s%s", progs[k].name,
-		    progs[k].count, progs[k].fd != -1 ? " on " : "",
-		    progs[k].fd != -1 ? progs[k].sock : "");
+		if (progs[k].min == progs[k].max)
+			say("sigil-%s: %d worker(s)%s%s", progs[k].name,
+			    progs[k].max, progs[k].fd != -1 ? " on " : "",
+			    progs[k].fd != -1 ? progs[k].sock : "");
+		else
+			say("sigil-%s: %d-%d workers, idle %d s, on %s",
+			    progs[k].name, progs[k].min, progs[k].max,
+			    progs[k].idle, progs[k].sock);
 	}
 	for (;;) {
-		sig = sigtimedwait(&set, &info, &second);
+		sig = sigtimedwait(&set, &info, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;		/* SIGHUP: nothing to reload */
 		if (sig == SIGCHLD)
 			reap();
 		now = time(NULL);
-		for (k = 0; k < nprogs; k++)
-			for (i = 0; i < progs[k].count; i++)
-				if (progs[k].pid[i] == 0 &&
-				    progs[k].restart_at[i] != 0 &&
-				    progs[k].restart_at[i] <= now)
+		for (k = 0; k < nprogs; k++) {
+			for (i = 0; i < progs[k].max; i++)
+				if (progs[k].w[i].pid == 0 &&
+				    progs[k].w[i].restart_at != 0 &&
+				    progs[k].w[i].restart_at <= now)
 					start_worker(&progs[k], i, &orig);
+			regulate(&progs[k], &orig);
+		}
 	}
 	say("stopping");
 	stop_all();
+	free(rows);
+	free((char *)metrics_dir);
 	return 0;
 }

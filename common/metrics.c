@@ -329,8 +329,12 @@ metrics_open(const char *dir, const struct app *app, int claim, char *err,
 		    "worker is not counted", MAX_METRICS_WORKERS, path);
 		return 0;
 	}
+	/* The row's per-process figures start again; its counts go on. */
 	atomic_store(&me->busy, 0);
 	atomic_store(&me->route, 0);
+	atomic_store(&me->served, 0);
+	atomic_store(&me->last_us, 0);
+	atomic_store(&me->start_us, mono_us());
 	return 0;
 }
 
@@ -404,13 +408,17 @@ metrics_close(void)
 	nslot_of = 0;
 }
 
-/* Sums the mapped file m into p.  Returns 0, or -1 for a foreign file. */
+/*
+ * Sums the mapped file m into p, without the routes' counts unless
+ * routes.  Returns 0, or -1 for a foreign file.
+ */
 static int
-sum_file(struct shm *m, struct metrics_program *p, uint64_t now)
+sum_file(struct shm *m, struct metrics_program *p, uint64_t now, int routes)
 {
 	struct shm_worker		*w;
 	struct metrics_worker_view	*v;
 	size_t				 i, j, k;
+	uint64_t			 start;
 	uint32_t			 slot;
 	int32_t				 pid;
 
@@ -427,7 +435,7 @@ sum_file(struct shm *m, struct metrics_program *p, uint64_t now)
 	}
 	for (i = 0; i < MAX_METRICS_WORKERS; i++) {
 		w = &m->w[i];
-		for (j = 0; j < p->nroutes; j++) {
+		for (j = 0; routes && j < p->nroutes; j++) {
 			for (k = 0; k < METRICS_CLASSES; k++)
 				p->routes[j].cls[k] += atomic_load_explicit(
 				    &w->r[j].cls[k], memory_order_relaxed);
@@ -449,15 +457,71 @@ sum_file(struct shm *m, struct metrics_program *p, uint64_t now)
 		if (slot >= p->nroutes)
 			slot = 0;
 		memcpy(v->route, p->routes[slot].name, METRICS_NAME);
+		start = atomic_load(&w->start_us);
 		if (v->busy) {
-			v->duration_us = now - atomic_load(&w->start_us);
-			if (v->duration_us > now)	/* raced a new start */
-				v->duration_us = 0;
+			v->duration_us = now > start ? now - start : 0;
 			p->routes[slot].in_flight++;
-		} else
+		} else {
 			v->duration_us = atomic_load(&w->last_us);
+			/* Idle since its last request ended, or since it
+			 * took the row. */
+			v->idle_us = now > start + v->duration_us ?
+			    now - start - v->duration_us : 0;
+		}
 	}
 	return 0;
+}
+
+/*
+ * Reads the file name under the folder dfd into p (zeroed first), the
+ * routes' counts only with routes.  Returns 0, or -1 (p zeroed) when it
+ * is not a file of ours.
+ */
+static int
+read_file(int dfd, const char *name, struct metrics_program *p, uint64_t now,
+    int routes)
+{
+	struct stat	 st;
+	struct shm	*m;
+	int		 fd, rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size != sizeof(struct shm) ||
+	    (m = mmap(NULL, sizeof(struct shm), PROT_READ, MAP_SHARED, fd,
+	    0)) == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if ((rc = sum_file(m, p, now, routes)) == -1)
+		memset(p, 0, sizeof(*p));
+	munmap(m, sizeof(struct shm));
+	return rc;
+}
+
+/*
+ * Reads one program's workers from <dir>/<program>.metrics into *p (the
+ * caller's), not its routes' counts: what sigil-supervise watches a few
+ * times a second.  Returns 1, or 0 when there is no file of ours.
+ */
+int
+metrics_read_program(const char *dir, const char *program,
+    struct metrics_program *p)
+{
+	char	 name[METRICS_NAME + 16];
+	int	 dfd, rc;
+
+	if ((size_t)snprintf(name, sizeof(name), "%s.metrics", program) >=
+	    sizeof(name) || strchr(program, '/') != NULL)
+		return 0;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return 0;
+	rc = read_file(dfd, name, p, mono_us(), 0);
+	close(dfd);
+	return rc == 0;
 }
 
 static int
@@ -479,11 +543,9 @@ metrics_read(const char *dir, struct metrics_program **out, size_t *n,
 	DIR			*d;
 	struct dirent		*de;
 	struct metrics_program	*progs;
-	struct stat		 st;
-	struct shm		*m;
 	size_t			 len, count = 0;
 	uint64_t		 now = mono_us();
-	int			 dfd, fd;
+	int			 dfd;
 
 	if ((d = opendir(dir)) == NULL) {
 		snprintf(err, errlen, "metrics_dir %s: %s", dir,
@@ -497,22 +559,8 @@ metrics_read(const char *dir, struct metrics_program **out, size_t *n,
 		if (de->d_name[0] == '.' || len < 9 ||
 		    strcmp(de->d_name + len - 8, ".metrics") != 0)
 			continue;
-		if ((fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC)) == -1)
-			continue;
-		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-		    (size_t)st.st_size != sizeof(struct shm) ||
-		    (m = mmap(NULL, sizeof(struct shm), PROT_READ, MAP_SHARED,
-		    fd, 0)) == MAP_FAILED) {
-			close(fd);
-			continue;
-		}
-		close(fd);
-		if (sum_file(m, &progs[count], now) == 0)
+		if (read_file(dfd, de->d_name, &progs[count], now, 1) == 0)
 			count++;
-		else
-			memset(&progs[count], 0, sizeof(progs[count]));
-		munmap(m, sizeof(struct shm));
 	}
 	closedir(d);
 	qsort(progs, count, sizeof(*progs), program_cmp);

@@ -44,9 +44,10 @@ struct metrics_route_sum {
 struct metrics_worker_view {
 	pid_t		 pid;
 	int		 busy;
-	uint64_t	 served;
+	uint64_t	 served;		/* by this process */
 	char		 route[METRICS_NAME];	/* current, else last */
 	uint64_t	 duration_us;		/* so far, else the last's */
+	uint64_t	 idle_us;		/* idle: for how long */
 };
 
 struct metrics_program {
@@ -59,5 +60,7 @@ struct metrics_program {
 
 int	 metrics_read(const char *, struct metrics_program **, size_t *,
 	    char *, size_t);
+int	 metrics_read_program(const char *, const char *,
+	    struct metrics_program *);
 
 #endif /* !SIGIL_METRICS_H */

@@ -1,0 +1,327 @@
+/*
+ * Pool figures shared between sigil-supervise and sigil-status.  The
+ * supervisor maps <metrics_dir>/<program>.pool read-write and stores
+ * each figure with a C11 atomic store when it changes (a few times a
+ * second at most); readers map it read-only.  A figure is whole when
+ * read, the set of them is not one instant (a reader may see a grown
+ * count and the old worker total), which a scrape does not mind.  The
+ * file names its supervisor's pid: a reader takes a file whose
+ * supervisor is gone for no pool.  The supervisor removes it on exit.
+ *
+ * It also reads how many connections wait on a listening socket, the
+ * accept queue: for TCP from TCP_INFO, for a unix socket from the
+ * kernel's socket diagnostics (netlink, by the socket's inode), the
+ * figures ss(8) shows as Recv-Q and Send-Q of a listening socket.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "pool.h"
+#include "util.h"
+
+#define POOL_MAGIC	UINT64_C(0x314c4f4f504c4753)	/* "SGLPOOL1" */
+#define POOL_VERSION	1
+#define POOL_FIGURES	13	/* the uint64_t figures, min to restarts */
+
+struct pool_shm {
+	uint64_t		 magic;
+	uint32_t		 version;
+	uint32_t		 pad;
+	uint64_t		 size;
+	char			 program[POOL_NAME];
+	_Atomic int32_t		 supervisor;
+	uint32_t		 pad2;
+	_Atomic uint64_t	 v[POOL_FIGURES];
+};
+
+struct pool_file {
+	struct pool_shm	*m;
+	char		 path[4096];
+};
+
+/* The figures of f in file order. */
+#define FIGURE_PTRS(f) {						\
+	&(f)->min, &(f)->max, &(f)->idle_timeout, &(f)->max_requests,	\
+	&(f)->workers, &(f)->queue, &(f)->queue_max, &(f)->queue_limit,	\
+	&(f)->max_reached, &(f)->grown, &(f)->shrunk, &(f)->recycled,	\
+	&(f)->restarts }
+
+/*
+ * Makes <dir>/<program>.pool anew (written beside, renamed over) and
+ * maps it.  Returns the file (pool_file_close() frees it), or NULL with
+ * why in err.
+ */
+struct pool_file *
+pool_file_open(const char *dir, const char *program, char *err, size_t errlen)
+{
+	struct pool_file	*pf;
+	char			 tmp[4096 + 32];
+	int			 fd;
+
+	pf = xcalloc(1, sizeof(*pf));
+	if ((size_t)snprintf(pf->path, sizeof(pf->path), "%s/%s.pool", dir,
+	    program) >= sizeof(pf->path) || strlen(program) >= POOL_NAME) {
+		snprintf(err, errlen, "%s: the pool file's path is too long",
+		    dir);
+		free(pf);
+		return NULL;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", pf->path, (long)getpid());
+	/* Readable by all: the web server's user runs sigil-status. */
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1)
+		goto fail;
+	fchmod(fd, 0644);		/* whatever the umask */
+	pf->m = MAP_FAILED;
+	if (ftruncate(fd, (off_t)sizeof(struct pool_shm)) == -1 ||
+	    (pf->m = mmap(NULL, sizeof(struct pool_shm), PROT_READ |
+	    PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		goto fail;
+	close(fd);
+	fd = -1;
+	pf->m->magic = POOL_MAGIC;
+	pf->m->version = POOL_VERSION;
+	pf->m->size = sizeof(struct pool_shm);
+	snprintf(pf->m->program, POOL_NAME, "%s", program);
+	atomic_store(&pf->m->supervisor, (int32_t)getpid());
+	if (rename(tmp, pf->path) == -1)
+		goto fail;
+	return pf;
+fail:
+	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	if (pf->m != NULL && pf->m != MAP_FAILED)
+		munmap(pf->m, sizeof(struct pool_shm));
+	unlink(tmp);
+	free(pf);
+	return NULL;
+}
+
+/* Stores the figures of f (its name and supervisor are the file's). */
+void
+pool_file_publish(struct pool_file *pf, const struct pool_figures *f)
+{
+	const uint64_t	*v[POOL_FIGURES] = FIGURE_PTRS(f);
+	size_t		 i;
+
+	if (pf == NULL)
+		return;
+	for (i = 0; i < POOL_FIGURES; i++)
+		atomic_store_explicit(&pf->m->v[i], *v[i],
+		    memory_order_relaxed);
+}
+
+/* Removes the file and frees pf. */
+void
+pool_file_close(struct pool_file *pf)
+{
+	if (pf == NULL)
+		return;
+	unlink(pf->path);
+	munmap(pf->m, sizeof(struct pool_shm));
+	free(pf);
+}
+
+/*
+ * Reads <dir>/<program>.pool into *out.  Returns 1, or 0 when there is
+ * no such file, it is not a pool file, or its supervisor is gone.
+ */
+int
+pool_read(const char *dir, const char *program, struct pool_figures *out)
+{
+	struct pool_shm	*m;
+	struct stat	 st;
+	char		 path[4096];
+	uint64_t	*v[POOL_FIGURES] = FIGURE_PTRS(out);
+	int32_t		 sup;
+	size_t		 i;
+	int		 fd, ok = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.pool", dir,
+	    program) >= sizeof(path))
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size != sizeof(struct pool_shm) ||
+	    (m = mmap(NULL, sizeof(struct pool_shm), PROT_READ, MAP_SHARED,
+	    fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	sup = atomic_load(&m->supervisor);
+	if (m->magic == POOL_MAGIC && m->version == POOL_VERSION &&
+	    m->size == sizeof(struct pool_shm) && sup > 0 &&
+	    !(kill(sup, 0) == -1 && errno == ESRCH)) {
+		memcpy(out->program, m->program, POOL_NAME);
+		out->program[POOL_NAME - 1] = '\0';
+		out->supervisor = sup;
+		for (i = 0; i < POOL_FIGURES; i++)
+			*v[i] = atomic_load_explicit(&m->v[i],
+			    memory_order_relaxed);
+		ok = 1;
+	}
+	munmap(m, sizeof(struct pool_shm));
+	return ok;
+}
+
+static int
+figures_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pool_figures *)a)->program,
+	    ((const struct pool_figures *)b)->program);
+}
+
+/*
+ * Reads every live pool under dir into *out (the caller frees it),
+ * sorted by program, and their number into *n.  Returns 0, or -1 when
+ * dir cannot be read.
+ */
+int
+pool_read_all(const char *dir, struct pool_figures **out, size_t *n)
+{
+	DIR			*d;
+	struct dirent		*de;
+	struct pool_figures	*all;
+	char			 name[POOL_NAME];
+	size_t			 len, count = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	all = xcalloc(MAX_POOLS, sizeof(*all));
+	while ((de = readdir(d)) != NULL && count < MAX_POOLS) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 || len - 5 >= POOL_NAME ||
+		    strcmp(de->d_name + len - 5, ".pool") != 0)
+			continue;
+		memcpy(name, de->d_name, len - 5);
+		name[len - 5] = '\0';
+		count += (size_t)pool_read(dir, name, &all[count]);
+	}
+	closedir(d);
+	qsort(all, count, sizeof(*all), figures_cmp);
+	*out = all;
+	*n = count;
+	return 0;
+}
+
+/* The netlink socket for unix sockets' queues, opened once. */
+static int	 diag_fd = -1;
+static uint32_t	 diag_seq;
+
+/* A unix listening socket's queue, by its inode.  Returns 0 or -1. */
+static int
+unix_queue(ino_t ino, uint64_t *queue, uint64_t *limit)
+{
+	struct {
+		struct nlmsghdr		 nlh;
+		struct unix_diag_req	 r;
+	} rq;
+	struct sockaddr_nl	 kernel;
+	struct timeval		 tv = { 1, 0 };
+	struct nlmsghdr		*h;
+	struct unix_diag_msg	*msg;
+	struct unix_diag_rqlen	*rl;
+	struct rtattr		*a;
+	_Alignas(struct nlmsghdr) char ans[8192];
+	ssize_t			 n;
+	int			 len;
+
+	if (diag_fd == -1) {
+		if ((diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+		    NETLINK_SOCK_DIAG)) == -1)
+			return -1;
+		setsockopt(diag_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.nlh.nlmsg_len = sizeof(rq);
+	rq.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	rq.nlh.nlmsg_flags = NLM_F_REQUEST;
+	rq.nlh.nlmsg_seq = ++diag_seq;
+	rq.r.sdiag_family = AF_UNIX;
+	rq.r.udiag_states = ~0U;
+	rq.r.udiag_ino = (uint32_t)ino;
+	rq.r.udiag_show = UDIAG_SHOW_RQLEN;
+	rq.r.udiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	rq.r.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	memset(&kernel, 0, sizeof(kernel));
+	kernel.nl_family = AF_NETLINK;
+	if (sendto(diag_fd, &rq, sizeof(rq), 0, (struct sockaddr *)&kernel,
+	    sizeof(kernel)) == -1)
+		return -1;
+	for (;;) {
+		if ((n = recv(diag_fd, ans, sizeof(ans), 0)) <= 0)
+			return -1;
+		len = (int)n;
+		for (h = (struct nlmsghdr *)(void *)ans; NLMSG_OK(h, len);
+		    h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != diag_seq)
+				continue;	/* an earlier, late answer */
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*msg)))
+				return -1;
+			msg = NLMSG_DATA(h);
+			len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
+			for (a = (struct rtattr *)(void *)(msg + 1);
+			    RTA_OK(a, len); a = RTA_NEXT(a, len))
+				if (a->rta_type == UNIX_DIAG_RQLEN &&
+				    RTA_PAYLOAD(a) >= sizeof(*rl)) {
+					rl = RTA_DATA(a);
+					*queue = rl->udiag_rqueue;
+					*limit = rl->udiag_wqueue;
+					return 0;
+				}
+			return -1;
+		}
+	}
+}
+
+/*
+ * The connections waiting in the accept queue of the listening socket
+ * fd (unix or TCP) into *queue, its backlog into *limit.  Returns 0, or
+ * -1 when the kernel would not tell.
+ */
+int
+pool_listen_queue(int fd, uint64_t *queue, uint64_t *limit)
+{
+	struct sockaddr_storage	 ss;
+	struct tcp_info		 ti;
+	struct stat		 st;
+	socklen_t		 len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_UNIX)
+		return fstat(fd, &st) == -1 ? -1 :
+		    unix_queue(st.st_ino, queue, limit);
+	len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return -1;
+	/* A listening socket's: its accept queue and backlog. */
+	*queue = ti.tcpi_unacked;
+	*limit = ti.tcpi_sacked;
+	return 0;
+}
