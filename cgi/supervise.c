@@ -101,6 +101,7 @@ struct program {
 	struct pool_file *pf;		/* NULL: no metrics_dir */
 	struct pool_figures fig;
 	int		 saturated;	/* at max, all busy, a queue */
+	int		 queue_unknown_said;
 };
 
 static struct program	 progs[MAX_PROGRAMS];
@@ -475,14 +476,21 @@ regulate(struct program *p, const sigset_t *orig)
 	const struct metrics_worker_view *v;
 	uint64_t	 queue = 0, limit = 0;
 	int		 i, running = 0, busy = 0, grow, have_rows, total, sat;
+	int		 queue_known;
 
 	if (p->fd == -1 || metrics_dir == NULL)
 		return;
-	if (pool_listen_queue(p->fd, &queue, &limit) == 0) {
+	queue_known = pool_listen_queue(p->fd, &queue, &limit) == 0;
+	if (queue_known) {
 		p->fig.queue = queue;
 		p->fig.queue_limit = limit;
 		if (queue > p->fig.queue_max)
 			p->fig.queue_max = queue;
+	} else if (!p->queue_unknown_said) {
+		say("sigil-%s: the kernel does not tell its socket's listen "
+		    "queue (%s); the pool grows when every worker is busy",
+		    p->name, strerror(errno));
+		p->queue_unknown_said = 1;
 	}
 	have_rows = metrics_read_program(metrics_dir, p->name, rows);
 	for (i = 0; i < p->max; i++) {
@@ -504,6 +512,9 @@ regulate(struct program *p, const sigset_t *orig)
 		}
 	}
 	total = occupied(p);
+	/* Unknown queue: every worker busy stands for one waiting. */
+	if (!queue_known)
+		queue = running > 0 && busy >= running ? 1 : 0;
 	/* Requests wait and no worker is free: more, up to max. */
 	if (queue > 0 && busy >= running && total < p->max) {
 		grow = p->max - total;
@@ -522,7 +533,9 @@ regulate(struct program *p, const sigset_t *orig)
 			}
 		total = occupied(p);
 	}
-	sat = queue > 0 && busy >= running && total >= p->max;
+	/* At max, all busy, requests waiting (not: just started more). */
+	sat = queue > 0 && busy >= running && total >= p->max &&
+	    running >= p->max;
 	if (sat && !p->saturated) {
 		p->fig.max_reached++;
 		say("sigil-%s: all %d workers busy, the most it may have, "
