@@ -25,17 +25,17 @@ plan skip_all => 'the shared-hosting fronts run no supervisor'
 
 my $dir = stack_dir();
 my $pool_dir = "$dir/pools-$$";
-my $metrics = "$pool_dir/metrics";
 mkdir $pool_dir;
-mkdir $metrics;
 my $bin = build_dir() . '/sigil-supervise';
 my $log = "$dir/logs/sigil-supervise-pools.log";
 
-# The stack's configuration with a metrics_dir of this test's own, so
-# that only this supervisor's workers are counted there.
+# The stack's configuration, metrics_dir included: the stack's
+# /_sigil/metrics shows this supervisor's pools beside its own workers,
+# so that a Prometheus server scraping the stack sees them.
 my $conf = slurp("$dir/sigil.conf");
+my $metrics = conf_value('metrics_dir');
+spew("$pool_dir/sigil.conf", $conf);
 $conf =~ s/^metrics_dir\s*=.*\n//mg;
-spew("$pool_dir/sigil.conf", "$conf\nmetrics_dir = $metrics\n");
 spew("$pool_dir/nometrics.conf", $conf);
 
 sub refused {
@@ -101,6 +101,9 @@ sub pool_status {
 }
 sub pool { my $p = pool_status($_[0]); $p ? $p->{pool} : undef }
 
+# Prometheus, started now: it is scraping by the time the pool is full.
+my $prom = start_prometheus();
+END { stop_prometheus($prom) if $prom && $$ == $parent }
 ok(wait_for(sub { @{ lookups() } == 1 }, 30), 'the lookup pool starts with 1');
 ok(wait_for(sub { my $p = pool('lookup'); $p && $p->{workers} == 1 }, 30),
     'its pool figures are published');
@@ -197,6 +200,18 @@ ok($p->{workers_grown_total} >= 2 && $p->{workers_grown_total}
     - $p->{workers_shrunk_total} == 2, 'two workers started for the load');
 like(slurp($log), qr/sigil-lookup: all 3 workers busy, the most it may have, and \d+ waiting/,
     'reaching the maximum is logged');
+SKIP: {
+	skip('no prometheus server (apt-get install prometheus)', 3)
+	    unless $prom;
+	my $q = $prom->{query};
+	ok(wait_for(sub { ($q->('sigil_pool_workers{program="lookup"}') // 0) == 3 }, 60),
+	    'Prometheus reads the pool at its maximum')
+	    or diag(slurp($prom->{log}));
+	ok(wait_for(sub { ($q->('sigil_workers{program="lookup",state="busy"}') // 0) >= 3 }, 60),
+	    'with its workers busy');
+	ok(wait_for(sub { ($q->('sigil_pool_max_reached_total{program="lookup"}') // 0) == 1 }, 60),
+	    'and "max reached" once');
+}
 my $m = fcgi_request($status, 'GET', '/_sigil/metrics');
 like($m->{content}, qr/^sigil_pool_max_reached_total\{program="lookup"\} 1$/m,
     'the metrics have it too');

@@ -10,13 +10,15 @@ use Exporter 'import';
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
+use POSIX ();
 use Test::More;
 
 our @EXPORT = qw(api get post request is_error conf_value stack_dir
     worker_pids psql verify_signed build_dir start_worker fcgi_request
     stop_worker mails mail_count register_user validated_session wait_for
     free_port slurp spew running front shared_host deliver_onbind
-    notify_program program_log start_onbind_double);
+    notify_program program_log start_onbind_double start_prometheus
+    stop_prometheus);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -329,6 +331,51 @@ sub free_port {
 	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
 	    or die "no free port: $!";
 	return $s->sockport;
+}
+
+# start_prometheus(): a Prometheus server on loopback (Debian package
+# prometheus) scraping the stack's /_sigil/metrics every second, or undef
+# when there is none.  Returns { query => sub (PROMQL): the first
+# result's value or undef, log => its log file }; stop_prometheus(IT).
+sub start_prometheus {
+	return undef
+	    unless system('sh', '-c', 'command -v prometheus >/dev/null') == 0;
+	require File::Temp;
+	my $dir = File::Temp::tempdir(CLEANUP => 1);
+	my ($target) = $URL =~ m{^https?://([^/]+)};
+	my $port = free_port();
+	spew("$dir/prometheus.yml", "global:\n  scrape_interval: 1s\n"
+	    . "scrape_configs:\n  - job_name: sigil\n"
+	    . "    metrics_path: /_sigil/metrics\n    static_configs:\n"
+	    . "      - targets: ['$target']\n");
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(STDOUT, '>', "$dir/prometheus.log");
+		open(STDERR, '>&', \*STDOUT);
+		{ exec('prometheus', "--config.file=$dir/prometheus.yml",
+		    "--storage.tsdb.path=$dir/data",
+		    "--web.listen-address=127.0.0.1:$port") };
+		POSIX::_exit(127);
+	}
+	my $api = HTTP::Tiny->new(timeout => 5);
+	my $query = sub {
+		my ($promql) = @_;
+		(my $q = $promql) =~
+		    s/([^A-Za-z0-9_.~-])/sprintf('%%%02X', ord $1)/ge;
+		my $x = $api->get("http://127.0.0.1:$port/api/v1/query?query=$q");
+		return undef unless $x->{success};
+		my $j = eval { $json->decode($x->{content}) } or return undef;
+		my $res = $j->{data}{result}[0] or return undef;
+		return $res->{value}[1];
+	};
+	return { pid => $pid, dir => $dir, query => $query,
+	    log => "$dir/prometheus.log" };
+}
+sub stop_prometheus {
+	my ($p) = @_;
+	return unless $p;
+	kill('TERM', $p->{pid});
+	waitpid($p->{pid}, 0);
 }
 
 # slurp(FILE): its contents, '' when it cannot be read; spew(FILE, TEXT).
