@@ -331,10 +331,10 @@ text_member(struct buf *b, const char *prefix, const cJSON *m)
 		    m->valuestring);
 	else if (cJSON_IsObject(m)) {
 		snprintf(sub, sizeof(sub), "%s%s.", prefix, m->string);
-		cJSON_ArrayForEach(e, m)
+		for (e = m->child; e != NULL; e = e->next)
 			text_member(b, sub, e);
 	} else if (cJSON_IsArray(m))
-		cJSON_ArrayForEach(e, m) {
+		for (e = m->child; e != NULL; e = e->next) {
 			if ((id = e->child) == NULL)
 				continue;
 			if (cJSON_IsNumber(id))
@@ -355,8 +355,8 @@ status_text(struct buf *b, const cJSON *programs)
 {
 	const cJSON	*po, *m;
 
-	cJSON_ArrayForEach(po, programs) {
-		cJSON_ArrayForEach(m, po)
+	for (po = programs->child; po != NULL; po = po->next) {
+		for (m = po->child; m != NULL; m = m->next)
 			text_member(b, "", m);
 		buf_putc(b, '\n');
 	}
