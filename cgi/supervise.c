@@ -244,6 +244,17 @@ read_workers(const char *path, char *const *only, int nonly)
 		/* sigil-notify has no socket: a count, nothing else. */
 		if (!bad && strcmp(field[0], "notify") == 0)
 			bad = n > 2 || p.min != p.max;
+		/* A pool watched through the workers' rows: no more
+		 * workers than rows. */
+		if (!bad && (p.min != p.max || p.max_requests != 0) &&
+		    p.max > MAX_METRICS_WORKERS) {
+			say("%s:%ld: a pool of %d-%d or with max_requests may "
+			    "have at most %d workers (their rows under "
+			    "metrics_dir)", path, lineno, p.min, p.max,
+			    MAX_METRICS_WORKERS);
+			fclose(f);
+			return -1;
+		}
 		if (bad) {
 			say("%s:%ld: want \"<program> <count>|<min>-<max> "
 			    "[<host>:<port>] [idle=<seconds>] "
@@ -475,8 +486,9 @@ regulate(struct program *p, const sigset_t *orig)
 {
 	const struct metrics_worker_view *v;
 	uint64_t	 queue = 0, limit = 0;
+	time_t		 now = time(NULL);
 	int		 i, running = 0, busy = 0, grow, have_rows, total, sat;
-	int		 queue_known;
+	int		 queue_known, recycled = 0, floor;
 
 	if (p->fd == -1 || metrics_dir == NULL)
 		return;
@@ -486,35 +498,51 @@ regulate(struct program *p, const sigset_t *orig)
 		p->fig.queue_limit = limit;
 		if (queue > p->fig.queue_max)
 			p->fig.queue_max = queue;
-	} else if (!p->queue_unknown_said) {
-		say("sigil-%s: the kernel does not tell its socket's listen "
-		    "queue (%s); the pool grows when every worker is busy",
-		    p->name, strerror(errno));
+	} else {
+		p->fig.queue = p->fig.queue_limit = 0;
+		if (!p->queue_unknown_said && p->min != p->max)
+			say("sigil-%s: the kernel does not tell its socket's "
+			    "listen queue (%s); the pool grows when every "
+			    "worker is busy, and keeps at least one",
+			    p->name, strerror(errno));
 		p->queue_unknown_said = 1;
 	}
 	have_rows = metrics_read_program(metrics_dir, p->name, rows);
 	for (i = 0; i < p->max; i++) {
 		if (p->w[i].pid <= 0 || p->w[i].stop != STOP_NONE)
 			continue;
-		running++;
 		v = have_rows ? row_of(p->w[i].pid) : NULL;
-		/* One without a row yet is starting: not busy. */
+		/* One without a row is starting (not busy), or after
+		 * a few seconds not counted (rows all taken): unknown. */
+		if (v == NULL && now - p->w[i].started > 5)
+			continue;
+		running++;
 		if (v != NULL && v->busy)
 			busy++;
-		if (v != NULL && p->max_requests != 0 &&
+		/* One at a time, so that a pool whose workers reach it
+		 * together is not emptied; not one that just started
+		 * (its row may still show a predecessor's count). */
+		if (v != NULL && p->max_requests != 0 && !recycled &&
+		    now - p->w[i].started >= 1 &&
 		    v->served >= p->max_requests) {
 			say("sigil-%s[%d]: served %llu requests "
 			    "(max_requests %llu): replacing it", p->name,
 			    (int)p->w[i].pid, (unsigned long long)v->served,
 			    (unsigned long long)p->max_requests);
 			p->fig.recycled++;
+			recycled = 1;
 			ask_stop(p, i, STOP_RECYCLE);
 		}
 	}
 	total = occupied(p);
-	/* Unknown queue: every worker busy stands for one waiting. */
-	if (!queue_known)
-		queue = running > 0 && busy >= running ? 1 : 0;
+	/* Unknown queue: every worker busy (or none running) stands for
+	 * one waiting, and one worker stays however long idle. */
+	floor = p->min;
+	if (!queue_known) {
+		queue = busy >= running ? 1 : 0;
+		if (floor == 0)
+			floor = 1;
+	}
 	/* Requests wait and no worker is free: more, up to max. */
 	if (queue > 0 && busy >= running && total < p->max) {
 		grow = p->max - total;
@@ -544,7 +572,7 @@ regulate(struct program *p, const sigset_t *orig)
 	}
 	p->saturated = sat;
 	/* Idle past the timeout and more than min: stop it. */
-	for (i = 0; have_rows && queue == 0 && total > p->min && i < p->max;
+	for (i = 0; have_rows && queue == 0 && total > floor && i < p->max;
 	    i++) {
 		if (p->w[i].pid <= 0 || p->w[i].stop != STOP_NONE ||
 		    (v = row_of(p->w[i].pid)) == NULL || v->busy ||

@@ -6,7 +6,8 @@
  *
  *  - FastCGI (spawn-fcgi, sigil-supervise, systemd, Apache mod_fcgid):
  *    fd 0 is a listening socket; accept requests on it until SIGTERM or
- *    SIGINT, which end the loop between requests (exit 0).
+ *    SIGINT, which end the loop between requests (exit 0): a request
+ *    being served is answered first.
  *  - CGI (Apache mod_cgi, suEXEC; a shared host where no process of ours
  *    may outlive a request): fd 0 is not a socket and REQUEST_METHOD is
  *    set; serve the one request in the environment and stdin, write a
@@ -17,12 +18,14 @@
  * response written with the headers every response carries.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -52,27 +55,72 @@
 static volatile sig_atomic_t	 stopping;
 
 /*
- * SIGTERM or SIGINT: stop between requests.  libfcgi checks its shutdown
- * flag just before accept(), so a signal that lands in that window (as
- * the end of a request, which is when a supervisor or test stops a
- * worker) leaves accept() blocked for good; a SIGALRM every second until
- * the loop has ended interrupts it again (FCGI_FAIL_ACCEPT_ON_INTR).
+ * SIGTERM or SIGINT: stop between requests.  Both are blocked except
+ * while the worker waits for a connection (wait_connection()), so one
+ * that comes while a request is served waits until it is answered: a
+ * supervisor that stops an idle worker, or replaces one, never cuts a
+ * request short.
  */
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	FCGX_ShutdownPending();
-	alarm(1);
 }
 
-static void
-on_alarm(int sig)
+/*
+ * Waits until a connection is pending on the listening socket ep watches
+ * or a stop signal came, with the signals of unblocked delivered only
+ * during the wait.  Returns 1 when a connection may be accepted (even if
+ * a stop came too: this worker was the one woken for it), 0 to stop, -1
+ * on an error.  The socket is non-blocking: another worker may take the
+ * connection first, and accept() then fails with EAGAIN instead of
+ * blocking with the signals blocked.
+ */
+static int
+wait_connection(int ep, const sigset_t *unblocked)
 {
-	(void)sig;
-	if (stopping)
-		alarm(1);
+	struct epoll_event	 ev;
+	int			 n;
+
+	for (;;) {
+		if (stopping)
+			return 0;
+		n = epoll_pwait(ep, &ev, 1, -1, unblocked);
+		if (n > 0)
+			return 1;
+		if (n == -1 && errno != EINTR) {
+			log_err("epoll_pwait: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/*
+ * The listening socket, fd 0, made non-blocking and watched by a new
+ * epoll instance, woken alone (EPOLLEXCLUSIVE: a connection wakes one
+ * idle worker, not all of them).  Returns the epoll fd, or -1.
+ */
+static int
+watch_listener(void)
+{
+	struct epoll_event	 ev;
+	int			 ep, fl;
+
+	if ((fl = fcntl(0, F_GETFL)) == -1 ||
+	    fcntl(0, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		log_err("the listening socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) == -1) {
+		log_err("epoll_ctl: %s", strerror(errno));
+		close(ep);
+		return -1;
+	}
+	return ep;
 }
 
 static const char *
@@ -368,9 +416,10 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	struct req		 r;
 	struct resp		 rs;
 	struct sigaction	 sa;
+	sigset_t		 stop_set, unblocked;
 	unsigned long long	 served = 0;
 	int64_t			 start;
-	int			 big, cgi, status;
+	int			 big, cgi, status, ep, rc;
 	char			 err[512];
 
 	log_init(app->name);
@@ -416,16 +465,31 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;		/* no SA_RESTART: accept() returns */
+	sa.sa_flags = 0;
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGTERM);
+	sigaddset(&stop_set, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_set, &unblocked);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
-	FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
+	if ((ep = watch_listener()) == -1) {
+		metrics_close();
+		app_ctx_free(&ctx);
+		return 1;
+	}
+	FCGX_InitRequest(&fr, 0, 0);
 
 	memset(&r, 0, sizeof(r));
 	memset(&rs, 0, sizeof(rs));
-	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+	while (wait_connection(ep, &unblocked) == 1) {
+		if ((rc = FCGX_Accept_r(&fr)) < 0) {
+			/* Taken by another worker, or the client left. */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
+			    rc == -EINTR || rc == -ECONNABORTED)
+				continue;
+			log_err("accept: %s", strerror(-rc));
+			break;
+		}
 		start = ctx.cfg.slow_request < 0 ? 0 : mono_ms();
 		metrics_begin();
 		if (read_request(&src, &r, &rs) == 0)
@@ -442,7 +506,7 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		if (big)
 			malloc_trim(0);
 	}
-	alarm(0);
+	close(ep);
 	FCGX_Free(&fr, 1);
 	log_info("stopping after %llu requests", served);
 	metrics_close();

@@ -486,7 +486,8 @@ read_file(int dfd, const char *name, struct metrics_program *p, uint64_t now,
 	int		 fd, rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (size_t)st.st_size != sizeof(struct shm) ||

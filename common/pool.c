@@ -5,8 +5,10 @@
  * second at most); readers map it read-only.  A figure is whole when
  * read, the set of them is not one instant (a reader may see a grown
  * count and the old worker total), which a scrape does not mind.  The
- * file names its supervisor's pid: a reader takes a file whose
- * supervisor is gone for no pool.  The supervisor removes it on exit.
+ * supervisor holds an exclusive flock on the file while it lives: a
+ * reader that can take a shared one has found a stale file (its
+ * supervisor was killed) and takes it for no pool.  The supervisor
+ * removes it on exit, unless another has replaced it meanwhile.
  *
  * It also reads how many connections wait on a listening socket, the
  * accept queue: for TCP from TCP_INFO, for a unix socket from the
@@ -16,11 +18,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -55,6 +57,7 @@ struct pool_shm {
 
 struct pool_file {
 	struct pool_shm	*m;
+	int		 fd;		/* open, flock()ed */
 	char		 path[4096];
 };
 
@@ -86,18 +89,19 @@ pool_file_open(const char *dir, const char *program, char *err, size_t errlen)
 		return NULL;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", pf->path, (long)getpid());
+	unlink(tmp);
+	pf->m = MAP_FAILED;
 	/* Readable by all: the web server's user runs sigil-status. */
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0644)) == -1)
 		goto fail;
 	fchmod(fd, 0644);		/* whatever the umask */
-	pf->m = MAP_FAILED;
-	if (ftruncate(fd, (off_t)sizeof(struct pool_shm)) == -1 ||
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1 ||
+	    ftruncate(fd, (off_t)sizeof(struct pool_shm)) == -1 ||
 	    (pf->m = mmap(NULL, sizeof(struct pool_shm), PROT_READ |
 	    PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
 		goto fail;
-	close(fd);
-	fd = -1;
+	pf->fd = fd;
 	pf->m->magic = POOL_MAGIC;
 	pf->m->version = POOL_VERSION;
 	pf->m->size = sizeof(struct pool_shm);
@@ -131,14 +135,19 @@ pool_file_publish(struct pool_file *pf, const struct pool_figures *f)
 		    memory_order_relaxed);
 }
 
-/* Removes the file and frees pf. */
+/* Removes the file (if it is still this one) and frees pf. */
 void
 pool_file_close(struct pool_file *pf)
 {
+	struct stat	 mine, there;
+
 	if (pf == NULL)
 		return;
-	unlink(pf->path);
+	if (fstat(pf->fd, &mine) == 0 && stat(pf->path, &there) == 0 &&
+	    mine.st_ino == there.st_ino && mine.st_dev == there.st_dev)
+		unlink(pf->path);
 	munmap(pf->m, sizeof(struct pool_shm));
+	close(pf->fd);
 	free(pf);
 }
 
@@ -161,10 +170,14 @@ pool_read(const char *dir, const char *program, struct pool_figures *out)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.pool", dir,
 	    program) >= sizeof(path))
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO put there does not hold the reader. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return 0;
+	/* A shared lock granted: no supervisor holds it, a stale file. */
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (size_t)st.st_size != sizeof(struct pool_shm) ||
+	    flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK ||
 	    (m = mmap(NULL, sizeof(struct pool_shm), PROT_READ, MAP_SHARED,
 	    fd, 0)) == MAP_FAILED) {
 		close(fd);
@@ -174,7 +187,7 @@ pool_read(const char *dir, const char *program, struct pool_figures *out)
 	sup = atomic_load(&m->supervisor);
 	if (m->magic == POOL_MAGIC && m->version == POOL_VERSION &&
 	    m->size == sizeof(struct pool_shm) && sup > 0 &&
-	    !(kill(sup, 0) == -1 && errno == ESRCH)) {
+	    strncmp(m->program, program, POOL_NAME) == 0) {
 		memcpy(out->program, m->program, POOL_NAME);
 		out->program[POOL_NAME - 1] = '\0';
 		out->supervisor = sup;
@@ -240,10 +253,11 @@ unix_queue(ino_t ino, uint64_t *queue, uint64_t *limit)
 		struct unix_diag_req	 r;
 	} rq;
 	struct sockaddr_nl	 kernel;
-	struct timeval		 tv = { 1, 0 };
+	struct timeval		 tv = { 0, 100 * 1000 };
 	struct nlmsghdr		*h;
 	struct unix_diag_msg	*msg;
 	struct unix_diag_rqlen	*rl;
+	struct nlmsgerr		*err;
 	struct rtattr		*a;
 	_Alignas(struct nlmsghdr) char ans[8192];
 	ssize_t			 n;
@@ -279,9 +293,17 @@ unix_queue(ino_t ino, uint64_t *queue, uint64_t *limit)
 		    h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != diag_seq)
 				continue;	/* an earlier, late answer */
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*msg)))
+			if (h->nlmsg_type == NLMSG_ERROR &&
+			    h->nlmsg_len >= NLMSG_LENGTH(sizeof(*err))) {
+				err = NLMSG_DATA(h);
+				errno = err->error < 0 ? -err->error : EIO;
 				return -1;
+			}
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*msg))) {
+				errno = EPROTO;
+				return -1;
+			}
 			msg = NLMSG_DATA(h);
 			len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
 			for (a = (struct rtattr *)(void *)(msg + 1);
@@ -293,6 +315,7 @@ unix_queue(ino_t ino, uint64_t *queue, uint64_t *limit)
 					*limit = rl->udiag_wqueue;
 					return 0;
 				}
+			errno = ENOTSUP;
 			return -1;
 		}
 	}

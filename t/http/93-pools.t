@@ -53,6 +53,9 @@ refused("lookup 1-2 spare=3\n", "$pool_dir/sigil.conf", qr/bad:1: want/,
     'an unknown option');
 refused("notify 1-2\n", "$pool_dir/sigil.conf", qr/bad:1: want/,
     'a range for sigil-notify');
+refused("lookup 1-65\n", "$pool_dir/sigil.conf",
+    qr/bad:1: a pool of 1-65 or with max_requests may have at most 64 workers/,
+    'a range past the workers\' rows');
 refused("lookup 1-4\n", "$pool_dir/nometrics.conf",
     qr/sigil-lookup: a pool of 1-4 workers or max_requests needs metrics_dir/,
     'a range without metrics_dir');
@@ -163,6 +166,7 @@ is(scalar @{ lookups() }, 1, 'no new worker while none waits');
 # A request now waits in the queue: a new worker is started and serves it.
 my $waiter = fork() // die;
 if ($waiter == 0) {
+	alarm 60;	# a pool that did not grow: fail, do not hang
 	my $r = fcgi_request($lookup, 'GET',
 	    '/_matrix/identity/api/v1/lookup?medium=email&address=a%40example.org');
 	POSIX::_exit($r->{status} == 200 ? 0 : 1);
@@ -224,6 +228,13 @@ SKIP: {
 	my $out = `promtool check metrics <'$pool_dir/metrics.txt' 2>&1`;
 	is($?, 0, 'promtool accepts the pool figures') or diag($out);
 }
+# A copy of a pool file (no supervisor holds its lock) is no pool.
+system('cp', "$metrics/lookup.pool", "$metrics/copied.pool") == 0 or die;
+my $all = fcgi_request($status, 'GET', '/_sigil/status')->{json}{programs};
+ok((grep { $_->{program} eq 'lookup' && $_->{pool} } @$all)
+    && !(grep { $_->{program} eq 'copied' } @$all),
+    'a pool file no supervisor holds is not shown');
+unlink "$metrics/copied.pool";
 my $text = fcgi_request($status, 'GET', '/_sigil/status?text');
 like($text->{content}, qr/^pool\.workers_max: 3$/m,
     '/_sigil/status?text has the pool as lines');
@@ -275,8 +286,9 @@ ok(!-e "$metrics/lookup.pool", 'its pool files are removed');
 # fails its third socket() (the first two are the pools' listening
 # sockets), the netlink one.
 SKIP: {
-	skip('no strace', 5)
-	    unless system('sh', '-c', 'command -v strace >/dev/null') == 0;
+	skip('no strace, or it may not trace here', 5)
+	    unless system('sh', '-c', 'strace -o /dev/null true '
+	    . '>/dev/null 2>&1') == 0;
 	my $blind = "$pool_dir/blind";
 	mkdir $blind;
 	spew("$blind/workers", "status 1\nlookup 1-2 idle=4\n");
@@ -285,6 +297,8 @@ SKIP: {
 	if ($sup == 0) {
 		open(STDOUT, '>', '/dev/null');
 		open(STDERR, '>>', "$blind/log");
+		# LeakSanitizer cannot run under ptrace.
+		$ENV{ASAN_OPTIONS} = 'detect_leaks=0';
 		{ exec('strace', '-o', '/dev/null', '-e', 'trace=socket', '-e',
 		    'inject=socket:error=EPERM:when=3+', $bin, '-c',
 		    "$pool_dir/sigil.conf", '-w', "$blind/workers", '-s',
@@ -302,6 +316,26 @@ SKIP: {
 	stop_supervisor($sup);
 	is($?, 0, 'and it stops cleanly');
 	$sup = 0;
+}
+
+# A worker asked to stop while it serves a request (SIGTERM, as the
+# supervisor stops an idle worker or replaces one) answers it first.
+{
+	my $w = start_worker('lookup', slurp("$dir/sigil.conf"));
+	ok(wait_for(sub { -S $w->{sock} }, 30), 'a worker of its own');
+	my ($pid) = slurp($w->{pid}) =~ /(\d+)/;
+	my $h = hold($w->{sock});
+	ok(wait_for(sub {
+		my $st = get('/_sigil/status?full')->{json} or return 0;
+		grep { $_->{pid} == $pid && $_->{state} eq 'busy' }
+		    map { @{ $_->{processes} // [] } } @{ $st->{programs} };
+	}, 30), 'it has taken the request and waits for its body');
+	kill 'TERM', $pid;
+	my $answer = release($h);
+	like($answer, qr/"threepids"/, 'SIGTERM mid-request: the request is '
+	    . 'still answered whole');
+	ok(wait_for(sub { !running($pid) }, 60), 'then it stops');
+	stop_worker($w);
 }
 
 done_testing();
