@@ -199,24 +199,25 @@ is(post("$v1/validate/msisdn/requestToken", { client_secret => 'evsms',
 is(wait_value('sigil_sms_total', $sms_sent, $texts0 + 1), $texts0 + 1,
     'the texts sent moved by 1');
 
-# The lookup workers' connections cut by PostgreSQL: the statement that
-# finds its connection gone is a database error (the v1 limit's write is
-# not run again), and the next one connects again.
-my $lk = 'program="lookup"';
+# The validate workers' connections cut by PostgreSQL: a requestToken's
+# first statement (its limit, a write: not run again) finds its
+# connection gone, a database error, and the next one connects again.
+my $lk = 'program="validate"';
 my $reconnects0 = now_value('sigil_db_reconnects_total', $lk);
 my $errors0 = now_value('sigil_db_errors_total', $lk);
 ok(defined $reconnects0 && defined $errors0,
     'database errors and reconnects are exposed per program');
 ok(psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-    . "WHERE application_name = 'sigil-lookup'") >= 1,
-    'the lookup workers\' connections cut');
+    . "WHERE application_name = 'sigil-validate'") >= 1,
+    'the validate workers\' connections cut');
 my $i = 0;
 ok(wait_for(sub {
-	get("$v1/lookup?medium=email&address=reconnect" . ++$i
-	    . '%40example.org');
+	post("$v1/validate/email/requestToken", { client_secret =>
+	    'evdb' . ++$i, email => "metrics-db$i\@example.org",
+	    send_attempt => 1 });
 	now_value('sigil_db_reconnects_total', $lk) > $reconnects0 &&
 	    now_value('sigil_db_errors_total', $lk) > $errors0
-}, 60), 'a lookup worker counted the error and its reconnect');
+}, 60), 'a validate worker counted the error and its reconnect');
 prom_is("sigil_db_reconnects_total{$lk}", sub { $_[0] > $reconnects0 },
     'the reconnect');
 prom_is("sigil_db_errors_total{$lk}", sub { $_[0] > $errors0 },
@@ -225,7 +226,9 @@ prom_is("sigil_db_errors_total{$lk}", sub { $_[0] > $errors0 },
 # Onbind: a homeserver that fails the first attempt and answers the
 # second after 4 s, while its row is due and in flight.
 my $port = free_port();
-my $double = start_onbind_double($port, "$dir/onbind-ev-$port.log",
+my $double;
+END { if ($double) { kill('TERM', $double); waitpid($double, 0) } }
+$double = start_onbind_double($port, "$dir/onbind-ev-$port.log",
     '--onbind-fail', 1, '--onbind-delay', 4);
 ok(wait_for(sub { defined now_value('sigil_onbind_outbox_rows') }, 30),
     'sigil-notify\'s figures are there');
@@ -271,6 +274,7 @@ prom_is('max_over_time(sigil_onbind_oldest_due_seconds[5m])',
     sub { $_[0] > 0 }, 'a due row waited');
 kill 'TERM', $double;
 waitpid($double, 0);
+$double = undef;
 
 # The same as JSON for people.
 $r = get('/_sigil/status');
@@ -298,6 +302,23 @@ SKIP: {
 	spew("$t/metrics.txt", $raw->{content});
 	my $out = `promtool check metrics <'$t/metrics.txt' 2>&1`;
 	is($?, 0, 'promtool check metrics accepts it') or diag($out);
+}
+
+# The README's alert rules are valid, and name the metrics served.
+SKIP: {
+	skip('no promtool (apt-get install prometheus)', 3)
+	    unless system('sh', '-c', 'command -v promtool >/dev/null') == 0;
+	my ($rules) = slurp('README.md') =~ /^Alert rules:\n\n```yaml\n(.*?)^```/ms;
+	ok($rules, 'the README has alert rules');
+	my $t = tempdir(CLEANUP => 1);
+	spew("$t/rules.yml", $rules // '');
+	my $out = `promtool check rules '$t/rules.yml' 2>&1`;
+	is($?, 0, 'promtool check rules accepts them') or diag($out);
+	my ($m) = scrape();
+	my %served = map { /^(\w+)/ ? ($1 => 1) : () } keys %$m;
+	my @unknown = grep { !$served{$_} && !$served{"${_}_bucket"} }
+	    ($rules // '') =~ /\b(sigil_\w+)/g;
+	ok(!@unknown, 'every metric they use is served') or diag("@unknown");
 }
 
 # sigil-notify --once (cron) writes the figures too, into a metrics_dir
