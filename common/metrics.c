@@ -634,17 +634,69 @@ struct shm_notify {
 
 static struct shm_notify	*nf;
 
+/* Returns 1 when m is a notify file of this build's layout. */
+static int
+notify_same(const struct shm_notify *m)
+{
+	return m->magic == NOTIFY_MAGIC && m->version == NOTIFY_VERSION &&
+	    m->size == sizeof(*m);
+}
+
+/*
+ * A new notify file at path, counters from zero: made beside it, then
+ * renamed over it, so that a process of another build that still maps
+ * the old one never sees it shrink.  Returns the mapping, or NULL with
+ * errno set.
+ */
+static struct shm_notify *
+notify_replace(const char *path)
+{
+	struct shm_notify	*m = MAP_FAILED;
+	char			 tmp[4096];
+	int			 fd, saved;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0640)) == -1)
+		return NULL;
+	if (ftruncate(fd, (off_t)sizeof(*m)) == 0)
+		m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+	if (m != MAP_FAILED) {
+		m->magic = NOTIFY_MAGIC;
+		m->version = NOTIFY_VERSION;
+		m->size = sizeof(*m);
+	}
+	if (m == MAP_FAILED || rename(tmp, path) == -1) {
+		saved = errno;
+		if (m != MAP_FAILED)
+			munmap(m, sizeof(*m));
+		unlink(tmp);
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	close(fd);
+	return m;
+}
+
 /*
  * Opens sigil-notify's file under dir (NULL: metrics off, returns 0) and
  * counts this process's events there.  Returns 0, or -1 with why in err.
+ * As map_file(): checked and made under an flock, and opened again when
+ * another process replaced it meanwhile.
  */
 int
 metrics_notify_open(const char *dir, char *err, size_t errlen)
 {
-	struct stat		 st;
-	struct shm_notify	*m = MAP_FAILED;
+	struct stat		 st, st2;
+	struct shm_notify	*m = NULL;
 	char			 path[4096];
-	int			 fd;
+	int			 fd, tries;
 
 	if (dir == NULL)
 		return 0;
@@ -653,42 +705,51 @@ metrics_notify_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "metrics_dir: path too long");
 		return -1;
 	}
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0640)) == -1)
-		goto fail;
-	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1)
-		goto fail;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto fail;
+	for (tries = 0; tries < 5 && m == NULL; tries++) {
+		if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0640)) == -1)
+			break;
+		if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1) {
+			close(fd);
+			break;
+		}
+		if (stat(path, &st2) == -1 || st2.st_ino != st.st_ino ||
+		    st2.st_dev != st.st_dev) {
+			close(fd);		/* replaced meanwhile */
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			close(fd);
+			errno = EINVAL;
+			break;
+		}
+		if ((size_t)st.st_size == sizeof(*m)) {
+			m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+			    MAP_SHARED, fd, 0);
+			if (m == MAP_FAILED)
+				m = NULL;
+			else if (!notify_same(m)) {
+				munmap(m, sizeof(*m));
+				m = notify_replace(path);
+			}
+		} else
+			m = notify_replace(path);
+		flock(fd, LOCK_UN);
+		close(fd);
+		if (m == NULL)
+			break;
 	}
-	if ((size_t)st.st_size != sizeof(*m) && (ftruncate(fd, 0) == -1 ||
-	    ftruncate(fd, (off_t)sizeof(*m)) == -1))
-		goto fail;
-	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		goto fail;
-	if (m->magic != NOTIFY_MAGIC || m->version != NOTIFY_VERSION ||
-	    m->size != sizeof(*m)) {
-		/* Made anew: counters from zero, the header last, so that
-		 * a reader never takes half a file for ours. */
-		memset(m, 0, sizeof(*m));
-		m->version = NOTIFY_VERSION;
-		m->size = sizeof(*m);
-		atomic_thread_fence(memory_order_release);
-		m->magic = NOTIFY_MAGIC;
+	if (m == NULL) {
+		if (tries == 5)
+			errno = EAGAIN;
+		snprintf(err, errlen, "metrics_dir: %s: %s", path,
+		    strerror(errno));
+		return -1;
 	}
-	flock(fd, LOCK_UN);
-	close(fd);
 	atomic_store(&m->pid, (int32_t)getpid());
 	nf = m;
 	ev = &m->ev;
 	return 0;
-fail:
-	snprintf(err, errlen, "metrics_dir: %s: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	return -1;
 }
 
 /*
@@ -756,9 +817,7 @@ metrics_notify_read(const char *dir, struct metrics_notify *out)
 		return 0;
 	}
 	close(fd);
-	if (m->magic == NOTIFY_MAGIC && m->version == NOTIFY_VERSION &&
-	    m->size == sizeof(*m)) {
-		atomic_thread_fence(memory_order_acquire);
+	if (notify_same(m)) {
 		out->refreshed = atomic_load_explicit(&m->refreshed,
 		    memory_order_acquire);
 		out->pid = atomic_load(&m->pid);
