@@ -26,6 +26,12 @@
  * what fails, and exits: 0, or 1 when the database could not be used.
  * Two runs at once (a slow run overlapping the next cron tick, two
  * hosts) never deliver one row twice, for the reason above.
+ *
+ * With metrics_dir set, the outbox's rows and the age of its oldest due
+ * row go into <metrics_dir>/notify.onbind (common/metrics.c) at least
+ * every METRICS_EVERY_MS, and at the end of a --once run, with the
+ * deliveries done and failed and the database's errors; sigil-status
+ * serves them.
  */
 #include <errno.h>
 #include <fcntl.h>

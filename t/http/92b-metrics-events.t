@@ -50,7 +50,7 @@ sub wait_value {
 	my ($name, $labels, $want, $secs) = @_;
 	my $v;
 	wait_for(sub { ($v = now_value($name, $labels) // -1) == $want },
-	    $secs // 20);
+	    $secs // 60);
 	return $v;
 }
 
