@@ -33,6 +33,7 @@
 #include "db.h"
 #include "fcgi.h"
 #include "json.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
@@ -375,6 +376,7 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		if (app_gate_decide(c, AUTH_USER, dr, auth.agreed, rs) == -1)
 			goto out;
 		if (ask != NULL && rate.granted == 0) {
+			metrics_refused(lim);
 			ratelimit_refuse(rs, rate.retry_after_ms);
 			goto out;
 		}

@@ -26,6 +26,12 @@
  * what fails, and exits: 0, or 1 when the database could not be used.
  * Two runs at once (a slow run overlapping the next cron tick, two
  * hosts) never deliver one row twice, for the reason above.
+ *
+ * With metrics_dir set, the outbox's rows and the age of its oldest due
+ * row go into <metrics_dir>/notify.onbind (common/metrics.c) at least
+ * every METRICS_EVERY_MS, and at the end of a --once run, with the
+ * deliveries done and failed and the database's errors; sigil-status
+ * serves them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +46,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define ONBIND_PATH		"/_matrix/federation/v1/3pid/onbind"
@@ -49,6 +56,8 @@
 #define DB_DOWN_WAIT_MS		2000
 #define ONCE_MAX_MS		50000	/* --once: leave the next cron tick
 					   its minute */
+#define METRICS_EVERY_MS	2000	/* with metrics_dir: the outbox's
+					   figures at least this often */
 
 /* One delivery in flight: the row, locked in a transaction on db. */
 struct slot {
@@ -60,6 +69,7 @@ struct slot {
 
 static volatile sig_atomic_t	 stopping;
 static int			 wake_pipe[2] = { -1, -1 };
+static int64_t			 looked;	/* the outbox, last, now_ms() */
 
 static void
 on_stop(int sig)
@@ -112,6 +122,10 @@ deliver_end(struct ctx *c, struct slot *sl, enum http_res res,
 	if (res == HTTP_OK && hr != NULL && hr->status == 200) {
 		dr = db_outbox_done(sl->db, sl->o.id, now_ms(),
 		    c->cfg.invite_delete_on_delivery);
+		if (dr == DB_OK && db_commit(sl->db) == DB_OK)
+			metrics_notify_delivery(1);
+		else
+			dr = DB_ERROR;
 		if (dr == DB_OK)
 			log_info("onbind %lld to %s: delivered after %lld "
 			    "failed attempt(s)", (long long)sl->o.id,
@@ -123,11 +137,14 @@ deliver_end(struct ctx *c, struct slot *sl, enum http_res res,
 			snprintf(why, sizeof(why), "%s", http_res_str(res));
 		delay = retry_delay(&c->cfg, sl->o.attempts);
 		dr = db_outbox_retry(sl->db, sl->o.id, now_ms() + delay, why);
+		if (dr == DB_OK)
+			dr = db_commit(sl->db);
+		metrics_notify_delivery(0);
 		log_warn("onbind %lld to %s: %s; attempt %lld failed, next in "
 		    "%lld s", (long long)sl->o.id, sl->o.destination, why,
 		    (long long)sl->o.attempts + 1, (long long)(delay / 1000));
 	}
-	if (dr != DB_OK || db_commit(sl->db) != DB_OK) {
+	if (dr != DB_OK) {
 		db_rollback(sl->db);
 		rc = -1;
 	}
@@ -206,19 +223,54 @@ drop_slots(struct slot *slots, size_t n)
 	}
 }
 
-/* How long to sleep before looking for due deliveries again, in ms. */
+/*
+ * Reads when the next delivery falls due (*due, ms) and how many rows
+ * are queued, and puts the outbox's figures in the metrics (rows, and
+ * how long ago the oldest due row fell due).  Returns 0, or -1 when the
+ * database failed.
+ */
+static int
+outbox_look(struct ctx *c, int64_t *due, int64_t *queued)
+{
+	int64_t	 now = now_ms();
+
+	if (db_outbox_next_due(c->db, due, queued) != DB_OK)
+		return -1;
+	metrics_notify_outbox(*queued, *queued > 0 && *due <= now ?
+	    now - *due : 0);
+	looked = now;
+	return 0;
+}
+
+/*
+ * How long to sleep before looking for due deliveries again, in ms: with
+ * metrics on, at most METRICS_EVERY_MS, so that their figures stay fresh.
+ */
 static int
 next_wait(struct ctx *c)
 {
 	int64_t	 due, queued, now = now_ms();
+	int	 cap = c->cfg.metrics_dir != NULL ? METRICS_EVERY_MS :
+		    IDLE_WAIT_MS;
 
-	if (db_outbox_next_due(c->db, &due, &queued) != DB_OK)
+	if (outbox_look(c, &due, &queued) == -1)
 		return DB_DOWN_WAIT_MS;
 	if (queued == 0)
-		return IDLE_WAIT_MS;
+		return cap;
 	if (due <= now)
-		return BUSY_WAIT_MS;
-	return due - now > IDLE_WAIT_MS ? IDLE_WAIT_MS : (int)(due - now);
+		return BUSY_WAIT_MS < cap ? BUSY_WAIT_MS : cap;
+	return due - now > cap ? cap : (int)(due - now);
+}
+
+/* With metrics on: the outbox's figures again when they are due. */
+static void
+outbox_look_due(struct ctx *c)
+{
+	int64_t	 due, queued;
+
+	if (c->cfg.metrics_dir != NULL &&
+	    now_ms() - looked >= METRICS_EVERY_MS)
+		outbox_look(c, &due, &queued);
 }
 
 /*
@@ -257,6 +309,8 @@ deliver_due(struct ctx *c)
 	}
 	drop_slots(slots, nslots);
 	free(slots);
+	if (c->cfg.metrics_dir != NULL && db_ready(c->db) == DB_READY)
+		outbox_look(c, &(int64_t){ 0 }, &(int64_t){ 0 });
 	if (n > 0)
 		log_info("--once: %d delivery attempt(s)", n);
 	return rc;
@@ -281,7 +335,7 @@ main(int argc, char **argv)
 	struct http_call	*done;
 	const struct http_resp	*hr;
 	enum http_res		 res;
-	char			 drain[64];
+	char			 drain[64], err[512];
 	int			 rc = 0, ms, busy;
 	size_t			 nslots;
 	void			*arg;
@@ -295,11 +349,23 @@ main(int argc, char **argv)
 			return 1;
 		}
 		log_quiet_info(0);
+		if (metrics_notify_open(ctx.cfg.metrics_dir, err,
+		    sizeof(err)) == -1) {
+			log_err("%s", err);
+			app_ctx_free(&ctx);
+			return 1;
+		}
 		rc = deliver_due(&ctx);
+		metrics_notify_close();
 		app_ctx_free(&ctx);
 		return rc;
 	}
 	if (app_ctx_init(&notify_app, argc, argv, &ctx) == -1) {
+		app_ctx_free(&ctx);
+		return 1;
+	}
+	if (metrics_notify_open(ctx.cfg.metrics_dir, err, sizeof(err)) == -1) {
+		log_err("%s", err);
 		app_ctx_free(&ctx);
 		return 1;
 	}
@@ -335,6 +401,7 @@ main(int argc, char **argv)
 				sl = arg;
 				deliver_end(&ctx, sl, res, hr);
 			}
+			outbox_look_due(&ctx);
 			continue;
 		}
 		rc = busy;
@@ -349,6 +416,7 @@ main(int argc, char **argv)
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
 	log_info("stopping");
+	metrics_notify_close();
 	app_ctx_free(&ctx);
 	return 0;
 }

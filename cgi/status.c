@@ -5,6 +5,8 @@
  * For the operator, when metrics_dir is set: /_sigil/metrics, every
  * program's shared counters (common/metrics.c) in the Prometheus text
  * format, and /_sigil/status, the same as JSON with each worker (?full).
+ * Both add each program's events (mails, texts, rate-limit refusals,
+ * database errors) and sigil-notify's onbind figures (its own file).
  * The front passes /_sigil/ only from the operator's addresses.
  */
 #include <stddef.h>
@@ -218,6 +220,111 @@ pool_json(const char *name, const struct pool_figures *pools, size_t n)
 	return o;
 }
 
+/* One sample "name{program="p"<rest>} v" of the program named prog. */
+static void
+sample(struct buf *b, const char *name, const char *prog, const char *rest,
+    uint64_t v)
+{
+	buf_printf(b, "%s{program=\"", name);
+	label_value(b, prog);
+	buf_printf(b, "\"%s} %llu\n", rest, (unsigned long long)v);
+}
+
+/*
+ * The events of every program and of sigil-notify (nt, NULL when none
+ * ran here) as counters: mails and texts by result, rate-limit refusals
+ * by limit (a fixed set of names), database errors and reconnects.
+ */
+static void
+expose_events(struct buf *b, const struct metrics_program *progs, size_t n,
+    const struct metrics_notify *nt)
+{
+	static const struct {
+		const char	*name, *help;
+		int		 sent, failed;
+	} pairs[] = {
+		{ "sigil_mail_total", "Mails handed to the SMTP server (sent) "
+		    "or not (failed).", METRICS_MAIL_SENT, METRICS_MAIL_FAILED },
+		{ "sigil_sms_total", "Texts the SMS gateway accepted (sent) or "
+		    "not (failed).", METRICS_SMS_SENT, METRICS_SMS_FAILED },
+	};
+	static const struct {
+		const char	*name, *help;
+		int		 event;
+	} singles[] = {
+		{ "sigil_db_errors_total", "Database statements, transactions "
+		    "and connections that failed.", METRICS_DB_ERROR },
+		{ "sigil_db_reconnects_total", "Database connections made again "
+		    "after one was lost.", METRICS_DB_RECONNECT },
+	};
+	char	 rest[64];
+	size_t	 i, k, l;
+
+	for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+		buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n",
+		    pairs[k].name, pairs[k].help, pairs[k].name);
+		for (i = 0; i < n; i++) {
+			sample(b, pairs[k].name, progs[i].name,
+			    ",result=\"sent\"", progs[i].events[pairs[k].sent]);
+			sample(b, pairs[k].name, progs[i].name,
+			    ",result=\"failed\"",
+			    progs[i].events[pairs[k].failed]);
+		}
+	}
+	buf_puts(b, "# HELP sigil_ratelimit_refusals_total Requests refused "
+	    "(429) by a rate limit, by the limit (ratelimit_<limit>).\n"
+	    "# TYPE sigil_ratelimit_refusals_total counter\n");
+	for (i = 0; i < n; i++)
+		for (l = 0; l < METRICS_LIMITS; l++) {
+			snprintf(rest, sizeof(rest), ",limit=\"%s\"",
+			    metrics_limit_name[l]);
+			sample(b, "sigil_ratelimit_refusals_total",
+			    progs[i].name, rest, progs[i].refused[l]);
+		}
+	for (k = 0; k < sizeof(singles) / sizeof(singles[0]); k++) {
+		buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n",
+		    singles[k].name, singles[k].help, singles[k].name);
+		for (i = 0; i < n; i++)
+			sample(b, singles[k].name, progs[i].name, "",
+			    progs[i].events[singles[k].event]);
+		if (nt != NULL)
+			sample(b, singles[k].name, "notify", "",
+			    nt->events[singles[k].event]);
+	}
+}
+
+/* sigil-notify's onbind figures nt (NULL: none ran here: nothing). */
+static void
+expose_onbind(struct buf *b, const struct metrics_notify *nt)
+{
+	if (nt == NULL)
+		return;
+	buf_printf(b, "# HELP sigil_onbind_outbox_rows Onbind deliveries "
+	    "queued in onbind_outbox.\n"
+	    "# TYPE sigil_onbind_outbox_rows gauge\n"
+	    "sigil_onbind_outbox_rows %lld\n"
+	    "# HELP sigil_onbind_oldest_due_seconds Time since the oldest "
+	    "due delivery fell due (0: none due).\n"
+	    "# TYPE sigil_onbind_oldest_due_seconds gauge\n"
+	    "sigil_onbind_oldest_due_seconds %.3f\n"
+	    "# HELP sigil_onbind_deliveries_total Delivery attempts the "
+	    "homeserver took (done) or not (failed, to be retried).\n"
+	    "# TYPE sigil_onbind_deliveries_total counter\n"
+	    "sigil_onbind_deliveries_total{result=\"done\"} %llu\n"
+	    "sigil_onbind_deliveries_total{result=\"failed\"} %llu\n"
+	    "# HELP sigil_onbind_last_refresh_timestamp_seconds When "
+	    "sigil-notify last read the outbox (Unix time).\n"
+	    "# TYPE sigil_onbind_last_refresh_timestamp_seconds gauge\n"
+	    "sigil_onbind_last_refresh_timestamp_seconds %lld\n"
+	    "# HELP sigil_onbind_notify_running 1 when the process that last "
+	    "wrote these figures still runs (0 between cron runs).\n"
+	    "# TYPE sigil_onbind_notify_running gauge\n"
+	    "sigil_onbind_notify_running %d\n",
+	    (long long)nt->rows, (double)nt->oldest_due_ms / 1000,
+	    (unsigned long long)nt->done, (unsigned long long)nt->failed,
+	    (long long)nt->refreshed, nt->alive);
+}
+
 /* GET /_sigil/metrics: the Prometheus text exposition format 0.0.4. */
 static void
 h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
@@ -225,9 +332,11 @@ h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
 	struct metrics_program		*progs, *p;
 	const struct metrics_route_sum	*rt;
 	struct pool_figures		*pools;
+	struct metrics_notify		 nt;
 	struct buf			*b = &rs->body;
 	size_t				 n, i, j, k, busy, npools;
 	uint64_t			 cum;
+	int				 have_nt;
 
 	(void)r;
 	if (read_all(c, rs, &progs, &n) == -1)
@@ -291,6 +400,9 @@ h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
 		label_value(b, p->name);
 		buf_printf(b, "\",state=\"idle\"} %zu\n", p->nworkers - busy);
 	}
+	have_nt = metrics_notify_read(c->cfg.metrics_dir, &nt);
+	expose_events(b, progs, n, have_nt ? &nt : NULL);
+	expose_onbind(b, have_nt ? &nt : NULL);
 	free(progs);
 	read_pools(c, &pools, &npools);
 	pool_metrics(b, pools, npools);
@@ -309,6 +421,56 @@ class_counts(const uint64_t *cls)
 	for (k = 0; k < METRICS_CLASSES; k++)
 		cJSON_AddNumberToObject(o, metrics_class_name[k],
 		    (double)cls[k]);
+	return o;
+}
+
+/* The events of a program (or sigil-notify: refused NULL) into po. */
+static void
+events_json(cJSON *po, const uint64_t *ev, const uint64_t *refused)
+{
+	cJSON	*o;
+	size_t	 l;
+
+	if (refused != NULL) {
+		o = cJSON_AddObjectToObject(po, "mail");
+		cJSON_AddNumberToObject(o, "sent",
+		    (double)ev[METRICS_MAIL_SENT]);
+		cJSON_AddNumberToObject(o, "failed",
+		    (double)ev[METRICS_MAIL_FAILED]);
+		o = cJSON_AddObjectToObject(po, "sms");
+		cJSON_AddNumberToObject(o, "sent", (double)ev[METRICS_SMS_SENT]);
+		cJSON_AddNumberToObject(o, "failed",
+		    (double)ev[METRICS_SMS_FAILED]);
+		o = cJSON_AddObjectToObject(po, "ratelimit_refusals");
+		for (l = 0; l < METRICS_LIMITS; l++)
+			cJSON_AddNumberToObject(o, metrics_limit_name[l],
+			    (double)refused[l]);
+	}
+	o = cJSON_AddObjectToObject(po, "db");
+	cJSON_AddNumberToObject(o, "errors", (double)ev[METRICS_DB_ERROR]);
+	cJSON_AddNumberToObject(o, "reconnects",
+	    (double)ev[METRICS_DB_RECONNECT]);
+}
+
+/* sigil-notify's figures under dir as {"outbox_rows": ...}, or NULL. */
+static cJSON *
+onbind_json(const char *dir)
+{
+	struct metrics_notify	 nt;
+	cJSON			*o, *d;
+
+	if (!metrics_notify_read(dir, &nt))
+		return NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "outbox_rows", (double)nt.rows);
+	cJSON_AddNumberToObject(o, "oldest_due_ms", (double)nt.oldest_due_ms);
+	d = cJSON_AddObjectToObject(o, "deliveries");
+	cJSON_AddNumberToObject(d, "done", (double)nt.done);
+	cJSON_AddNumberToObject(d, "failed", (double)nt.failed);
+	cJSON_AddNumberToObject(o, "refreshed", (double)nt.refreshed);
+	cJSON_AddNumberToObject(o, "pid", (double)nt.pid);
+	cJSON_AddBoolToObject(o, "running", nt.alive);
+	events_json(o, nt.events, NULL);
 	return o;
 }
 
@@ -349,17 +511,24 @@ text_member(struct buf *b, const char *prefix, const cJSON *m)
 		}
 }
 
-/* /_sigil/status?text: each program's figures as lines, a blank between. */
+/*
+ * /_sigil/status?text: each program's figures as lines, a blank line
+ * after each, then the other members of the status object o (onbind).
+ */
 static void
-status_text(struct buf *b, const cJSON *programs)
+status_text(struct buf *b, const cJSON *o)
 {
 	const cJSON	*po, *m;
 
-	for (po = programs->child; po != NULL; po = po->next) {
+	for (po = cJSON_GetObjectItem(o, "programs")->child; po != NULL;
+	    po = po->next) {
 		for (m = po->child; m != NULL; m = m->next)
 			text_member(b, "", m);
 		buf_putc(b, '\n');
 	}
+	for (m = o->child; m != NULL; m = m->next)
+		if (strcmp(m->string, "programs") != 0)
+			text_member(b, "", m);
 }
 
 /*
@@ -370,6 +539,8 @@ status_text(struct buf *b, const cJSON *programs)
  * sigil-supervise its pool (bounds, listen queue, starts and stops).
  * Times in whole milliseconds: responses are canonical JSON, which has
  * no fractions.  ?text: the same as "name: value" lines.
+ * Each program's events too, and "onbind": sigil-notify's figures,
+ * when one ran here.
  */
 static void
 h_status(struct ctx *c, const struct req *r, struct resp *rs)
@@ -425,6 +596,7 @@ h_status(struct ctx *c, const struct req *r, struct resp *rs)
 		cJSON_AddItemToObject(po, "routes", routes);
 		if ((pool = pool_json(p->name, pools, npools)) != NULL)
 			cJSON_AddItemToObject(po, "pool", pool);
+		events_json(po, p->events, p->refused);
 		if (!full)
 			continue;
 		wl = cJSON_AddArrayToObject(po, "processes");
@@ -460,10 +632,12 @@ h_status(struct ctx *c, const struct req *r, struct resp *rs)
 	}
 	free(progs);
 	free(pools);
+	if ((po = onbind_json(c->cfg.metrics_dir)) != NULL)
+		cJSON_AddItemToObject(o, "onbind", po);
 	if (req_query(r, "text") != NULL) {
 		rs->status = 200;
 		rs->content_type = "text/plain; charset=utf-8";
-		status_text(&rs->body, cJSON_GetObjectItem(o, "programs"));
+		status_text(&rs->body, o);
 	} else
 		resp_json(rs, 200, o);
 	cJSON_Delete(o);

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 enum stmt {
@@ -414,6 +415,7 @@ struct db {
 	char	*app_name;	/* owned; pg_stat_activity's application_name */
 	PGconn	*conn;		/* NULL until connected */
 	int	 prepared;	/* statements prepared on conn */
+	int	 was_ready;	/* a connection was made before */
 };
 
 /*
@@ -522,11 +524,13 @@ db_exec(struct db *db, enum stmt s, const char *const *params, int *conflict)
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	if (conflict != NULL && state != NULL && strcmp(state, "23505") == 0)
 		*conflict = 1;
-	else
+	else {
+		metrics_count(METRICS_DB_ERROR);
 		log_err("database: statement %d failed (%s): %s", (int)s,
 		    state == NULL ? "no SQLSTATE" : state,
 		    db->conn == NULL ? "no connection" :
 		    PQerrorMessage(db->conn));
+	}
 	PQclear(res);
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_BAD)
 		db_disconnect(db);
@@ -588,6 +592,7 @@ db_ready(struct db *db)
 		log_err("database: cannot connect: %s",
 		    PQerrorMessage(db->conn));
 		db_disconnect(db);
+		metrics_count(METRICS_DB_ERROR);
 		return DB_DOWN;
 	}
 	PQsetNoticeProcessor(db->conn, db_notice, NULL);
@@ -597,6 +602,7 @@ db_ready(struct db *db)
 		    "run deploy/sigil-migrate", PQresultErrorMessage(res));
 		PQclear(res);
 		db_disconnect(db);
+		metrics_count(METRICS_DB_ERROR);
 		return DB_SCHEMA_MISMATCH;
 	}
 	version = strtol(PQgetvalue(res, 0, 0), NULL, 10);
@@ -605,12 +611,14 @@ db_ready(struct db *db)
 		log_err("database: schema version is %ld, this build needs %d; "
 		    "run deploy/sigil-migrate", version, SIGIL_SCHEMA_VERSION);
 		db_disconnect(db);
+		metrics_count(METRICS_DB_ERROR);
 		return DB_SCHEMA_MISMATCH;
 	}
 	if (one_shot)
 		db->prepared = 1;
 	else if (db_prepare_all(db) == -1) {
 		db_disconnect(db);
+		metrics_count(METRICS_DB_ERROR);
 		return DB_DOWN;
 	}
 	if (db->listen) {
@@ -620,10 +628,14 @@ db_ready(struct db *db)
 			    PQresultErrorMessage(res));
 			PQclear(res);
 			db_disconnect(db);
+			metrics_count(METRICS_DB_ERROR);
 			return DB_DOWN;
 		}
 		PQclear(res);
 	}
+	if (db->was_ready)
+		metrics_count(METRICS_DB_RECONNECT);
+	db->was_ready = 1;
 	return DB_READY;
 }
 
@@ -823,8 +835,10 @@ db_begin(struct db *db)
 		return DB_ERROR;
 	res = PQexec(db->conn, "BEGIN");
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
+	if (!ok) {
+		metrics_count(METRICS_DB_ERROR);
 		log_err("database: BEGIN failed: %s", PQerrorMessage(db->conn));
+	}
 	PQclear(res);
 	return ok ? DB_OK : DB_ERROR;
 }
@@ -840,9 +854,11 @@ db_commit(struct db *db)
 		return DB_ERROR;
 	res = PQexec(db->conn, "COMMIT");
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
+	if (!ok) {
+		metrics_count(METRICS_DB_ERROR);
 		log_err("database: COMMIT failed: %s",
 		    PQerrorMessage(db->conn));
+	}
 	PQclear(res);
 	return ok ? DB_OK : DB_ERROR;
 }

@@ -18,6 +18,7 @@
 #include "email.h"
 #include "log.h"
 #include "mail.h"
+#include "metrics.h"
 #include "secret.h"
 #include "util.h"
 
@@ -287,6 +288,7 @@ mail_send(const char *rcpt, const struct buf *msg)
 	    strcmp(rcpt, canon) != 0 ||
 	    email_envelope(rcpt, env, sizeof(env)) == -1) {
 		log_err("mail: the recipient is not a canonical address");
+		metrics_count(METRICS_MAIL_FAILED);
 		return -1;
 	}
 	snprintf(addr, sizeof(addr), "<%s>", env);
@@ -323,7 +325,9 @@ mail_send(const char *rcpt, const struct buf *msg)
 	curl_slist_free_all(to);
 	if (rc != CURLE_OK) {
 		log_err("mail: sending failed: %s", curl_easy_strerror(rc));
+		metrics_count(METRICS_MAIL_FAILED);
 		return -1;
 	}
+	metrics_count(METRICS_MAIL_SENT);
 	return 0;
 }

@@ -39,7 +39,7 @@ _Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
     "shared counters need lock-free atomics");
 
 #define METRICS_MAGIC	UINT64_C(0x3152544d4c474953)	/* "SIGLMTR1" */
-#define METRICS_VERSION	1
+#define METRICS_VERSION	2
 
 const double	 metrics_bucket_le[METRICS_BUCKETS - 1] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -50,6 +50,32 @@ static const uint64_t bucket_us[METRICS_BUCKETS - 1] = {
 };
 const char *const metrics_class_name[METRICS_CLASSES] = {
 	"2xx", "3xx", "4xx", "5xx",
+};
+
+/* The limits by where they sit in struct cfg: a fixed set of labels. */
+static const size_t limit_off[METRICS_LIMITS - 1] = {
+	offsetof(struct cfg, ratelimit_address),
+	offsetof(struct cfg, ratelimit_requester),
+	offsetof(struct cfg, ratelimit_msisdn),
+	offsetof(struct cfg, ratelimit_country),
+	offsetof(struct cfg, ratelimit_lookup_ip),
+	offsetof(struct cfg, ratelimit_lookup_user),
+	offsetof(struct cfg, ratelimit_invite_sender),
+	offsetof(struct cfg, ratelimit_invite_address),
+	offsetof(struct cfg, ratelimit_invite_client),
+	offsetof(struct cfg, ratelimit_invite_room),
+	offsetof(struct cfg, ratelimit_invite_user),
+};
+const char *const metrics_limit_name[METRICS_LIMITS] = {
+	"address", "requester", "msisdn", "country", "lookup_ip",
+	"lookup_user", "invite_sender", "invite_address", "invite_client",
+	"invite_room", "invite_user", "other",
+};
+
+/* The events of one process (a worker's row, sigil-notify's file). */
+struct shm_events {
+	_Atomic uint64_t	 n[METRICS_EVENTS];
+	_Atomic uint64_t	 refused[METRICS_LIMITS];
 };
 
 /* One route's counts in one worker's row. */
@@ -68,6 +94,7 @@ struct shm_worker {
 	_Atomic uint64_t	 start_us;	/* CLOCK_MONOTONIC */
 	_Atomic uint64_t	 last_us;	/* the last one's duration */
 	struct shm_route	 r[MAX_METRICS_ROUTES];
+	struct shm_events	 ev;
 };
 
 struct shm {
@@ -86,6 +113,8 @@ static struct shm_worker	*me;
 static unsigned char		*slot_of;	/* [route * 4 + api index] */
 static size_t			 nslot_of;
 static uint64_t			 t0;
+static struct shm_events	*ev;		/* this process's events */
+static const struct cfg		*limits_cfg;	/* where its limits are */
 
 /* The API bits a route can carry, in slot order, and their names' prefix. */
 static const struct {
@@ -335,7 +364,46 @@ metrics_open(const char *dir, const struct app *app, int claim, char *err,
 	atomic_store(&me->served, 0);
 	atomic_store(&me->last_us, 0);
 	atomic_store(&me->start_us, mono_us());
+	ev = &me->ev;
 	return 0;
+}
+
+/*
+ * The limits metrics_refused() is given are c's (borrowed for the life
+ * of the process): each is counted under its name.
+ */
+void
+metrics_limits_of(const struct cfg *c)
+{
+	limits_cfg = c;
+}
+
+/* Counts one event e of this process; nothing while metrics are off. */
+void
+metrics_count(enum metrics_event e)
+{
+	if (ev == NULL || (unsigned)e >= METRICS_EVENTS)
+		return;
+	atomic_fetch_add_explicit(&ev->n[e], 1, memory_order_relaxed);
+}
+
+/*
+ * Counts a request refused by the limit rate, under the limit's name
+ * when rate is one of metrics_limits_of()'s, else under "other".
+ */
+void
+metrics_refused(const struct cfg_rate *rate)
+{
+	const char	*base = (const char *)limits_cfg;
+	size_t		 i;
+
+	if (ev == NULL)
+		return;
+	for (i = 0; i < METRICS_LIMITS - 1; i++)
+		if (base != NULL &&
+		    (const char *)rate == base + limit_off[i])
+			break;
+	atomic_fetch_add_explicit(&ev->refused[i], 1, memory_order_relaxed);
 }
 
 /* A request has been accepted: this worker is busy, route unknown yet. */
@@ -396,6 +464,8 @@ void
 metrics_close(void)
 {
 	if (me != NULL) {
+		if (ev == &me->ev)
+			ev = NULL;
 		atomic_store(&me->busy, 0);
 		atomic_store(&me->pid, 0);
 		me = NULL;
@@ -412,6 +482,19 @@ metrics_close(void)
  * Sums the mapped file m into p, without the routes' counts unless
  * routes.  Returns 0, or -1 for a foreign file.
  */
+/* Adds the events e to n and refused (each may be NULL). */
+static void
+events_add(struct shm_events *e, uint64_t *n, uint64_t *refused)
+{
+	size_t	 k;
+
+	for (k = 0; n != NULL && k < METRICS_EVENTS; k++)
+		n[k] += atomic_load_explicit(&e->n[k], memory_order_relaxed);
+	for (k = 0; refused != NULL && k < METRICS_LIMITS; k++)
+		refused[k] += atomic_load_explicit(&e->refused[k],
+		    memory_order_relaxed);
+}
+
 static int
 sum_file(struct shm *m, struct metrics_program *p, uint64_t now, int routes)
 {
@@ -445,6 +528,7 @@ sum_file(struct shm *m, struct metrics_program *p, uint64_t now, int routes)
 			p->routes[j].sum_us += atomic_load_explicit(
 			    &w->r[j].sum_us, memory_order_relaxed);
 		}
+		events_add(&w->ev, p->events, p->refused);
 		pid = atomic_load(&w->pid);
 		if (pid <= 0 || (kill(pid, 0) == -1 && errno == ESRCH))
 			continue;
@@ -568,4 +652,233 @@ metrics_read(const char *dir, struct metrics_program **out, size_t *n,
 	*out = progs;
 	*n = count;
 	return 0;
+}
+
+/*
+ * sigil-notify's figures, in <metrics_dir>/notify.onbind: the outbox as
+ * the last look at it found it, when that was and by which process, and
+ * the deliveries and events counted since the file was made.  Every
+ * sigil-notify of the host (the daemon, each --once run from cron) maps
+ * it and writes it with atomics; the counters add up over their lives.
+ * A file of another layout is made anew, under an flock.
+ */
+#define NOTIFY_MAGIC	UINT64_C(0x3146544e4c474953)	/* "SIGLNTF1" */
+#define NOTIFY_VERSION	1
+#define NOTIFY_FILE	"notify.onbind"
+
+struct shm_notify {
+	uint64_t		 magic;
+	uint32_t		 version;
+	uint32_t		 pad;
+	uint64_t		 size;
+	_Atomic int32_t		 pid;		/* the last writer */
+	uint32_t		 pad2;
+	_Atomic int64_t		 refreshed;	/* Unix time, s */
+	_Atomic int64_t		 rows;
+	_Atomic int64_t		 oldest_due_ms;
+	_Atomic uint64_t	 done;
+	_Atomic uint64_t	 failed;
+	struct shm_events	 ev;
+};
+
+static struct shm_notify	*nf;
+
+/* Returns 1 when m is a notify file of this build's layout. */
+static int
+notify_same(const struct shm_notify *m)
+{
+	return m->magic == NOTIFY_MAGIC && m->version == NOTIFY_VERSION &&
+	    m->size == sizeof(*m);
+}
+
+/*
+ * A new notify file at path, counters from zero: made beside it, then
+ * renamed over it, so that a process of another build that still maps
+ * the old one never sees it shrink.  Returns the mapping, or NULL with
+ * errno set.
+ */
+static struct shm_notify *
+notify_replace(const char *path)
+{
+	struct shm_notify	*m = MAP_FAILED;
+	char			 tmp[4096];
+	int			 fd, saved;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0640)) == -1)
+		return NULL;
+	if (ftruncate(fd, (off_t)sizeof(*m)) == 0)
+		m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+	if (m != MAP_FAILED) {
+		m->magic = NOTIFY_MAGIC;
+		m->version = NOTIFY_VERSION;
+		m->size = sizeof(*m);
+	}
+	if (m == MAP_FAILED || rename(tmp, path) == -1) {
+		saved = errno;
+		if (m != MAP_FAILED)
+			munmap(m, sizeof(*m));
+		unlink(tmp);
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	close(fd);
+	return m;
+}
+
+/*
+ * Opens sigil-notify's file under dir (NULL: metrics off, returns 0) and
+ * counts this process's events there.  Returns 0, or -1 with why in err.
+ * As map_file(): checked and made under an flock, and opened again when
+ * another process replaced it meanwhile.
+ */
+int
+metrics_notify_open(const char *dir, char *err, size_t errlen)
+{
+	struct stat		 st, st2;
+	struct shm_notify	*m = NULL;
+	char			 path[4096];
+	int			 fd, tries;
+
+	if (dir == NULL)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/" NOTIFY_FILE, dir) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "metrics_dir: path too long");
+		return -1;
+	}
+	for (tries = 0; tries < 5 && m == NULL; tries++) {
+		if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0640)) == -1)
+			break;
+		if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1) {
+			close(fd);
+			break;
+		}
+		if (stat(path, &st2) == -1 || st2.st_ino != st.st_ino ||
+		    st2.st_dev != st.st_dev) {
+			close(fd);		/* replaced meanwhile */
+			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			close(fd);
+			errno = EINVAL;
+			break;
+		}
+		if ((size_t)st.st_size == sizeof(*m)) {
+			m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+			    MAP_SHARED, fd, 0);
+			if (m == MAP_FAILED)
+				m = NULL;
+			else if (!notify_same(m)) {
+				munmap(m, sizeof(*m));
+				m = notify_replace(path);
+			}
+		} else
+			m = notify_replace(path);
+		flock(fd, LOCK_UN);
+		close(fd);
+		if (m == NULL)
+			break;
+	}
+	if (m == NULL) {
+		if (tries == 5)
+			errno = EAGAIN;
+		snprintf(err, errlen, "metrics_dir: %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	atomic_store(&m->pid, (int32_t)getpid());
+	nf = m;
+	ev = &m->ev;
+	return 0;
+}
+
+/*
+ * The outbox as just read: rows in it, and ms since its oldest due row
+ * fell due (0: none due).  Stamps the file with now and this process.
+ */
+void
+metrics_notify_outbox(int64_t rows, int64_t oldest_due_ms)
+{
+	if (nf == NULL)
+		return;
+	atomic_store_explicit(&nf->rows, rows, memory_order_relaxed);
+	atomic_store_explicit(&nf->oldest_due_ms, oldest_due_ms,
+	    memory_order_relaxed);
+	atomic_store_explicit(&nf->pid, (int32_t)getpid(),
+	    memory_order_relaxed);
+	atomic_store_explicit(&nf->refreshed, (int64_t)time(NULL),
+	    memory_order_release);
+}
+
+/* A delivery ended: done (the homeserver took it), else failed. */
+void
+metrics_notify_delivery(int done)
+{
+	if (nf == NULL)
+		return;
+	atomic_fetch_add_explicit(done ? &nf->done : &nf->failed, 1,
+	    memory_order_relaxed);
+}
+
+/* Unmaps sigil-notify's file. */
+void
+metrics_notify_close(void)
+{
+	if (nf == NULL)
+		return;
+	if (ev == &nf->ev)
+		ev = NULL;
+	munmap(nf, sizeof(*nf));
+	nf = NULL;
+}
+
+/*
+ * Reads sigil-notify's figures under dir into out.  Returns 1, or 0 when
+ * there is no such file of this layout (no sigil-notify ran here).
+ */
+int
+metrics_notify_read(const char *dir, struct metrics_notify *out)
+{
+	struct stat		 st;
+	struct shm_notify	*m;
+	char			 path[4096];
+	int			 fd, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (snprintf(path, sizeof(path), "%s/" NOTIFY_FILE, dir) >=
+	    (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size != sizeof(*m) ||
+	    (m = mmap(NULL, sizeof(*m), PROT_READ, MAP_SHARED, fd, 0)) ==
+	    MAP_FAILED) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	if (notify_same(m)) {
+		out->refreshed = atomic_load_explicit(&m->refreshed,
+		    memory_order_acquire);
+		out->pid = atomic_load(&m->pid);
+		out->alive = out->pid > 0 && !(kill(out->pid, 0) == -1 &&
+		    errno == ESRCH);
+		out->rows = atomic_load(&m->rows);
+		out->oldest_due_ms = atomic_load(&m->oldest_due_ms);
+		out->done = atomic_load(&m->done);
+		out->failed = atomic_load(&m->failed);
+		events_add(&m->ev, out->events, NULL);
+		rc = 1;
+	}
+	munmap(m, sizeof(*m));
+	return rc;
 }

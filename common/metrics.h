@@ -15,6 +15,8 @@
 #include "bounds.h"
 
 struct app;
+struct cfg;
+struct cfg_rate;
 
 /* Status classes counted: 2xx (and below), 3xx, 4xx, 5xx (and above). */
 #define METRICS_CLASSES		4
@@ -25,12 +27,31 @@ struct app;
 extern const double	 metrics_bucket_le[METRICS_BUCKETS - 1];
 extern const char *const metrics_class_name[METRICS_CLASSES];
 
+/* Events a worker (or sigil-notify) counts besides its requests. */
+enum metrics_event {
+	METRICS_MAIL_SENT,
+	METRICS_MAIL_FAILED,
+	METRICS_SMS_SENT,
+	METRICS_SMS_FAILED,
+	METRICS_DB_ERROR,	/* a statement, BEGIN/COMMIT or connection */
+	METRICS_DB_RECONNECT,	/* a connection made again after one was */
+	METRICS_EVENTS
+};
+
+/* The rate limits counted by name: the cfg keys ratelimit_<name>, then
+ * "other" for a limit not in the table. */
+#define METRICS_LIMITS		12
+extern const char *const metrics_limit_name[METRICS_LIMITS];
+
 /* Writer: each returns at once while metrics are off. */
 int	 metrics_open(const char *, const struct app *, int, char *, size_t);
 void	 metrics_begin(void);
 void	 metrics_route(size_t, unsigned);
 void	 metrics_end(int);
 void	 metrics_close(void);
+void	 metrics_limits_of(const struct cfg *);
+void	 metrics_count(enum metrics_event);
+void	 metrics_refused(const struct cfg_rate *);
 
 /* Reader: one program's figures, summed over its workers' rows. */
 struct metrics_route_sum {
@@ -56,11 +77,34 @@ struct metrics_program {
 	struct metrics_route_sum	 routes[MAX_METRICS_ROUTES];
 	size_t				 nworkers;	/* alive */
 	struct metrics_worker_view	 workers[MAX_METRICS_WORKERS];
+	uint64_t			 events[METRICS_EVENTS];
+	uint64_t			 refused[METRICS_LIMITS];
 };
 
 int	 metrics_read(const char *, struct metrics_program **, size_t *,
 	    char *, size_t);
 int	 metrics_read_program(const char *, const char *,
 	    struct metrics_program *);
+
+/*
+ * sigil-notify's figures: <metrics_dir>/notify.onbind, a file of its
+ * own, refreshed by the daemon every few seconds and by each --once run.
+ */
+int	 metrics_notify_open(const char *, char *, size_t);
+void	 metrics_notify_outbox(int64_t, int64_t);
+void	 metrics_notify_delivery(int);
+void	 metrics_notify_close(void);
+
+struct metrics_notify {
+	pid_t		 pid;		/* the last writer */
+	int		 alive;		/* and it is still running */
+	int64_t		 refreshed;	/* Unix time of the last refresh, s */
+	int64_t		 rows;		/* in onbind_outbox */
+	int64_t		 oldest_due_ms;	/* since the oldest due row fell due */
+	uint64_t	 done, failed;	/* deliveries */
+	uint64_t	 events[METRICS_EVENTS];
+};
+
+int	 metrics_notify_read(const char *, struct metrics_notify *);
 
 #endif /* !SIGIL_METRICS_H */

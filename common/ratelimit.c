@@ -26,6 +26,7 @@
 
 #include "cfg.h"
 #include "db.h"
+#include "metrics.h"
 #include "mxerr.h"
 #include "ratelimit.h"
 #include "resp.h"
@@ -155,6 +156,7 @@ take(struct db *db, const char *bucket, const struct cfg_rate *rate,
 		return -1;
 	}
 	if (a.granted == 0) {
+		metrics_refused(rate);
 		ratelimit_refuse(rs, a.retry_after_ms);
 		return -1;
 	}

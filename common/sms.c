@@ -15,6 +15,7 @@
 #include "cfg.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "sms.h"
 
 /* Returns 1 when a gateway is configured. */
@@ -76,6 +77,7 @@ sms_send(const struct cfg *c, const char *msisdn, const char *text)
 	else
 		rc = 0;
 out:
+	metrics_count(rc == 0 ? METRICS_SMS_SENT : METRICS_SMS_FAILED);
 	cJSON_Delete(o);
 	buf_free(&url);
 	buf_free(&body);

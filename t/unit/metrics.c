@@ -3,13 +3,18 @@
  * worker's requests counted by route, class and bucket and read back
  * summed; a second worker (a process) beside it, whose counts outlive
  * it; a changed route table starts a new file; a foreign file is
- * skipped; a folder that cannot be used is an error naming it.
+ * skipped; a folder that cannot be used is an error naming it.  Events
+ * (mails, texts, database) and refusals counted by limit name, a limit
+ * not of the configuration as "other", nothing while off; sigil-notify's
+ * file: the outbox, deliveries and events, kept over runs, a dead
+ * writer told apart.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -61,16 +66,28 @@ main(void)
 	uint64_t			 b;
 	pid_t				 pid;
 	int				 status;
+	struct cfg			 cfg;
+	struct cfg_rate			 stray = { 1, 1 };
+	struct metrics_notify		 nt;
+	size_t				 l;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/test.metrics", dir);
 
 	/* Off: nothing happens. */
+	memset(&cfg, 0, sizeof(cfg));
+	metrics_limits_of(&cfg);
 	ok(metrics_open(NULL, &app1, 1, err, sizeof(err)) == 0, "off opens");
 	metrics_begin();
 	metrics_route(0, API_V1);
 	metrics_end(200);
+	metrics_count(METRICS_MAIL_SENT);
+	metrics_refused(&cfg.ratelimit_address);
+	metrics_notify_outbox(5, 5);
+	metrics_notify_delivery(1);
+	ok(metrics_notify_open(NULL, err, sizeof(err)) == 0 &&
+	    metrics_notify_read(dir, &nt) == 0, "off: no notify file");
 	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 0,
 	    "off: no file");
 	free(progs);
@@ -114,6 +131,48 @@ main(void)
 	is_int((long long)progs[0].workers[0].served, 4, "served 4");
 	is_int(progs[0].workers[0].busy, 0, "idle");
 	is_str(progs[0].workers[0].route, "versions", "its last route");
+	for (b = 0, l = 0; l < METRICS_EVENTS; l++)
+		b += progs[0].events[l];
+	for (l = 0; l < METRICS_LIMITS; l++)
+		b += progs[0].refused[l];
+	is_int((long long)b, 0, "no events yet (none counted while off)");
+	free(progs);
+
+	/* Events, and refusals by the limit's name. */
+	metrics_count(METRICS_MAIL_SENT);
+	metrics_count(METRICS_MAIL_SENT);
+	metrics_count(METRICS_MAIL_FAILED);
+	metrics_count(METRICS_SMS_FAILED);
+	metrics_count(METRICS_DB_ERROR);
+	metrics_count(METRICS_DB_RECONNECT);
+	metrics_count(METRICS_EVENTS);		/* not an event: ignored */
+	metrics_refused(&cfg.ratelimit_lookup_ip);
+	metrics_refused(&cfg.ratelimit_lookup_ip);
+	metrics_refused(&cfg.ratelimit_invite_user);
+	metrics_refused(&stray);
+	metrics_read(dir, &progs, &n, err, sizeof(err));
+	is_int((long long)progs[0].events[METRICS_MAIL_SENT], 2, "mails sent");
+	is_int((long long)progs[0].events[METRICS_MAIL_FAILED], 1,
+	    "mails failed");
+	is_int((long long)progs[0].events[METRICS_SMS_SENT], 0, "texts sent");
+	is_int((long long)progs[0].events[METRICS_SMS_FAILED], 1,
+	    "texts failed");
+	is_int((long long)progs[0].events[METRICS_DB_ERROR], 1, "db errors");
+	is_int((long long)progs[0].events[METRICS_DB_RECONNECT], 1,
+	    "db reconnects");
+	for (l = 0; l < METRICS_LIMITS; l++) {
+		if (strcmp(metrics_limit_name[l], "lookup_ip") == 0)
+			is_int((long long)progs[0].refused[l], 2,
+			    "refused by lookup_ip");
+		else if (strcmp(metrics_limit_name[l], "invite_user") == 0)
+			is_int((long long)progs[0].refused[l], 1,
+			    "refused by invite_user");
+		else if (strcmp(metrics_limit_name[l], "other") == 0)
+			is_int((long long)progs[0].refused[l], 1,
+			    "a limit not of the configuration: other");
+		else if (progs[0].refused[l] != 0)
+			ok(0, "refused by %s", metrics_limit_name[l]);
+	}
 	free(progs);
 
 	/* Another worker, which dies without closing: it does not wait on
@@ -181,6 +240,57 @@ main(void)
 	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 1,
 	    "a foreign file is skipped");
 	free(progs);
+	unlink(path);
+
+	/* sigil-notify's file: made, written, read. */
+	ok(metrics_notify_open(dir, err, sizeof(err)) == 0, "notify opens %s",
+	    err);
+	metrics_notify_outbox(3, 1500);
+	metrics_notify_delivery(1);
+	metrics_notify_delivery(0);
+	metrics_notify_delivery(0);
+	metrics_count(METRICS_DB_ERROR);
+	ok(metrics_notify_read(dir, &nt) == 1, "notify read");
+	is_int(nt.rows, 3, "outbox rows");
+	is_int(nt.oldest_due_ms, 1500, "oldest due");
+	is_int((long long)nt.done, 1, "deliveries done");
+	is_int((long long)nt.failed, 2, "deliveries failed");
+	is_int((long long)nt.events[METRICS_DB_ERROR], 1, "its db error");
+	is_int((long long)nt.pid, (long long)getpid(), "written by us");
+	ok(nt.alive && nt.refreshed >= (int64_t)time(NULL) - 5,
+	    "alive and refreshed now");
+	metrics_notify_close();
+	metrics_count(METRICS_DB_ERROR);	/* closed: not counted */
+	/* A run from cron: adds to the counts, and is gone afterwards. */
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		if (metrics_notify_open(dir, err, sizeof(err)) == -1)
+			_exit(2);
+		metrics_notify_outbox(0, 0);
+		metrics_notify_delivery(1);
+		metrics_notify_close();
+		_exit(0);
+	}
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "a --once run writes it");
+	ok(metrics_notify_read(dir, &nt) == 1 && nt.done == 2 &&
+	    nt.failed == 2 && nt.rows == 0 && nt.events[METRICS_DB_ERROR] == 1,
+	    "its counts add up, its figures replace");
+	ok(nt.pid == pid && !nt.alive, "its writer is known to be gone");
+	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 1,
+	    "not taken for a program's file");
+	free(progs);
+	/* A file of another layout is made anew. */
+	snprintf(path, sizeof(path), "%s/notify.onbind", dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("not ours\n", f);
+		fclose(f);
+	}
+	ok(metrics_notify_read(dir, &nt) == 0, "a foreign notify file: none");
+	ok(metrics_notify_open(dir, err, sizeof(err)) == 0 &&
+	    metrics_notify_read(dir, &nt) == 1 && nt.done == 0,
+	    "made anew from zero");
+	metrics_notify_close();
 	unlink(path);
 
 	/* With -t: the folder is checked, no file made. */
