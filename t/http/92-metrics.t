@@ -145,50 +145,23 @@ SKIP: {
 # A Prometheus server on loopback scrapes the stack; its HTTP API sees
 # the lookups.
 SKIP: {
-	skip('no prometheus server (apt-get install prometheus)', 2)
-	    unless system('sh', '-c', 'command -v prometheus >/dev/null') == 0;
-	my $dir = tempdir(CLEANUP => 1);
-	my ($target) = $ENV{SIGIL_TEST_URL} =~ m{^https?://([^/]+)};
-	my $port = free_port();
-	spew("$dir/prometheus.yml", <<"EOF");
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: sigil
-    metrics_path: /_sigil/metrics
-    static_configs:
-      - targets: ['$target']
-EOF
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDOUT, '>', "$dir/prometheus.log");
-		open(STDERR, '>&', \*STDOUT);
-		exec('prometheus', "--config.file=$dir/prometheus.yml",
-		    "--storage.tsdb.path=$dir/data",
-		    "--web.listen-address=127.0.0.1:$port") or exit 127;
-	}
-	my $api = HTTP::Tiny->new(timeout => 5);
+	my $server = start_prometheus()
+	    or skip('no prometheus server (apt-get install prometheus)', 2);
 	my $query = sub {
-		my $x = $api->get("http://127.0.0.1:$port/api/v1/query?query="
-		    . "sigil_requests_total%7Bprogram%3D%22lookup%22%2C"
-		    . "route%3D%22v1%2Flookup%22%2Ccode_class%3D%222xx%22%7D");
-		return undef unless $x->{success};
-		my $j = eval { decode_json($x->{content}) } or return undef;
-		my $res = $j->{data}{result}[0] or return undef;
-		return $res->{value}[1];
+		$server->{query}->('sigil_requests_total{program="lookup",'
+		    . 'route="v1/lookup",code_class="2xx"}');
 	};
 	my $first;
 	ok(wait_for(sub { defined($first = $query->()) }, 60),
 	    'Prometheus scraped the lookup counter')
-	    or diag(slurp("$dir/prometheus.log"));
+	    or diag(slurp($server->{log}));
 	$first //= 0;
 	get("$v1/lookup?medium=email&address=again$_%40example.org")
 	    for 1 .. 3;
 	my $now;
 	ok(wait_for(sub { ($now = $query->() // 0) == $first + 3 }, 60),
 	    'and read 3 more after 3 lookups') or diag("$first -> $now");
-	kill('TERM', $pid);
-	waitpid($pid, 0);
+	stop_prometheus($server);
 }
 
 # The slow-request log (slow_request, seconds): 0 logs every request,

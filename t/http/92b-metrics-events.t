@@ -56,40 +56,10 @@ sub wait_value {
 
 # A Prometheus server on loopback scraping the stack every second, when
 # the package is installed; $prom->(QUERY) is the first result's value.
-my ($prom_pid, $prom);
-if (system('sh', '-c', 'command -v prometheus >/dev/null') == 0) {
-	my $pdir = tempdir(CLEANUP => 1);
-	my ($target) = $ENV{SIGIL_TEST_URL} =~ m{^https?://([^/]+)};
-	my $port = free_port();
-	spew("$pdir/prometheus.yml", <<"EOF");
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: sigil
-    metrics_path: /_sigil/metrics
-    static_configs:
-      - targets: ['$target']
-EOF
-	$prom_pid = fork() // die "fork: $!";
-	if ($prom_pid == 0) {
-		open(STDOUT, '>', "$pdir/prometheus.log");
-		open(STDERR, '>&', \*STDOUT);
-		exec('prometheus', "--config.file=$pdir/prometheus.yml",
-		    "--storage.tsdb.path=$pdir/data",
-		    "--web.listen-address=127.0.0.1:$port") or exit 127;
-	}
-	my $api = HTTP::Tiny->new(timeout => 5);
-	$prom = sub {
-		my ($q) = @_;
-		my $x = $api->get("http://127.0.0.1:$port/api/v1/query?"
-		    . $api->www_form_urlencode({ query => $q }));
-		return undef unless $x->{success};
-		my $j = eval { decode_json($x->{content}) } or return undef;
-		my $res = $j->{data}{result}[0] or return undef;
-		return $res->{value}[1];
-	};
-}
-END { if ($prom_pid) { kill('TERM', $prom_pid); waitpid($prom_pid, 0) } }
+my $server = start_prometheus();
+my $prom = $server ? $server->{query} : undef;
+my $parent = $$;
+END { stop_prometheus($server) if $server && $$ == $parent }
 
 # Through Prometheus: waits until QUERY reads WANT (a number, or a code
 # given the value); skipped without the server.
