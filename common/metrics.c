@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "req.h"
+#include "shmfile.h"
 #include "util.h"
 
 _Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
@@ -176,110 +177,6 @@ header_of(const struct app *app, struct shm *h)
 	h->nroutes = (uint32_t)n;
 }
 
-/* Returns 1 when the mapped header m is h's (same layout and routes). */
-static int
-header_same(const struct shm *m, const struct shm *h)
-{
-	return m->magic == h->magic && m->version == h->version &&
-	    m->size == h->size && m->nroutes == h->nroutes &&
-	    memcmp(m->program, h->program, sizeof(h->program)) == 0 &&
-	    memcmp(m->route, h->route, sizeof(h->route)) == 0;
-}
-
-/*
- * A new file for header h at path: written beside it, then renamed over
- * it.  Returns the mapping, or NULL with errno set.
- */
-static struct shm *
-replace_file(const char *path, const struct shm *h)
-{
-	char		 tmp[4096];
-	struct shm	*m;
-	int		 fd, saved;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
-	    (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0640)) == -1)
-		return NULL;
-	m = MAP_FAILED;
-	if (ftruncate(fd, (off_t)sizeof(struct shm)) == 0)
-		m = mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED || (memcpy(m, h, offsetof(struct shm, w)),
-	    rename(tmp, path) == -1)) {
-		saved = errno;
-		if (m != MAP_FAILED)
-			munmap(m, sizeof(struct shm));
-		unlink(tmp);
-		close(fd);
-		errno = saved;
-		return NULL;
-	}
-	close(fd);
-	return m;
-}
-
-/*
- * Maps the file at path for header h, making it anew when it is missing
- * or of another layout.  Returns the mapping, or NULL with errno set.
- * The check and the making happen under an flock of the file, and a
- * file replaced meanwhile by another worker is opened again.
- */
-static struct shm *
-map_file(const char *path, const struct shm *h)
-{
-	struct stat	 st, st2;
-	struct shm	*m = NULL;
-	int		 fd, tries;
-
-	for (tries = 0; tries < 5 && m == NULL; tries++) {
-		if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW |
-		    O_CLOEXEC, 0640)) == -1)
-			return NULL;
-		if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1) {
-			close(fd);
-			return NULL;
-		}
-		if (stat(path, &st2) == -1 || st2.st_ino != st.st_ino ||
-		    st2.st_dev != st.st_dev) {
-			close(fd);		/* replaced meanwhile */
-			continue;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			close(fd);
-			errno = EINVAL;
-			return NULL;
-		}
-		if ((size_t)st.st_size == sizeof(struct shm)) {
-			m = mmap(NULL, sizeof(struct shm), PROT_READ |
-			    PROT_WRITE, MAP_SHARED, fd, 0);
-			if (m == MAP_FAILED) {
-				flock(fd, LOCK_UN);
-				close(fd);
-				return NULL;
-			}
-			if (!header_same(m, h)) {
-				munmap(m, sizeof(struct shm));
-				m = replace_file(path, h);
-			}
-		} else
-			m = replace_file(path, h);
-		/* Unlocked by hand: the mapping holds the file open, and
-		 * with it the lock, after close(). */
-		flock(fd, LOCK_UN);
-		close(fd);
-		if (m == NULL)
-			return NULL;
-	}
-	if (m == NULL)
-		errno = EAGAIN;
-	return m;
-}
-
 /* Claims a free row, or a dead process's; NULL when all are taken. */
 static struct shm_worker *
 claim_row(struct shm *m)
@@ -346,7 +243,8 @@ metrics_open(const char *dir, const struct app *app, int claim, char *err,
 		free(h);
 		return -1;
 	}
-	shm = map_file(path, h);
+	shm = shmfile_map(path, sizeof(struct shm), h, offsetof(struct shm, w),
+	    0640);
 	free(h);
 	if (shm == NULL) {
 		snprintf(err, errlen, "metrics_dir: %s: %s", path,
@@ -683,69 +581,27 @@ struct shm_notify {
 
 static struct shm_notify	*nf;
 
-/* Returns 1 when m is a notify file of this build's layout. */
-static int
-notify_same(const struct shm_notify *m)
+/* The header of a notify file of this build's layout, in *h. */
+static void
+notify_header(struct shm_notify *h)
 {
-	return m->magic == NOTIFY_MAGIC && m->version == NOTIFY_VERSION &&
-	    m->size == sizeof(*m);
-}
-
-/*
- * A new notify file at path, counters from zero: made beside it, then
- * renamed over it, so that a process of another build that still maps
- * the old one never sees it shrink.  Returns the mapping, or NULL with
- * errno set.
- */
-static struct shm_notify *
-notify_replace(const char *path)
-{
-	struct shm_notify	*m = MAP_FAILED;
-	char			 tmp[4096];
-	int			 fd, saved;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
-	    (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0640)) == -1)
-		return NULL;
-	if (ftruncate(fd, (off_t)sizeof(*m)) == 0)
-		m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED,
-		    fd, 0);
-	if (m != MAP_FAILED) {
-		m->magic = NOTIFY_MAGIC;
-		m->version = NOTIFY_VERSION;
-		m->size = sizeof(*m);
-	}
-	if (m == MAP_FAILED || rename(tmp, path) == -1) {
-		saved = errno;
-		if (m != MAP_FAILED)
-			munmap(m, sizeof(*m));
-		unlink(tmp);
-		close(fd);
-		errno = saved;
-		return NULL;
-	}
-	close(fd);
-	return m;
+	memset(h, 0, sizeof(*h));
+	h->magic = NOTIFY_MAGIC;
+	h->version = NOTIFY_VERSION;
+	h->size = sizeof(*h);
 }
 
 /*
  * Opens sigil-notify's file under dir (NULL: metrics off, returns 0) and
  * counts this process's events there.  Returns 0, or -1 with why in err.
- * As map_file(): checked and made under an flock, and opened again when
- * another process replaced it meanwhile.
+ * Checked and made under an flock, and opened again when another
+ * process replaced it meanwhile (shmfile_map()).
  */
 int
 metrics_notify_open(const char *dir, char *err, size_t errlen)
 {
-	struct stat		 st, st2;
-	struct shm_notify	*m = NULL;
+	struct shm_notify	*m, *h;
 	char			 path[4096];
-	int			 fd, tries;
 
 	if (dir == NULL)
 		return 0;
@@ -754,43 +610,12 @@ metrics_notify_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "metrics_dir: path too long");
 		return -1;
 	}
-	for (tries = 0; tries < 5 && m == NULL; tries++) {
-		if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW |
-		    O_CLOEXEC, 0640)) == -1)
-			break;
-		if (flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1) {
-			close(fd);
-			break;
-		}
-		if (stat(path, &st2) == -1 || st2.st_ino != st.st_ino ||
-		    st2.st_dev != st.st_dev) {
-			close(fd);		/* replaced meanwhile */
-			continue;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			close(fd);
-			errno = EINVAL;
-			break;
-		}
-		if ((size_t)st.st_size == sizeof(*m)) {
-			m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
-			    MAP_SHARED, fd, 0);
-			if (m == MAP_FAILED)
-				m = NULL;
-			else if (!notify_same(m)) {
-				munmap(m, sizeof(*m));
-				m = notify_replace(path);
-			}
-		} else
-			m = notify_replace(path);
-		flock(fd, LOCK_UN);
-		close(fd);
-		if (m == NULL)
-			break;
-	}
+	h = xcalloc(1, sizeof(*h));
+	notify_header(h);
+	m = shmfile_map(path, sizeof(*m), h, offsetof(struct shm_notify, pid),
+	    0640);
+	free(h);
 	if (m == NULL) {
-		if (tries == 5)
-			errno = EAGAIN;
 		snprintf(err, errlen, "metrics_dir: %s: %s", path,
 		    strerror(errno));
 		return -1;
@@ -866,7 +691,8 @@ metrics_notify_read(const char *dir, struct metrics_notify *out)
 		return 0;
 	}
 	close(fd);
-	if (notify_same(m)) {
+	if (m->magic == NOTIFY_MAGIC && m->version == NOTIFY_VERSION &&
+	    m->size == sizeof(*m)) {
 		out->refreshed = atomic_load_explicit(&m->refreshed,
 		    memory_order_acquire);
 		out->pid = atomic_load(&m->pid);

@@ -38,6 +38,7 @@
 #include <netinet/tcp.h>
 
 #include "pool.h"
+#include "shmfile.h"
 #include "util.h"
 
 #define POOL_MAGIC	UINT64_C(0x314c4f4f504c4753)	/* "SGLPOOL1" */
@@ -77,8 +78,7 @@ struct pool_file *
 pool_file_open(const char *dir, const char *program, char *err, size_t errlen)
 {
 	struct pool_file	*pf;
-	char			 tmp[4096 + 32];
-	int			 fd;
+	struct pool_shm		*h;
 
 	pf = xcalloc(1, sizeof(*pf));
 	if ((size_t)snprintf(pf->path, sizeof(pf->path), "%s/%s.pool", dir,
@@ -88,37 +88,23 @@ pool_file_open(const char *dir, const char *program, char *err, size_t errlen)
 		free(pf);
 		return NULL;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", pf->path, (long)getpid());
-	unlink(tmp);
-	pf->m = MAP_FAILED;
-	/* Readable by all: the web server's user runs sigil-status. */
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1)
-		goto fail;
-	fchmod(fd, 0644);		/* whatever the umask */
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1 ||
-	    ftruncate(fd, (off_t)sizeof(struct pool_shm)) == -1 ||
-	    (pf->m = mmap(NULL, sizeof(struct pool_shm), PROT_READ |
-	    PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
-		goto fail;
-	pf->fd = fd;
-	pf->m->magic = POOL_MAGIC;
-	pf->m->version = POOL_VERSION;
-	pf->m->size = sizeof(struct pool_shm);
-	snprintf(pf->m->program, POOL_NAME, "%s", program);
-	atomic_store(&pf->m->supervisor, (int32_t)getpid());
-	if (rename(tmp, pf->path) == -1)
-		goto fail;
+	h = xcalloc(1, sizeof(*h));
+	h->magic = POOL_MAGIC;
+	h->version = POOL_VERSION;
+	h->size = sizeof(struct pool_shm);
+	snprintf(h->program, POOL_NAME, "%s", program);
+	atomic_store(&h->supervisor, (int32_t)getpid());
+	/* Readable by all: the web server's user runs sigil-status; held
+	 * under an exclusive flock while this process lives. */
+	pf->m = shmfile_create(pf->path, sizeof(struct pool_shm), h,
+	    offsetof(struct pool_shm, v), 0644, &pf->fd);
+	free(h);
+	if (pf->m == NULL) {
+		snprintf(err, errlen, "%s: %s", pf->path, strerror(errno));
+		free(pf);
+		return NULL;
+	}
 	return pf;
-fail:
-	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	if (pf->m != NULL && pf->m != MAP_FAILED)
-		munmap(pf->m, sizeof(struct pool_shm));
-	unlink(tmp);
-	free(pf);
-	return NULL;
 }
 
 /* Stores the figures of f (its name and supervisor are the file's). */

@@ -21,19 +21,6 @@ plan skip_all => 'a shared host serves no /_sigil/ (no front location, '
 my $v1 = '/_matrix/identity/api/v1';
 my $lookup_route = 'program="lookup",route="v1/lookup"';
 
-# The exposition as { 'name{labels}' => value }, and the raw text.
-sub scrape {
-	my $r = get('/_sigil/metrics');
-	die "GET /_sigil/metrics: $r->{status} $r->{content}"
-	    unless $r->{status} == 200;
-	my %m;
-	for (split /\n/, $r->{content}) {
-		next if /^#/;
-		$m{$1} = $2 + 0 if /^(\S+\}|\S+)\s+(\S+)$/;
-	}
-	return (\%m, $r);
-}
-
 sub value {
 	my ($m, $name, $labels) = @_;
 	return $m->{"$name\{$labels}"} // 0;

@@ -25,19 +25,6 @@ my $dir = stack_dir();
 my $hs = $ENV{SIGIL_TEST_HS};
 my $v1 = '/_matrix/identity/api/v1';
 
-# The exposition as { 'name{labels}' => value }, and the raw text.
-sub scrape {
-	my $r = get('/_sigil/metrics');
-	die "GET /_sigil/metrics: $r->{status} $r->{content}"
-	    unless $r->{status} == 200;
-	my %m;
-	for (split /\n/, $r->{content}) {
-		next if /^#/;
-		$m{$1} = $2 + 0 if /^(\S+\}|\S+)\s+(\S+)$/;
-	}
-	return (\%m, $r);
-}
-
 # The value of one sample now ($labels: the text inside the braces).
 sub now_value {
 	my ($name, $labels) = @_;

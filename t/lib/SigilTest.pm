@@ -18,7 +18,7 @@ our @EXPORT = qw(api get post request is_error conf_value stack_dir
     stop_worker mails mail_count register_user validated_session wait_for
     free_port slurp spew running front shared_host deliver_onbind
     notify_program program_log start_onbind_double start_prometheus
-    stop_prometheus);
+    stop_prometheus scrape);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -331,6 +331,20 @@ sub free_port {
 	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
 	    or die "no free port: $!";
 	return $s->sockport;
+}
+
+# scrape(): the stack's /_sigil/metrics as ({ 'name{labels}' => value },
+# the response); dies unless it answers 200.
+sub scrape {
+	my $r = get('/_sigil/metrics');
+	die "GET /_sigil/metrics: $r->{status} $r->{content}"
+	    unless $r->{status} == 200;
+	my %m;
+	for (split /\n/, $r->{content}) {
+		next if /^#/;
+		$m{$1} = $2 + 0 if /^(\S+\}|\S+)\s+(\S+)$/;
+	}
+	return (\%m, $r);
 }
 
 # start_prometheus(): a Prometheus server on loopback (Debian package
