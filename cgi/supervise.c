@@ -84,7 +84,7 @@ enum stop_reason {
 
 struct worker {
 	pid_t		 pid;		/* 0: not running */
-	time_t		 started;
+	time_t		 started;	/* uptime(), as is restart_at */
 	time_t		 restart_at;	/* 0: not waiting to start */
 	enum stop_reason stop;
 };
@@ -119,6 +119,17 @@ say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* Seconds on the monotonic clock, from 1: a wall clock set back or
+ * forward does not delay or hasten a restart. */
+static time_t
+uptime(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + 1;
 }
 
 static int
@@ -388,7 +399,7 @@ start_worker(struct program *p, int i, const sigset_t *orig)
 	snprintf(argv0, sizeof(argv0), "sigil-%s", p->name);
 	if ((pid = fork()) == -1) {
 		say("fork: %s", strerror(errno));
-		p->w[i].restart_at = time(NULL) + 1;
+		p->w[i].restart_at = uptime() + 1;
 		return -1;
 	}
 	if (pid == 0) {
@@ -406,7 +417,7 @@ start_worker(struct program *p, int i, const sigset_t *orig)
 		_exit(127);
 	}
 	p->w[i].pid = pid;
-	p->w[i].started = time(NULL);
+	p->w[i].started = uptime();
 	p->w[i].restart_at = 0;
 	p->w[i].stop = STOP_NONE;
 	return 0;
@@ -424,7 +435,7 @@ reap(void)
 	pid_t		 pid;
 	int		 status, i;
 	size_t		 k;
-	time_t		 now = time(NULL);
+	time_t		 now = uptime();
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		for (k = 0; k < nprogs; k++)
@@ -486,7 +497,7 @@ regulate(struct program *p, const sigset_t *orig)
 {
 	const struct metrics_worker_view *v;
 	uint64_t	 queue = 0, limit = 0;
-	time_t		 now = time(NULL);
+	time_t		 now = uptime();
 	int		 i, running = 0, busy = 0, grow, have_rows, total, sat;
 	int		 queue_known, recycled = 0, floor;
 
@@ -557,6 +568,8 @@ regulate(struct program *p, const sigset_t *orig)
 			if (p->w[i].pid == 0 && p->w[i].restart_at == 0) {
 				if (start_worker(p, i, orig) == 0)
 					p->fig.grown++;
+				else	/* the next tick tries again */
+					p->w[i].restart_at = 0;
 				grow--;
 			}
 		total = occupied(p);
@@ -596,6 +609,7 @@ stop_all(void)
 {
 	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
 	struct worker	*w;
+	pid_t		 pid;
 	size_t		 k;
 	int		 i, alive, round;
 
@@ -603,18 +617,18 @@ stop_all(void)
 		for (i = 0; i < progs[k].max; i++)
 			if (progs[k].w[i].pid > 0)
 				kill(progs[k].w[i].pid, SIGTERM);
+	/* A worker is gone once reaped here (not by kill(pid, 0), which
+	 * a process given a reaped worker's pid would answer). */
 	for (round = 0; round < STOP_GRACE_S * 10; round++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			for (k = 0; k < nprogs; k++)
+				for (i = 0; i < progs[k].max; i++)
+					if (progs[k].w[i].pid == pid)
+						progs[k].w[i].pid = 0;
 		alive = 0;
 		for (k = 0; k < nprogs; k++)
-			for (i = 0; i < progs[k].max; i++) {
-				w = &progs[k].w[i];
-				if (w->pid > 0 && kill(w->pid, 0) == 0)
-					alive = 1;
-				else
-					w->pid = 0;
-			}
+			for (i = 0; i < progs[k].max; i++)
+				alive |= progs[k].w[i].pid > 0;
 		if (!alive)
 			break;
 		nanosleep(&tick, NULL);
@@ -788,7 +802,7 @@ main(int argc, char **argv)
 			break;		/* SIGHUP: nothing to reload */
 		if (sig == SIGCHLD)
 			reap();
-		now = time(NULL);
+		now = uptime();
 		for (k = 0; k < nprogs; k++) {
 			for (i = 0; i < progs[k].max; i++)
 				if (progs[k].w[i].pid == 0 &&
