@@ -520,8 +520,8 @@ status_text(struct buf *b, const cJSON *o)
 {
 	const cJSON	*po, *m;
 
-	for (po = cJSON_GetObjectItem(o, "programs")->child; po != NULL;
-	    po = po->next) {
+	for (po = cJSON_GetObjectItemCaseSensitive(o, "programs")->child;
+	    po != NULL; po = po->next) {
 		for (m = po->child; m != NULL; m = m->next)
 			text_member(b, "", m);
 		buf_putc(b, '\n');
