@@ -12,9 +12,10 @@
  * /_matrix/key/v2/server (server discovery, blocklist and caps of
  * common/http) and kept until their valid_until_ts.
  *
- * A bind of a 3PID with pending email invites queues them, in the bind's
- * transaction, for the homeserver of the user ID (onbind); sigil-notify
- * delivers them.
+ * Every bind queues, in the bind's transaction, an onbind for the
+ * homeserver of the user ID: the signed association with the 3PID's
+ * pending email invites attached (an empty list when there are none);
+ * sigil-notify delivers it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@
 
 /*
  * The body onbind delivers: the association of (medium, address) with
- * mxid, with each pending invite attached and signed with the long-term
+ * mxid, with each pending invite of inv (none: an empty list, which the
+ * server-server API requires) attached and signed with the long-term
  * key, all signed.  Returns the JSON text (caller frees) or NULL.
  */
 static char *
@@ -81,9 +83,9 @@ out:
 /*
  * Records the binding, with the signature of its association (assoc,
  * signed) for v1 lookups to answer, and, in the same transaction, queues
- * the pending invites of that 3PID for delivery to the homeserver of
- * mxid, where sigil-notify picks them up.  Returns 0, or -1 (nothing
- * recorded).
+ * its onbind, with the pending invites of that 3PID, for delivery to the
+ * homeserver of mxid, where sigil-notify picks it up.  Returns 0, or -1
+ * (nothing recorded, nothing queued).
  */
 static int
 bind_and_queue(struct ctx *c, const struct db_session *s, const char *mxid,
@@ -104,9 +106,9 @@ bind_and_queue(struct ctx *c, const struct db_session *s, const char *mxid,
 	    db_invites_pending(c->db, s->medium, s->address, now, &inv) !=
 	    DB_OK)
 		goto out;
-	if (inv.n > 0 && ((body = onbind_body(c, s, mxid, now, &inv)) ==
-	    NULL || db_outbox_queue(c->db, ident_user_id_server(mxid), body,
-	    now, (const char *const *)inv.token, inv.n) != DB_OK))
+	if ((body = onbind_body(c, s, mxid, now, &inv)) == NULL ||
+	    db_outbox_queue(c->db, ident_user_id_server(mxid), body, now,
+	    (const char *const *)inv.token, inv.n) != DB_OK)
 		goto out;
 	if (db_commit(c->db) != DB_OK)
 		goto out;

@@ -1342,8 +1342,8 @@ db_invites_clear(struct db_invites *inv)
 
 /*
  * Inside bind's transaction: queues body for destination's onbind, with
- * the n invites (by token) attached to it, and wakes sigil-notify at
- * commit.
+ * the n invites (by token; none when n is 0) attached to it, and wakes
+ * sigil-notify at commit.
  */
 enum db_res
 db_outbox_queue(struct db *db, const char *destination, const char *body,
@@ -1359,6 +1359,10 @@ db_outbox_queue(struct db *db, const char *destination, const char *body,
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
 	if ((res = db_exec(db, STMT_OUTBOX_INSERT, params, NULL)) == NULL)
 		return DB_ERROR;
+	if (n == 0) {
+		PQclear(res);
+		return DB_OK;
+	}
 	id = xstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	db_text_array(&arr, tokens, n);

@@ -1,8 +1,12 @@
-# Invites delivered on bind (onbind) through the real stack: sigil-bind
-# queues the pending invites of exactly the bound address, sigil-notify
-# POSTs them to the homeserver double, whose log shows what arrived; the
-# association and each invite's signed part are checked by
-# python3-signedjson.  A homeserver that is down while sigil-notify is
+# Onbind through the real stack: every bind (v1, v2, a rebind) queues
+# the signed association for the user's homeserver, with the pending
+# invites of exactly the bound address attached (an empty list when there
+# are none), sigil-notify POSTs it to the homeserver double, whose log
+# shows what arrived; the association and each invite's signed part are
+# checked by python3-signedjson.  A failed bind sends nothing.  The rows
+# other files queued for homeservers that do not exist here (example.org)
+# stay queued, so this file counts only its own destinations' rows.  A
+# homeserver that is down while sigil-notify is
 # restarted gets the delivery exactly once when it comes up; two
 # sigil-notify processes never deliver one row twice; a homeserver that
 # holds its delivery open does not hold back another's.
@@ -50,7 +54,10 @@ sub lines {
 	my @l = map { chomp; $_ } <$fh>;
 	return wantarray ? @l : scalar @l;
 }
-sub outbox { psql('SELECT count(*) FROM onbind_outbox') }
+# outbox(DESTINATION): the rows queued for that homeserver.
+sub outbox { psql("SELECT count(*) FROM onbind_outbox WHERE destination = "
+    . "'$_[0]'") }
+sub stop_double { kill 'TERM', $_[0]; waitpid($_[0], 0) }
 
 # Three invites, two of them for the address that gets bound.
 my @mine = (invite('Onbind@Example.org', '!one:example.org'),
@@ -84,43 +91,141 @@ for my $i (@{ $body->{invites} }) {
 	ok(verify_signed($json->encode($i->{signed}), 'localhost', $key_id,
 	    $pub), 'which verifies');
 }
-ok(wait_for(sub { outbox() == 0 }, 5), 'the outbox is empty afterwards');
+ok(wait_for(sub { outbox($hs) == 0 }, 5), 'the outbox is empty afterwards');
 is(psql("SELECT count(*) FROM invites WHERE address = 'onbind\@example.org'"
     . " AND delivered_ts IS NOT NULL"), 2,
     'delivered invites are kept, marked delivered (invite_delete_on_delivery)');
 is(psql("SELECT count(*) FROM invites WHERE token = '$theirs'"), 1,
     'the other address\'s invite is still pending');
 
-# A bind without pending invites delivers nothing.
+# A bind without pending invites tells the user's homeserver too, and
+# only it: the server-server API's 3pid/onbind (third_party_invite.yaml
+# in the spec) requires medium, address, mxid and invites; sydent sends
+# the signed association on every bind (sydent/threepid/bind.py,
+# addBinding, lines 90-119, to the mxid's server in _notify, lines
+# 146-172), without "invites" when there are none (line 112); we send the
+# list the spec requires, empty, which Synapse reads as none
+# (synapse/federation/transport/server/federation.py, On3pidBindServlet,
+# lines 660-684).
+my $port = free_port();
+my $plog = "$dir/onbind-$port.log";
+my $double = start_onbind_double($port, $plog);
 $before = () = lines($log);
-bind_to('noinvites@example.org', "\@plain:$hs");
-is(outbox(), 0, 'a bind without invites queues nothing');
-select(undef, undef, undef, 1);
-is(scalar(() = lines($log)), $before, 'and sends nothing');
+$r = bind_to('noinvites@example.org', "\@plain:localhost:$port");
+is($r->{status}, 200, 'a bind of an address without invites')
+    or diag($r->{content});
+ok(wait_for(sub { lines($plog) >= 1 }, 20),
+    'sigil-notify delivered an onbind to the user\'s homeserver');
+ok(wait_for(sub { outbox("localhost:$port") == 0 }, 5),
+    'and dropped its row');
+@got = lines($plog);
+is(scalar @got, 1, 'exactly one');
+$body = $json->decode($got[0]);
+is_deeply([sort keys %$body], [qw(address invites medium mxid not_after
+    not_before signatures ts)], 'the association with an invites member');
+is_deeply($body->{invites}, [], 'an empty list');
+is($body->{medium}, 'email', 'for the medium');
+is($body->{address}, 'noinvites@example.org', 'the address');
+is($body->{mxid}, "\@plain:localhost:$port", 'and the user');
+my %reply = %{ $r->{json} };
+my %sent = %$body;
+delete @reply{qw(signatures)};
+delete @sent{qw(signatures invites)};
+is_deeply(\%sent, \%reply, 'the association the bind answered');
+ok(verify_signed($got[0], 'localhost', $key_id, $pub),
+    'signed with the long-term key, invites included (python3-signedjson)');
+is(scalar(() = lines($log)), $before,
+    'nothing went to another homeserver');
+
+# A rebind of the bound address, to another user and to the same one:
+# each tells the homeserver again, with no invite (none is pending).
+bind_to('noinvites@example.org', "\@other:localhost:$port")->{status} == 200
+    or die 'rebind failed';
+bind_to('noinvites@example.org', "\@other:localhost:$port")->{status} == 200
+    or die 'rebind failed';
+ok(wait_for(sub { lines($plog) >= 3 }, 20), 'two rebinds, two onbinds');
+@got = lines($plog);
+is(scalar @got, 3, 'exactly two more');
+is_deeply([map { $json->decode($_)->{mxid} } @got[1, 2]],
+    [("\@other:localhost:$port") x 2], 'for the new user');
+is_deeply([map { $json->decode($_)->{invites} } @got[1, 2]], [[], []],
+    'with empty invites');
+ok(!(grep { !verify_signed($_, 'localhost', $key_id, $pub) } @got[1, 2]),
+    'each signed');
+
+# v2 bind: the same, to the token's user's homeserver.
+my $tok = register_user('onbindv2');
+my ($v2sid, $v2secret) = validated('onbind-v2@example.org');
+$before = () = lines($log);
+$r = post("$v2/3pid/bind", { sid => $v2sid, client_secret => $v2secret,
+    mxid => "\@onbindv2:$hs" }, { Authorization => "Bearer $tok" });
+is($r->{status}, 200, 'a v2 bind') or diag($r->{content});
+ok(wait_for(sub { lines($log) > $before }, 20), 'delivered an onbind');
+@got = lines($log);
+is(scalar @got, $before + 1, 'one');
+$body = $json->decode($got[-1]);
+is($body->{mxid}, "\@onbindv2:$hs", 'for that user');
+is_deeply($body->{invites}, [], 'with empty invites');
+ok(verify_signed($got[-1], 'localhost', $key_id, $pub), 'signed');
+
+# A failed bind sends nothing: not validated, a wrong secret, v2 to
+# another user, an invalid user ID.  A good bind afterwards is the only
+# thing the homeserver gets.
+my ($fsid, $fsecret) = validated('failed@example.org');
+is(post("$v1/3pid/bind", { sid => $fsid, client_secret => 'wrong',
+    mxid => "\@f:localhost:$port" })->{status}, 404,
+    'a bind with a wrong secret fails');
+is(post("$v2/3pid/bind", { sid => $fsid, client_secret => $fsecret,
+    mxid => "\@f:localhost:$port" }, { Authorization => "Bearer $tok" })
+    ->{status}, 403, 'a v2 bind to another user fails');
+is(post("$v1/3pid/bind", { sid => $fsid, client_secret => $fsecret,
+    mxid => "f:localhost:$port" })->{status}, 400,
+    'a bind to an invalid user ID fails');
+$r = post("$v1/validate/email/requestToken", { client_secret => 'unvalidated',
+    email => 'failed@example.org', send_attempt => 1 });
+is(post("$v1/3pid/bind", { sid => $r->{json}{sid},
+    client_secret => 'unvalidated', mxid => "\@f:localhost:$port" })
+    ->{status}, 400, 'a bind of an unvalidated session fails');
+is(outbox("localhost:$port"), 0, 'none of them queued anything');
+bind_to('marker@example.org', "\@marker:localhost:$port");
+ok(wait_for(sub { lines($plog) >= 4 }, 20), 'a good bind is delivered');
+@got = lines($plog);
+is(scalar @got, 4, 'and it alone');
+is($json->decode($got[-1])->{address}, 'marker@example.org',
+    'the good bind\'s');
+stop_double($double);
 
 # The homeserver is down; sigil-notify is restarted; the homeserver comes
-# up: delivered exactly once.
-my $port = free_port();
+# up: delivered exactly once, the onbind with an invite and the one
+# without alike.
+$port = free_port();
+my $dest = "localhost:$port";
 my $late = invite('late@example.org', '!late:example.org');
-bind_to('late@example.org', "\@late:localhost:$port");
-ok(wait_for(sub { psql('SELECT coalesce(max(attempts), 0) FROM onbind_outbox') >= 1 }, 20),
-    'with the homeserver down the attempt fails and stays queued');
-like(psql('SELECT last_error FROM onbind_outbox'), qr/unreachable/,
-    'with the reason recorded');
+bind_to('late@example.org', "\@late:$dest");
+bind_to('late-plain@example.org', "\@plain:$dest");
+is(outbox($dest), 2, 'two binds, two onbinds queued');
+ok(wait_for(sub { psql("SELECT coalesce(min(attempts), 0) FROM onbind_outbox "
+    . "WHERE destination = '$dest'") >= 1 }, 20),
+    'with the homeserver down the attempts fail and stay queued');
+is(psql("SELECT count(*) FROM onbind_outbox WHERE destination = '$dest' "
+    . "AND last_error LIKE '%unreachable%'"), 2, 'with the reason recorded');
 system("deploy/sigil-stack notify-restart $dir") == 0
     or BAIL_OUT('notify-restart failed');
-is(outbox(), 1, 'the row survives a restart of sigil-notify');
+is(outbox($dest), 2, 'the rows survive a restart of sigil-notify');
 my $log2 = "$dir/onbind-$port.log";
-my $double = start_onbind_double($port, $log2);
-psql('UPDATE onbind_outbox SET next_attempt_ts = 0');
+$double = start_onbind_double($port, $log2);
+psql("UPDATE onbind_outbox SET next_attempt_ts = 0 WHERE destination = '$dest'");
 psql('NOTIFY sigil_onbind');
-ok(wait_for(sub { outbox() == 0 }, 20), 'delivered once the homeserver is up');
+ok(wait_for(sub { outbox($dest) == 0 }, 20),
+    'delivered once the homeserver is up');
 select(undef, undef, undef, 1);
-my @late = lines($log2);
-is(scalar @late, 1, 'exactly once');
-is($json->decode($late[0])->{invites}[0]{token}, $late, 'with its invite');
-kill 'TERM', $double;
-waitpid($double, 0);
+my %late = map { my $b = $json->decode($_); ($b->{address} => $b) }
+    lines($log2);
+is(scalar(() = lines($log2)), 2, 'each exactly once');
+is($late{'late@example.org'}{invites}[0]{token}, $late, 'one with its invite');
+is_deeply($late{'late-plain@example.org'}{invites}, [],
+    'the other with none');
+stop_double($double);
 
 # Two sigil-notify processes and a slow homeserver: every row delivered
 # exactly once.
@@ -139,7 +244,8 @@ for my $i (1 .. 8) {
 	push @tokens, invite("many$i\@example.org", '!many:example.org');
 	bind_to("many$i\@example.org", "\@many$i:localhost:$port");
 }
-ok(wait_for(sub { outbox() == 0 }, 30), 'all eight delivered');
+ok(wait_for(sub { outbox("localhost:$port") == 0 }, 30),
+    'all eight delivered');
 select(undef, undef, undef, 1);
 my @many = map { $json->decode($_)->{invites}[0]{token} } lines($log3);
 is_deeply([sort @many], [sort @tokens], 'each exactly once');

@@ -67,8 +67,13 @@ sub once {
 sub stop_double { kill 'TERM', $_[0]; waitpid($_[0], 0) }
 
 # Whatever the suite left due (no daemon runs on a shared host) goes
-# first; then nothing is due.
+# first.  What failed then is for homeservers that do not exist here
+# (other files bind users of example.org, and every bind tells the
+# user's homeserver): put off for an hour, so that nothing falls due
+# between this run and the next.
 once();
+psql('UPDATE onbind_outbox SET next_attempt_ts = '
+    . (time() * 1000 + 3600_000));
 my ($rc, $out) = once();
 is($rc, 0, 'a run with nothing due');
 is($out, '', 'says nothing (cron mails what a job prints)');
@@ -89,6 +94,29 @@ my $body = $json->decode($got[0] // '{}');
 is($body->{invites}[0]{token}, $token, 'with the pending invite');
 ok(verify_signed($got[0], 'localhost', $key_id, $pub),
     'signed (python3-signedjson)');
+
+# A bind without invites and a rebind of the same address queue an
+# onbind each (the spec's 3pid/onbind, with invites empty; see
+# t/http/87-onbind.t); a failed bind queues none.
+bind_to('cron-plain@example.org', "\@plain:localhost:$port");
+bind_to('cron-plain@example.org', "\@again:localhost:$port");
+my $secret = 'cron' . ++$n;
+my $sid = validated_session('cron-failed@example.org', $secret);
+is(post("$v1/3pid/bind", { sid => $sid, client_secret => 'wrong',
+    mxid => "\@f:localhost:$port" })->{status}, 404, 'a failed bind');
+is(outbox($port), 2, 'two onbinds queued, none for the failed bind');
+($rc, $out) = once();
+is($rc, 0, 'the next cron run') or diag($out);
+@got = lines($log);
+is(scalar @got, 3, 'delivered both');
+is(outbox($port), 0, 'and emptied the outbox');
+is_deeply([map { my $b = $json->decode($_);
+    [$b->{address}, $b->{mxid}, $b->{invites}] } @got[1, 2]],
+    [['cron-plain@example.org', "\@plain:localhost:$port", []],
+    ['cron-plain@example.org', "\@again:localhost:$port", []]],
+    'each with its user and empty invites');
+ok(!(grep { !verify_signed($_, 'localhost', $key_id, $pub) } @got[1, 2]),
+    'each signed (python3-signedjson)');
 stop_double($double);
 
 # The homeserver is down: the run fails the attempt, keeps the row and
@@ -97,19 +125,26 @@ $port = free_port();
 $log = "$dir/cron-$port.log";
 $token = invite('cron-late@example.org');
 bind_to('cron-late@example.org', "\@late:localhost:$port");
+bind_to('cron-late-plain@example.org', "\@plain:localhost:$port");
+sub attempts { psql("SELECT string_agg(attempts::text, ',') FROM "
+    . "onbind_outbox WHERE destination = 'localhost:$port'") }
 ($rc, $out) = once();
 is($rc, 0, 'a run while the homeserver is down: no error of its own');
 like($out, qr/attempt 1 failed/, 'it says the attempt failed');
-is(psql("SELECT attempts FROM onbind_outbox WHERE destination = 'localhost:$port'"), 1,
-    'the row stays, attempted');
+is(attempts(), '1,1', 'the rows stay, attempted (with and without invite)');
 ($rc) = once();
-is(psql("SELECT attempts FROM onbind_outbox WHERE destination = 'localhost:$port'"), 1,
-    'a run before the retry is due leaves it alone');
+is(attempts(), '1,1', 'a run before the retry is due leaves them alone');
 $double = start_onbind_double($port, $log);
 psql("UPDATE onbind_outbox SET next_attempt_ts = 0 WHERE destination = 'localhost:$port'");
 ($rc) = once();
 is(outbox($port), 0, 'a run once it is up and the retry due: delivered');
-is(scalar(() = lines($log)), 1, 'once');
+my %late = map { my $b = $json->decode($_); ($b->{address} => $b) }
+    lines($log);
+is(scalar(() = lines($log)), 2, 'each once');
+is($late{'cron-late@example.org'}{invites}[0]{token}, $token,
+    'one with its invite');
+is_deeply($late{'cron-late-plain@example.org'}{invites}, [],
+    'the other with none');
 stop_double($double);
 
 # Overlapping runs and a slow homeserver: every row exactly once.
