@@ -98,7 +98,10 @@ label_value(struct buf *b, const char *s)
 	}
 }
 
-/* The labels program="...",route="..." of route rt of program p. */
+/*
+ * The labels program="...",route="...",method="..." of route rt of
+ * program p: a path served for two methods is two routes.
+ */
 static void
 labels(struct buf *b, const struct metrics_program *p,
     const struct metrics_route_sum *rt)
@@ -107,6 +110,8 @@ labels(struct buf *b, const struct metrics_program *p,
 	label_value(b, p->name);
 	buf_puts(b, "\",route=\"");
 	label_value(b, rt->name);
+	buf_puts(b, "\",method=\"");
+	label_value(b, rt->method);
 	buf_putc(b, '"');
 }
 
@@ -342,7 +347,7 @@ h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
 	if (read_all(c, rs, &progs, &n) == -1)
 		return;
 	buf_puts(b, "# HELP sigil_requests_total Requests answered, by "
-	    "program, route and HTTP status class.\n"
+	    "program, route, method and HTTP status class.\n"
 	    "# TYPE sigil_requests_total counter\n");
 	for (i = 0; i < n; i++)
 		for (p = &progs[i], j = 0; j < p->nroutes; j++)
@@ -477,7 +482,9 @@ onbind_json(const char *dir)
 /*
  * The member m as plain text lines "<prefix><name>: <value>", an object
  * member as "<name>.<key>", an array of objects as "<name>[<first
- * value>].<key>" (a route's name, a process's pid).
+ * value>].<key>" (a process's pid), or "<name>[<first> <second>].<key>"
+ * when the first two are strings (a route's name and method: "v2/terms
+ * POST"), so that no two lines share a name.
  */
 static void
 text_member(struct buf *b, const char *prefix, const cJSON *m)
@@ -502,7 +509,12 @@ text_member(struct buf *b, const char *prefix, const cJSON *m)
 			if (cJSON_IsNumber(id))
 				snprintf(sub, sizeof(sub), "%s%s[%.0f].",
 				    prefix, m->string, id->valuedouble);
-			else
+			else if (cJSON_IsString(id) && cJSON_IsString(id->next)) {
+				snprintf(sub, sizeof(sub), "%s%s[%s %s].",
+				    prefix, m->string, id->valuestring,
+				    id->next->valuestring);
+				id = id->next;
+			} else
 				snprintf(sub, sizeof(sub), "%s%s[%s].",
 				    prefix, m->string, cJSON_IsString(id) ?
 				    id->valuestring : "");
@@ -581,6 +593,7 @@ h_status(struct ctx *c, const struct req *r, struct resp *rs)
 			ro = cJSON_CreateObject();
 			cJSON_AddItemToArray(routes, ro);
 			cJSON_AddStringToObject(ro, "route", rt->name);
+			cJSON_AddStringToObject(ro, "method", rt->method);
 			cJSON_AddItemToObject(ro, "requests",
 			    class_counts(rt->cls));
 			cJSON_AddNumberToObject(ro, "count",
@@ -610,6 +623,7 @@ h_status(struct ctx *c, const struct req *r, struct resp *rs)
 			cJSON_AddNumberToObject(wo, "requests",
 			    (double)w->served);
 			cJSON_AddStringToObject(wo, "route", w->route);
+			cJSON_AddStringToObject(wo, "method", w->method);
 			ms = w->duration_us / 1000;
 			cJSON_AddNumberToObject(wo, "duration_ms", (double)ms);
 		}

@@ -304,7 +304,8 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 	r->api = api;
 	r->route = found->path;
 	r->path_arg = arg;
-	metrics_route((size_t)(found - app->routes), api);
+	metrics_route((size_t)(found - app->routes), api,
+	    found->methods & r->method);
 	/* Every outbound call this request makes shares one time budget. */
 	if (http_budget_begin != NULL)
 		http_budget_begin();

@@ -40,7 +40,7 @@ _Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
     "shared counters need lock-free atomics");
 
 #define METRICS_MAGIC	UINT64_C(0x3152544d4c474953)	/* "SIGLMTR1" */
-#define METRICS_VERSION	2
+#define METRICS_VERSION	3
 
 const double	 metrics_bucket_le[METRICS_BUCKETS - 1] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -105,13 +105,15 @@ struct shm {
 	uint64_t		 size;
 	char			 program[METRICS_NAME];
 	char			 route[MAX_METRICS_ROUTES][METRICS_NAME];
+	char			 method[MAX_METRICS_ROUTES][METRICS_METHOD];
 	struct shm_worker	 w[MAX_METRICS_WORKERS];
 };
 
 /* The writer: this process's file, row, and route slots. */
 static struct shm		*shm;
 static struct shm_worker	*me;
-static unsigned char		*slot_of;	/* [route * 4 + api index] */
+static unsigned char		*slot_of;	/* [(route * 4 + api index) *
+					   REQ_METHODS + method index] */
 static size_t			 nslot_of;
 static uint64_t			 t0;
 static struct shm_events	*ev;		/* this process's events */
@@ -144,14 +146,16 @@ short_name(const char *name)
 
 /*
  * Fills h (zeroed) with the header for app and slot_of with its route
- * slots: slot 0 is "other" (no route: 404, 405, OPTIONS, a refused
- * request), then one per route and API, e.g. "v2/lookup".  Routes past
- * MAX_METRICS_ROUTES count as "other".
+ * slots: slot 0 is "other" of method "any" (no route: 404, 405, OPTIONS,
+ * a refused request), then one per route, API and method, e.g.
+ * "v2/lookup" "POST": a path served for two methods (v2/terms GET and
+ * POST) has a slot for each.  Routes past MAX_METRICS_ROUTES count as
+ * "other".
  */
 static void
 header_of(const struct app *app, struct shm *h)
 {
-	size_t		 i, k, n = 1;
+	size_t		 i, k, m, n = 1;
 	const char	*p;
 
 	h->magic = METRICS_MAGIC;
@@ -159,21 +163,26 @@ header_of(const struct app *app, struct shm *h)
 	h->size = sizeof(struct shm);
 	snprintf(h->program, METRICS_NAME, "%s", short_name(app->name));
 	snprintf(h->route[0], METRICS_NAME, "other");
+	snprintf(h->method[0], METRICS_METHOD, "any");
 	free(slot_of);
-	nslot_of = app->nroutes * 4;
+	nslot_of = app->nroutes * 4 * REQ_METHODS;
 	slot_of = xcalloc(nslot_of + 1, 1);
 	for (i = 0; i < app->nroutes; i++)
-		for (k = 0; k < 4; k++) {
-			if (!(app->routes[i].apis & apis[k].api) ||
-			    n >= MAX_METRICS_ROUTES)
-				continue;
-			p = app->routes[i].path;
-			snprintf(h->route[n], METRICS_NAME, "%s%s%s",
-			    apis[k].prefix,
-			    *apis[k].prefix != '\0' && *p != '\0' ? "/" : "",
-			    p);
-			slot_of[i * 4 + k] = (unsigned char)n++;
-		}
+		for (k = 0; k < 4; k++)
+			for (m = 0; m < REQ_METHODS; m++) {
+				if (!(app->routes[i].apis & apis[k].api) ||
+				    !(app->routes[i].methods & (1U << m)) ||
+				    n >= MAX_METRICS_ROUTES)
+					continue;
+				p = app->routes[i].path;
+				snprintf(h->route[n], METRICS_NAME, "%s%s%s",
+				    apis[k].prefix, *apis[k].prefix != '\0' &&
+				    *p != '\0' ? "/" : "", p);
+				snprintf(h->method[n], METRICS_METHOD, "%s",
+				    req_method_name(m));
+				slot_of[(i * 4 + k) * REQ_METHODS + m] =
+				    (unsigned char)n++;
+			}
 	h->nroutes = (uint32_t)n;
 }
 
@@ -316,20 +325,24 @@ metrics_begin(void)
 	atomic_store_explicit(&me->busy, 1, memory_order_release);
 }
 
-/* The dispatcher found route number idx of the program's table, on api. */
+/*
+ * The dispatcher found route number idx of the program's table, on api,
+ * for a request of method (one enum http_method bit).
+ */
 void
-metrics_route(size_t idx, unsigned api)
+metrics_route(size_t idx, unsigned api, unsigned method)
 {
-	size_t	 k;
+	size_t	 k, m, slot;
 
 	if (me == NULL)
 		return;
 	for (k = 0; k < 4 && apis[k].api != api; k++)
 		;
-	if (k == 4 || idx * 4 + k >= nslot_of)
+	m = req_method_index(method);
+	slot = (idx * 4 + k) * REQ_METHODS + m;
+	if (k == 4 || m == REQ_METHODS || slot >= nslot_of)
 		return;
-	atomic_store_explicit(&me->route, slot_of[idx * 4 + k],
-	    memory_order_relaxed);
+	atomic_store_explicit(&me->route, slot_of[slot], memory_order_relaxed);
 }
 
 /* The response (HTTP status) has been written: count the request. */
@@ -413,6 +426,8 @@ sum_file(struct shm *m, struct metrics_program *p, uint64_t now, int routes)
 	for (j = 0; j < p->nroutes; j++) {
 		memcpy(p->routes[j].name, m->route[j], METRICS_NAME);
 		p->routes[j].name[METRICS_NAME - 1] = '\0';
+		memcpy(p->routes[j].method, m->method[j], METRICS_METHOD);
+		p->routes[j].method[METRICS_METHOD - 1] = '\0';
 	}
 	for (i = 0; i < MAX_METRICS_WORKERS; i++) {
 		w = &m->w[i];
@@ -439,6 +454,7 @@ sum_file(struct shm *m, struct metrics_program *p, uint64_t now, int routes)
 		if (slot >= p->nroutes)
 			slot = 0;
 		memcpy(v->route, p->routes[slot].name, METRICS_NAME);
+		memcpy(v->method, p->routes[slot].method, METRICS_METHOD);
 		start = atomic_load(&w->start_us);
 		if (v->busy) {
 			v->duration_us = now > start ? now - start : 0;

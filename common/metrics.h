@@ -23,6 +23,7 @@ struct cfg_rate;
 /* Latency buckets: the bounds below, then +Inf. */
 #define METRICS_BUCKETS		14
 #define METRICS_NAME		48	/* a route's or program's name, NUL */
+#define METRICS_METHOD		8	/* a route's method ("OPTIONS"), NUL */
 
 extern const double	 metrics_bucket_le[METRICS_BUCKETS - 1];
 extern const char *const metrics_class_name[METRICS_CLASSES];
@@ -46,7 +47,7 @@ extern const char *const metrics_limit_name[METRICS_LIMITS];
 /* Writer: each returns at once while metrics are off. */
 int	 metrics_open(const char *, const struct app *, int, char *, size_t);
 void	 metrics_begin(void);
-void	 metrics_route(size_t, unsigned);
+void	 metrics_route(size_t, unsigned, unsigned);
 void	 metrics_end(int);
 void	 metrics_close(void);
 void	 metrics_limits_of(const struct cfg *);
@@ -54,8 +55,10 @@ void	 metrics_count(enum metrics_event);
 void	 metrics_refused(const struct cfg_rate *);
 
 /* Reader: one program's figures, summed over its workers' rows. */
+/* A route (name) served for one method: "v2/terms" "POST". */
 struct metrics_route_sum {
 	char		 name[METRICS_NAME];
+	char		 method[METRICS_METHOD];	/* "any" for "other" */
 	uint64_t	 cls[METRICS_CLASSES];
 	uint64_t	 bucket[METRICS_BUCKETS];	/* not cumulative */
 	uint64_t	 sum_us;
@@ -67,6 +70,7 @@ struct metrics_worker_view {
 	int		 busy;
 	uint64_t	 served;		/* by this process */
 	char		 route[METRICS_NAME];	/* current, else last */
+	char		 method[METRICS_METHOD];	/* its method */
 	uint64_t	 duration_us;		/* so far, else the last's */
 	uint64_t	 idle_us;		/* idle: for how long */
 };

@@ -15,24 +15,51 @@
 #include "resp.h"
 #include "util.h"
 
+/* The methods by name, in the order of their bits: methods[i] is bit
+ * 1 << i. */
+static const struct {
+	const char		*name;
+	enum http_method	 method;
+} methods[] = {
+	{ "GET", METHOD_GET }, { "POST", METHOD_POST },
+	{ "PUT", METHOD_PUT }, { "DELETE", METHOD_DELETE },
+	{ "OPTIONS", METHOD_OPTIONS }, { "HEAD", METHOD_HEAD },
+	{ "OTHER", METHOD_OTHER },
+};
+_Static_assert(sizeof(methods) / sizeof(methods[0]) == REQ_METHODS,
+    "one name per method bit");
+
 /* Returns the method named by s (as in REQUEST_METHOD). */
 enum http_method
 req_method(const char *s)
 {
-	static const struct {
-		const char		*name;
-		enum http_method	 method;
-	} methods[] = {
-		{ "GET", METHOD_GET }, { "POST", METHOD_POST },
-		{ "PUT", METHOD_PUT }, { "DELETE", METHOD_DELETE },
-		{ "OPTIONS", METHOD_OPTIONS }, { "HEAD", METHOD_HEAD },
-	};
 	size_t	 i;
 
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+	for (i = 0; i < REQ_METHODS - 1; i++)
 		if (strcmp(s, methods[i].name) == 0)
 			return methods[i].method;
 	return METHOD_OTHER;
+}
+
+/*
+ * Returns the index (0 .. REQ_METHODS - 1) of the lowest method bit in
+ * m, or REQ_METHODS when m has none.
+ */
+size_t
+req_method_index(unsigned m)
+{
+	size_t	 i;
+
+	for (i = 0; i < REQ_METHODS && !(m & methods[i].method); i++)
+		;
+	return i;
+}
+
+/* Returns the name of the method of bit 1 << i ("GET"), static. */
+const char *
+req_method_name(size_t i)
+{
+	return i < REQ_METHODS ? methods[i].name : "OTHER";
 }
 
 /*

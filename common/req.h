@@ -22,6 +22,7 @@ enum http_method {
 	METHOD_HEAD	= 0x20,
 	METHOD_OTHER	= 0x40,
 };
+#define REQ_METHODS	7	/* the bits above */
 
 /* Which API a path belongs to; set by the dispatcher. */
 enum api {
@@ -61,6 +62,8 @@ struct req {
 };
 
 enum http_method req_method(const char *);
+size_t	 req_method_index(unsigned);
+const char *req_method_name(size_t);
 int	 req_params_parse(const char *, size_t, struct params *);
 void	 req_params_free(struct params *);
 const char *req_params_get(const struct params *, const char *);

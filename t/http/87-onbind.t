@@ -120,7 +120,7 @@ ok(wait_for(sub { outbox("localhost:$port") == 0 }, 5),
     'and dropped its row');
 @got = lines($plog);
 is(scalar @got, 1, 'exactly one');
-$body = $json->decode($got[0]);
+$body = $json->decode($got[0] // "{}");
 is_deeply([sort keys %$body], [qw(address invites medium mxid not_after
     not_before signatures ts)], 'the association with an invites member');
 is_deeply($body->{invites}, [], 'an empty list');
@@ -146,12 +146,13 @@ bind_to('noinvites@example.org', "\@other:localhost:$port")->{status} == 200
 ok(wait_for(sub { lines($plog) >= 3 }, 20), 'two rebinds, two onbinds');
 @got = lines($plog);
 is(scalar @got, 3, 'exactly two more');
-is_deeply([map { $json->decode($_)->{mxid} } @got[1, 2]],
+is_deeply([map { $json->decode($_)->{mxid} } grep { defined } @got[1, 2]],
     [("\@other:localhost:$port") x 2], 'for the new user');
-is_deeply([map { $json->decode($_)->{invites} } @got[1, 2]], [[], []],
+is_deeply([map { $json->decode($_)->{invites} } grep { defined } @got[1, 2]],
+    [[], []],
     'with empty invites');
-ok(!(grep { !verify_signed($_, 'localhost', $key_id, $pub) } @got[1, 2]),
-    'each signed');
+ok(@got == 3 && !(grep { !verify_signed($_, 'localhost', $key_id, $pub) }
+    @got[1, 2]), 'each signed');
 
 # v2 bind: the same, to the token's user's homeserver.
 my $tok = register_user('onbindv2');
@@ -191,7 +192,7 @@ bind_to('marker@example.org', "\@marker:localhost:$port");
 ok(wait_for(sub { lines($plog) >= 4 }, 20), 'a good bind is delivered');
 @got = lines($plog);
 is(scalar @got, 4, 'and it alone');
-is($json->decode($got[-1])->{address}, 'marker@example.org',
+is($json->decode($got[-1] // '{}')->{address}, 'marker@example.org',
     'the good bind\'s');
 stop_double($double);
 

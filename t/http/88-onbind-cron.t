@@ -111,12 +111,12 @@ is($rc, 0, 'the next cron run') or diag($out);
 is(scalar @got, 3, 'delivered both');
 is(outbox($port), 0, 'and emptied the outbox');
 is_deeply([map { my $b = $json->decode($_);
-    [$b->{address}, $b->{mxid}, $b->{invites}] } @got[1, 2]],
+    [$b->{address}, $b->{mxid}, $b->{invites}] } grep { defined } @got[1, 2]],
     [['cron-plain@example.org', "\@plain:localhost:$port", []],
     ['cron-plain@example.org', "\@again:localhost:$port", []]],
     'each with its user and empty invites');
-ok(!(grep { !verify_signed($_, 'localhost', $key_id, $pub) } @got[1, 2]),
-    'each signed (python3-signedjson)');
+ok(@got == 3 && !(grep { !verify_signed($_, 'localhost', $key_id, $pub) }
+    @got[1, 2]), 'each signed (python3-signedjson)');
 stop_double($double);
 
 # The homeserver is down: the run fails the attempt, keeps the row and

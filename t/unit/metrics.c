@@ -1,7 +1,8 @@
 /*
  * Unit tests for common/metrics: off costs nothing and makes no file; a
- * worker's requests counted by route, class and bucket and read back
- * summed; a second worker (a process) beside it, whose counts outlive
+ * worker's requests counted by route, method, class and bucket and read
+ * back summed (a path served for GET and POST is two routes, each with
+ * its own counts); a second worker (a process) beside it, whose counts outlive
  * it; a changed route table starts a new file; a foreign file is
  * skipped; a folder that cannot be used is an error naming it.  Events
  * (mails, texts, database) and refusals counted by limit name, a limit
@@ -33,24 +34,34 @@ h_none(struct ctx *c, const struct req *r, struct resp *rs)
 static const struct route routes1[] = {
 	{ METHOD_GET, API_V1 | API_V2, "thing", h_none, AUTH_NONE },
 	{ METHOD_GET, API_ROOT, "versions", h_none, AUTH_NONE },
+	{ METHOD_POST, API_V2, "thing", h_none, AUTH_NONE },
 };
-static const struct app app1 = { "sigil-test", 0, routes1, 2, NULL };
+static const struct app app1 = { "sigil-test", 0, routes1, 3, NULL };
 
 static const struct route routes2[] = {
 	{ METHOD_GET, API_V2, "other-thing/*", h_none, AUTH_NONE },
 };
 static const struct app app2 = { "sigil-test", 0, routes2, 1, NULL };
 
-/* The route named name in p, or NULL. */
+/* The route named name of method (NULL: any) in p, or NULL. */
 static const struct metrics_route_sum *
-route(const struct metrics_program *p, const char *name)
+route_of(const struct metrics_program *p, const char *name,
+    const char *method)
 {
 	size_t	 i;
 
 	for (i = 0; i < p->nroutes; i++)
-		if (strcmp(p->routes[i].name, name) == 0)
+		if (strcmp(p->routes[i].name, name) == 0 && (method == NULL ||
+		    strcmp(p->routes[i].method, method) == 0))
 			return &p->routes[i];
 	return NULL;
+}
+
+/* The route named name in p, of method GET ("other": any), or NULL. */
+static const struct metrics_route_sum *
+route(const struct metrics_program *p, const char *name)
+{
+	return route_of(p, name, strcmp(name, "other") == 0 ? "any" : "GET");
 }
 
 int
@@ -80,7 +91,7 @@ main(void)
 	metrics_limits_of(&cfg);
 	ok(metrics_open(NULL, &app1, 1, err, sizeof(err)) == 0, "off opens");
 	metrics_begin();
-	metrics_route(0, API_V1);
+	metrics_route(0, API_V1, METHOD_GET);
 	metrics_end(200);
 	metrics_count(METRICS_MAIL_SENT);
 	metrics_refused(&cfg.ratelimit_address);
@@ -96,20 +107,38 @@ main(void)
 	ok(metrics_open(dir, &app1, 1, err, sizeof(err)) == 0, "on opens %s",
 	    err);
 	metrics_begin();
-	metrics_route(0, API_V2);
+	metrics_route(0, API_V2, METHOD_GET);
 	metrics_end(200);
 	metrics_begin();
-	metrics_route(0, API_V2);
+	metrics_route(0, API_V2, METHOD_GET);
 	metrics_end(429);
 	metrics_begin();
 	metrics_end(404);		/* no route: "other" */
 	metrics_begin();
-	metrics_route(1, API_ROOT);
+	metrics_route(2, API_V2, METHOD_POST);
+	metrics_end(500);
+	metrics_begin();
+	metrics_route(1, API_ROOT, METHOD_GET);
 	metrics_end(503);
 	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 1,
 	    "one program read");
 	is_str(progs[0].name, "test", "named without sigil-");
-	is_int((long long)progs[0].nroutes, 4, "other, v1, v2 and root");
+	is_int((long long)progs[0].nroutes, 5,
+	    "other, v1, v2 GET, v2 POST and root");
+	for (b = 0, l = 0; l < progs[0].nroutes; l++)
+		for (n = l + 1; n < progs[0].nroutes; n++)
+			b += strcmp(progs[0].routes[l].name,
+			    progs[0].routes[n].name) == 0 &&
+			    strcmp(progs[0].routes[l].method,
+			    progs[0].routes[n].method) == 0;
+	is_int((long long)b, 0, "no two routes share a name and method");
+	ok((rt = route_of(&progs[0], "v2/thing", "POST")) != NULL &&
+	    rt->cls[3] == 1 && rt->cls[0] + rt->cls[2] == 0,
+	    "v2/thing POST: its own 5xx, none of GET's");
+	ok((rt = route_of(&progs[0], "v1/thing", NULL)) != NULL &&
+	    strcmp(rt->method, "GET") == 0 &&
+	    route_of(&progs[0], "v1/thing", "POST") == NULL,
+	    "v1/thing: GET only, as its table has it");
 	ok((rt = route(&progs[0], "v2/thing")) != NULL, "v2/thing counted");
 	if (rt != NULL) {
 		is_int((long long)rt->cls[0], 1, "its 2xx");
@@ -122,15 +151,16 @@ main(void)
 	ok((rt = route(&progs[0], "v1/thing")) != NULL &&
 	    rt->cls[0] + rt->cls[2] == 0, "v1/thing: none");
 	ok((rt = route(&progs[0], "other")) != NULL && rt->cls[2] == 1,
-	    "the 404 in other");
+	    "the 404 in other, of method any");
 	ok((rt = route(&progs[0], "versions")) != NULL && rt->cls[3] == 1,
 	    "the 503 in versions, 5xx");
 	is_int((long long)progs[0].nworkers, 1, "one worker");
 	is_int((long long)progs[0].workers[0].pid, (long long)getpid(),
 	    "this process");
-	is_int((long long)progs[0].workers[0].served, 4, "served 4");
+	is_int((long long)progs[0].workers[0].served, 5, "served 5");
 	is_int(progs[0].workers[0].busy, 0, "idle");
 	is_str(progs[0].workers[0].route, "versions", "its last route");
+	is_str(progs[0].workers[0].method, "GET", "and its method");
 	for (b = 0, l = 0; l < METRICS_EVENTS; l++)
 		b += progs[0].events[l];
 	for (l = 0; l < METRICS_LIMITS; l++)
@@ -187,7 +217,7 @@ main(void)
 		if (metrics_open(dir, &app1, 1, err, sizeof(err)) == -1)
 			_exit(2);
 		metrics_begin();
-		metrics_route(0, API_V2);
+		metrics_route(0, API_V2, METHOD_GET);
 		metrics_end(201);
 		/* Its memory freed for valgrind's leak check (which fails
 		 * the child otherwise); a worker killed outright leaves its
@@ -207,7 +237,7 @@ main(void)
 
 	/* Busy: in flight on its route. */
 	metrics_begin();
-	metrics_route(0, API_V1);
+	metrics_route(0, API_V1, METHOD_GET);
 	metrics_read(dir, &progs, &n, err, sizeof(err));
 	ok(progs[0].workers[0].busy && route(&progs[0], "v1/thing")
 	    ->in_flight == 1, "a request under way is in flight");
