@@ -189,6 +189,11 @@ $double = start_onbind_double($port, "$dir/onbind-ev-$port.log",
     '--onbind-fail', 1, '--onbind-delay', 4);
 ok(wait_for(sub { defined now_value('sigil_onbind_outbox_rows') }, 30),
     'sigil-notify\'s figures are there');
+# Every bind tells the user's homeserver, and other files bind users of
+# example.org, which does not exist here: their rows fail again now and
+# then.  Put off for an hour, they cannot move the failed count below.
+psql('UPDATE onbind_outbox SET next_attempt_ts = '
+    . (time() * 1000 + 3600_000));
 my $done = 'result="done"';
 my $fail = 'result="failed"';
 my $done0 = now_value('sigil_onbind_deliveries_total', $done);
