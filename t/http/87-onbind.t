@@ -3,13 +3,13 @@
 # invites of exactly the bound address attached (an empty list when there
 # are none), sigil-notify POSTs it to the homeserver double, whose log
 # shows what arrived; the association and each invite's signed part are
-# checked by python3-signedjson.  A failed bind sends nothing.  The rows
-# other files queued for homeservers that do not exist here (example.org)
-# stay queued, so this file counts only its own destinations' rows.  A
-# homeserver that is down while sigil-notify is
-# restarted gets the delivery exactly once when it comes up; two
-# sigil-notify processes never deliver one row twice; a homeserver that
-# holds its delivery open does not hold back another's.
+# checked by python3-signedjson.  A failed bind sends nothing.  A
+# homeserver that is down while sigil-notify is restarted gets the
+# delivery exactly once when it comes up; two sigil-notify processes never
+# deliver one row twice; a homeserver that holds its delivery open does
+# not hold back another's.  The rows other files queued for homeservers
+# that do not exist here (example.org) stay queued, so this file counts
+# only its own destinations' rows.
 use strict;
 use warnings;
 use lib 't/lib';
