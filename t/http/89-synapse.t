@@ -389,4 +389,18 @@ is_error(synapse_get("$v1/3pid/getValidated3pid", sid => $msid,
     '13: another secret: an error, which Synapse takes as "not validated" '
     . '(identity.py:146-153)');
 
+# The query token of step 3 was written down nowhere: the web server's
+# access log has the request without its query string (the "sigil"
+# formats of deploy/), sigil's logs never name a token.  The access log
+# is buffered for up to a second (nginx's flush=1s).
+my $access = "$dir/logs/" . (front() =~ /^apache/ ? 'apache' : 'nginx')
+    . '-access.log';
+ok(wait_for(sub { slurp($access) =~ m{GET $v1/3pid/getValidated3pid } }, 10),
+    'the access log holds the last request') or diag(slurp($access));
+like(slurp($access), qr{"GET $v2/hash_details HTTP/1\.1"},
+    'hash_details is logged without its query string');
+my @with = grep { index(slurp($_), $tok) >= 0 }
+    grep { !/(homeserver|sms|onbind)-double/ } glob("$dir/logs/*.log");
+is_deeply(\@with, [], 'the query token is in no log of the stack');
+
 done_testing();
