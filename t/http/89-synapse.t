@@ -348,15 +348,6 @@ $r = synapse_post("$v2/lookup", { addresses => [$hash],
 is_deeply($r->{json}{mappings}, {}, '10: the lookup finds nothing now');
 
 # --- 11-13: msisdn delegated to sigil (account_threepid_delegates) --------
-sub texts {
-	my @t;
-	for my $f (sort { ($a =~ /(\d+)\.json$/)[0] <=> ($b =~ /(\d+)\.json$/)[0] }
-	    glob("$dir/sms/*.json")) {
-		open(my $fh, '<', $f) or next;
-		push @t, decode_json(do { local $/; <$fh> });
-	}
-	return @t;
-}
 my $texts = () = texts();
 $r = synapse_post("$v1/validate/msisdn/requestToken", { country => 'GB',
     phone_number => '07911 123456', client_secret => 'synmsisdn',
