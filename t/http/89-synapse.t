@@ -23,8 +23,10 @@
 #       Authorization: Bearer (Synapse)                 reads medium, address :212-217
 #  3    GET v2/hash_details?access_token=<token>,       handlers/identity.py:585-588;
 #       Accept and User-Agent only, no Authorization    http/client.py:597 (Accept),
-#       (Synapse; before every lookup)                  :678-682 (urlencode, User-Agent);
-#                                                       any error: no lookup :559-566
+#       (Synapse; before every lookup, which it makes   :678-682 (urlencode, User-Agent);
+#       for each invite by 3PID)                        any error: no lookup :559-566;
+#                                                       handlers/room_member.py:1726-1769
+#                                                       (not found: store-invite, step 6)
 #  4    POST v2/lookup {addresses: [sha256 of           handlers/identity.py:620-627,
 #       "<address> <medium> <pepper>", url-safe         :648-660; util/hash.py:27-38;
 #       unpadded base64], algorithm "sha256",           reads mappings[hash] :669-678
