@@ -231,7 +231,13 @@ $r = synapse_post("$v2/lookup", { addresses => [$hash],
 is_error($r, 401, 'M_UNAUTHORIZED', '4: lookup without Bearer: 401');
 
 # --- 6: store-invite, every field Synapse sends ---------------------------
+# First the lookup of steps 3-4 for the address (room_member.py:1726):
+# not bound, so Synapse stores an invite (:1739-1768).
 my $invitee = 'syn-invitee@example.org';
+my $ihash = b64url(sha256("$invitee email $pepper"));
+$r = synapse_post("$v2/lookup", { addresses => [$ihash],
+    algorithm => 'sha256', pepper => $pepper }, bearer($tok));
+is_deeply($r->{json}{mappings}, {}, '6: the invitee\'s address is not bound');
 my $n = mail_count();
 $r = synapse_post("$v2/store-invite", {
     medium => 'email', address => $invitee,
@@ -297,6 +303,10 @@ my $isid = validated_session($invitee, 'syninv-secret');
 $r = synapse_post("$v2/3pid/bind", { sid => $isid,
     client_secret => 'syninv-secret', mxid => $invitee_mxid }, bearer($itok));
 is($r->{status}, 200, '9: the invitee\'s v2 bind') or diag($r->{content});
+$r = synapse_post("$v2/lookup", { addresses => [$ihash],
+    algorithm => 'sha256', pepper => $pepper }, bearer($tok));
+is($r->{json}{mappings}{$ihash}, $invitee_mxid, '9: the next invite\'s lookup '
+    . 'finds the user (Synapse invites them directly, room_member.py:1730-1738)');
 my $onbind;
 ok(wait_for(sub {
 	deliver_onbind();
