@@ -4,9 +4,12 @@
 # (destination_is) or as the server-server spec says (destination); and
 # the refusals: 403 M_FORBIDDEN without credentials, for another
 # destination or an invalid signature (the unbind response table of
-# v1 and v2 lists 403 for missing or invalid credentials, and no 401),
-# 502 when the key cannot be had, each logged with its reason and never
-# the signature.
+# v1 and v2 lists 403 for missing or invalid credentials, and no 401;
+# Synapse, synapse/handlers/identity.py:320-331 at a58ad44eb0ce, reads a
+# 403 as it read the 401: not 400, 404 or 501 ("no unbind support"), so
+# a failure it answers its client 500 for, keeping the binding), 502
+# when the key cannot be had, each logged with its reason and never the
+# signature.
 use strict;
 use warnings;
 use lib 't/lib';
