@@ -3,12 +3,11 @@
 # headers (Synapse's SimpleHttpClient sends Accept and User-Agent, plus
 # Content-Type and the body as canonical JSON on a POST: http/client.py
 # 549-563, 597, 678-686) and body fields, each answer read as Synapse
-# reads it.  Signatures sigil makes
-# are checked by python3-signedjson (t/lib/verify-signed.py), the
-# X-Matrix signature sigil checks is made by python3-signedjson too
-# (t/lib/xmatrix-sign.py): neither is sigil's code.  Synapse sends to
-# https://<id_server>/...; here the stack's URL, whose server_name,
-# "localhost", stands for <id_server>.
+# reads it.  Signatures sigil makes are checked by python3-signedjson
+# (t/lib/verify-signed.py), the X-Matrix signature sigil checks is made
+# by python3-signedjson too (t/lib/xmatrix-sign.py): neither is sigil's
+# code.  Synapse sends to https://<id_server>/...; here the stack's URL,
+# whose server_name, "localhost", stands for <id_server>.
 #
 # Sources: element-hq/synapse at a58ad44eb0ce (1.157.1), paths under
 # synapse/.  HS = the homeserver double (t/lib/homeserver-double.py).
