@@ -208,7 +208,7 @@ enum xm_fail {
 	XM_NONE,
 	XM_KEY,			/* a key could not be had: 502 */
 	XM_INVALID,		/* malformed, or a bad signature: 403 */
-	XM_DESTINATION,		/* one names another server: 401 */
+	XM_DESTINATION,		/* one names another server: 403 */
 };
 
 /* Returns origin's row in key_origins, made (oldest replaced) if new. */
@@ -499,15 +499,15 @@ h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
 		}
 	} else if (r->authorization == NULL ||
 	    strncasecmp(r->authorization, "X-Matrix", 8) != 0) {
-		/* No credentials: the identity API's 401. */
-		resp_err(rs, MX_UNAUTHORIZED, "Unbind needs sid and "
+		/* No credentials: the unbind table's 403 (it has no 401). */
+		resp_err(rs, MX_FORBIDDEN, "Unbind needs sid and "
 		    "client_secret, or an X-Matrix signature");
 		goto out;
 	} else if ((origin = xmatrix_origin(c, r, body, creds, &why)) ==
 	    NULL) {
-		/* The unbind table's 403 for invalid credentials; the
-		 * server-server API's 401 for another destination; 502 when
-		 * the homeserver's key could not be had (it may work later). */
+		/* The unbind table's 403 for invalid credentials, another
+		 * destination's included; 502 when the homeserver's key could
+		 * not be had (it may work later). */
 		if (why == XM_INVALID)
 			resp_err(rs, MX_FORBIDDEN, "Invalid homeserver "
 			    "signature");
@@ -515,7 +515,7 @@ h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
 			resp_err(rs, MX_BAD_GATEWAY, "Could not fetch the "
 			    "homeserver's signing key");
 		else
-			resp_err(rs, MX_UNAUTHORIZED, "The X-Matrix "
+			resp_err(rs, MX_FORBIDDEN, "The X-Matrix "
 			    "destination is not this server");
 		goto out;
 	} else if (strcmp(ident_user_id_server(mxid), origin) != 0) {

@@ -122,9 +122,10 @@ path_match(const char *pat, const char *rest, const char **arg)
 
 /*
  * Returns the access token of the request, borrowed from it: the
- * Authorization header's Bearer token, else ?access_token= when the
- * operator allows it (allow_access_token_query: spec v1.20 dropped it,
- * some Synapse versions still send it).  NULL when there is none.
+ * Authorization header's Bearer token, else ?access_token= unless the
+ * operator refuses it (allow_access_token_query = false: spec v1.20
+ * dropped it, but Synapse still sends its hash_details that way).  NULL
+ * when there is none.
  */
 static const char *
 access_token(const struct ctx *c, const struct req *r)

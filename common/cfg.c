@@ -596,6 +596,7 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 	c->sms_code_length = 6;
 	c->lookup_max_addresses = 10000;
 	c->lookup_allow_none = 1;
+	c->allow_access_token_query = 1;
 	c->ratelimit_lookup_ip = (struct cfg_rate){ 100000, 3600 };
 	c->ratelimit_lookup_user = (struct cfg_rate){ 100000, 3600 };
 	c->ratelimit_msisdn = (struct cfg_rate){ 5, 3600 };

@@ -38,7 +38,7 @@ struct cfg {
 	size_t	 n_revoked_keys;
 	char	*terms_file;		/* NULL: no terms */
 	int64_t	 token_lifetime;	/* seconds; 0: tokens never expire */
-	int	 allow_access_token_query; /* v2 token as ?access_token= */
+	int	 allow_access_token_query; /* ?access_token= too (default) */
 	char	*homeserver_allow[MAX_LIST];	/* empty: any homeserver */
 	size_t	 n_homeserver_allow;
 	char	*http_ca_file;		/* NULL: the system's CAs */

@@ -85,27 +85,36 @@ is(get('/_matrix/identity/v2/account', auth($bob))->{status}, 200,
     'all policies in one call');
 
 # The token in the query string: dropped by spec v1.20 (URLs are kept by
-# proxies and browsers), refused unless allow_access_token_query is on,
-# for a homeserver that still sends it there.
-is_error(get("/_matrix/identity/v2/account?access_token=$token"), 401,
-    'M_UNAUTHORIZED', '?access_token= is refused by default: 401');
-is_error(get("/_matrix/identity/v2/hash_details?access_token=$token"), 401,
-    'M_UNAUTHORIZED', 'on every gated route');
-is_error(post("/_matrix/identity/v2/lookup?access_token=$token",
-    { algorithm => 'none', pepper => 'x', addresses => [] }), 401,
-    'M_UNAUTHORIZED', 'v2 lookup too, whose gate rides in its own query');
+# proxies and browsers), but accepted by default because Synapse sends
+# hash_details that way (t/http/89-synapse.t); allow_access_token_query =
+# false refuses it.
+$r = get("/_matrix/identity/v2/account?access_token=$token");
+is($r->{json}{user_id}, "\@alice:$hs", '?access_token= works by default');
+is_error(get('/_matrix/identity/v2/account?access_token=nosuch'), 401,
+    'M_UNAUTHORIZED', 'and a wrong one is 401');
 is(get("/_matrix/identity/v2/account?access_token=nosuch",
     auth($token))->{status}, 200, 'the header wins over the query');
 {
 	my $w = start_worker('account', slurp(stack_dir() . '/sigil.conf')
-	    . "allow_access_token_query = true\n");
-	$r = fcgi_request($w, 'GET',
-	    "/_matrix/identity/v2/account?access_token=$token");
-	is($r->{json}{user_id}, "\@alice:$hs",
-	    'allow_access_token_query = true: ?access_token= works');
+	    . "allow_access_token_query = false\n");
 	is_error(fcgi_request($w, 'GET',
-	    '/_matrix/identity/v2/account?access_token=nosuch'), 401,
-	    'M_UNAUTHORIZED', 'and a wrong one is still 401');
+	    "/_matrix/identity/v2/account?access_token=$token"), 401,
+	    'M_UNAUTHORIZED', 'allow_access_token_query = false: refused, 401');
+	like(fcgi_request($w, 'GET',
+	    "/_matrix/identity/v2/account?access_token=$token")->{json}{error},
+	    qr/Authorization: Bearer/, 'saying where the token goes');
+	is(fcgi_request($w, 'GET', '/_matrix/identity/v2/account', undef,
+	    auth($token))->{status}, 200, 'the header still works');
+	stop_worker($w);
+	$w = start_worker('lookup', slurp(stack_dir() . '/sigil.conf')
+	    . "allow_access_token_query = false\n");
+	is_error(fcgi_request($w, 'GET',
+	    "/_matrix/identity/v2/hash_details?access_token=$token"), 401,
+	    'M_UNAUTHORIZED', 'on every gated route');
+	is_error(fcgi_request($w, 'POST',
+	    "/_matrix/identity/v2/lookup?access_token=$token",
+	    { algorithm => 'none', pepper => 'x', addresses => [] }), 401,
+	    'M_UNAUTHORIZED', 'v2 lookup too, whose gate rides in its own query');
 	stop_worker($w);
 }
 

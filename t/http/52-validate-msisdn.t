@@ -14,15 +14,6 @@ my $dir = stack_dir();
 my $v1 = '/_matrix/identity/api/v1';
 my $v2 = '/_matrix/identity/v2';
 
-sub texts {
-	my @t;
-	for my $f (sort { ($a =~ /(\d+)\.json$/)[0] <=> ($b =~ /(\d+)\.json$/)[0] }
-	    glob("$dir/sms/*.json")) {
-		open(my $fh, '<', $f) or next;
-		push @t, decode_json(do { local $/; <$fh> });
-	}
-	return @t;
-}
 sub text_count { scalar(my @t = texts()) }
 sub code_of { ($_[0]{text} =~ /(\d{6,})/)[0] }
 sub ask { my ($api, %f) = @_;

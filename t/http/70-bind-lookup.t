@@ -179,8 +179,12 @@ is($r->{status}, 200, 'hash_details');
 my $pepper = $r->{json}{lookup_pepper};
 like($pepper, qr/^[a-zA-Z0-9]{20,}$/, 'a pepper of 20 or more [a-zA-Z0-9]');
 is_deeply($r->{json}{algorithms}, ['none', 'sha256'], 'none and sha256');
-is_error(get("$v2/hash_details?access_token=$tok"), 401, 'M_UNAUTHORIZED',
-    'hash_details with ?access_token=: 401 (allow_access_token_query off)');
+$r = get("$v2/hash_details?access_token=$tok");
+is($r->{status}, 200, 'hash_details with ?access_token= (allow_access_token_query'
+    . ' is on by default: Synapse asks so)') or diag($r->{content});
+is($r->{json}{lookup_pepper}, $pepper, 'the same pepper');
+is_error(get("$v2/hash_details?access_token=nosuch"), 401, 'M_UNAUTHORIZED',
+    'hash_details with an unknown ?access_token=: 401');
 
 # The gate of v2 lookup, which rides in the lookup's own query.
 my %ask = (algorithm => 'sha256', pepper => $pepper,

@@ -60,10 +60,16 @@ my $wrong = secret('tok');
 get("$v1/validate/email/submitToken?sid=$sid&client_secret=$cs"
     . "&token=$wrong");
 
-# ?access_token=, refused, and a Referer carrying a secret.
+# ?access_token=, an unknown one (401) and a real one (accepted by
+# default, as Synapse sends it to hash_details), and a Referer carrying
+# a secret.
 my $at = secret('at');
 is(get("$v2/account?access_token=$at")->{status}, 401,
-    '?access_token= (refused: 401)');
+    '?access_token= unknown: 401');
+my $real = register_user('logsecret');
+push @secrets, $real;
+is(get("$v2/hash_details?access_token=$real")->{status}, 200,
+    '?access_token= real: 200');
 my $ref = secret('ref');
 get("$v2/hash_details", { Referer => "https://client.example.org/?token=$ref" });
 

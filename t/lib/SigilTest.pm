@@ -18,7 +18,7 @@ our @EXPORT = qw(api get post request is_error conf_value stack_dir
     stop_worker mails mail_count register_user validated_session wait_for
     free_port slurp spew running front shared_host deliver_onbind
     notify_program program_log start_onbind_double start_prometheus
-    stop_prometheus scrape forget_onbinds);
+    stop_prometheus scrape forget_onbinds texts);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -311,6 +311,18 @@ sub start_onbind_double {
 
 # mail_count(): how many messages the mail sink has kept.
 sub mail_count { scalar(my @m = mails()) }
+
+# texts(): every message the SMS gateway double kept, oldest first, as
+# hashes { gateway, to, from, text }.
+sub texts {
+	my @t;
+	for my $f (sort { ($a =~ /(\d+)\.json$/)[0] <=> ($b =~ /(\d+)\.json$/)[0] }
+	    glob("$DIR/sms/*.json")) {
+		open(my $fh, '<', $f) or next;
+		push @t, $json->decode(do { local $/; <$fh> });
+	}
+	return @t;
+}
 
 # validated_session(EMAIL, CLIENT_SECRET): a v1 email session validated
 # with the token from its mail; returns the sid.

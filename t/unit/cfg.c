@@ -20,6 +20,8 @@
 	"invite_v1_clients = 192.0.2.0/24 2001:db8::1\n" \
 	"invite_web_client_hosts = chat.example.org app.example.org:8443\n"
 
+#define NO_QUERY_TOKEN GOOD "allow_access_token_query = false\n"
+
 static void
 bad(const char *text, const char *want, const char *name)
 {
@@ -67,6 +69,16 @@ main(void)
 	is_int(c.ratelimit_invite_client.count, 100, "100 from a client");
 	is_int(c.ratelimit_invite_room.count, 50, "50 into a room");
 	is_int(c.ratelimit_invite_user.count, 20, "20 by a v2 user");
+	is_int(c.allow_access_token_query, 1, "?access_token= accepted by "
+	    "default: Synapse sends hash_details that way");
+	cfg_free(&c);
+
+	memset(&c, 0, sizeof(c));
+	ok(cfg_parse("t.conf", NO_QUERY_TOKEN, strlen(NO_QUERY_TOKEN), &c,
+	    err, sizeof(err)) == 0, "allow_access_token_query = false parses %s",
+	    err);
+	is_int(c.allow_access_token_query, 0, "allow_access_token_query = "
+	    "false refuses it");
 	cfg_free(&c);
 
 	bad("invite_v1_clients = 192.0.2.0/33\n", "t.conf:1: "
