@@ -56,8 +56,20 @@ my $out = `deploy/sigil-import-sydent -c $s/sydent.conf -k $s/keys/k -u nosuchus
 isnt($?, 0, '-u with an unknown user: refused');
 ok(!-e "$s/keys/k", 'before anything is written');
 
+# sydent's terms file, converted: what the stack serves (t/data/terms.json).
+my $terms = `deploy/sigil-terms-from-sydent t/data/sydent-terms.yaml`;
+is($?, 0, 'sydent\'s terms YAML converts');
+spew("$s/terms.json", $terms);
+is_deeply(decode_json($terms), decode_json(slurp('t/data/terms.json')),
+    'to the terms_file sigil serves');
+spew("$s/bad-terms.yaml", "master_version: '1'\ndocs:\n  tos:\n"
+    . "    version: '1'\n    langs:\n      en: {name: ToS}\n");
+like(`deploy/sigil-terms-from-sydent $s/bad-terms.yaml 2>&1`,
+    qr/lang en of tos needs a name and a url/,
+    'a lang without its url: refused, as sydent refuses it');
+
 my $import = "deploy/sigil-import-sydent -c $s/sydent.conf"
-    . " -k $s/keys/signing.key -t t/data/terms.json";
+    . " -k $s/keys/signing.key -t $s/terms.json";
 my $bindings = psql('SELECT count(*) FROM bindings');
 my $pepper = psql('SELECT pepper FROM lookup_pepper');
 # The dry run as a role that may read sigil's tables but not write them:
