@@ -84,7 +84,8 @@ $out = `deploy/sigil-migrate 'host=$dir/pgsock dbname=sigil_fresh user=sigil' $d
 isnt($?, 0, 'a failing migration fails the script');
 is(`psql -X -A -t -h $dir/pgsock -U sigil -d sigil_fresh -c "SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'"`,
     "0\n", 'and its transaction left no table behind');
-my $newest = (sort map { /(\d{3})_/ ? $1 + 0 : () } glob('sql/*.sql'))[-1];
+my $newest = (sort { $a <=> $b } map { /(\d{3})_/ ? $1 + 0 : () }
+    glob('sql/*.sql'))[-1];
 is(`psql -X -A -t -h $dir/pgsock -U sigil -d sigil_fresh -c "SELECT max(version) FROM schema_migrations"`,
     "$newest\n", 'nor a schema_migrations row');
 
