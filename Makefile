@@ -161,7 +161,7 @@ $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o | dep
 	    -o $@ $< $(filter-out common/fcgi.c,$(FUZZ_SRC)) \
 	    $(BUILD)/common/phone.o $(LIBS)
 
-FUZZERS = fuzz_json fuzz_params fuzz_email
+FUZZERS = fuzz_json fuzz_params fuzz_email fuzz_j2
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
