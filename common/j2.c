@@ -655,22 +655,20 @@ j2_render_taking(const struct j2 *t, const struct tmpl_var *vars, size_t n,
 		return -1;
 	while (pc < t->nops) {
 		op = &t->ops[pc];
+		v = NULL;
+		if ((op->kind == J2_VALUE || op->kind == J2_TEST) &&
+		    (v = j2_lookup(t, op->off, op->len, vars, n)) == NULL)
+			return -1;
 		switch (op->kind) {
 		case J2_TEXT:
 			buf_append(out, t->src + op->off, op->len);
 			pc++;
 			break;
 		case J2_VALUE:
-			if ((v = j2_lookup(t, op->off, op->len, vars, n)) ==
-			    NULL)
-				return -1;
 			j2_put(out, v, op->form, op->html);
 			pc++;
 			break;
 		case J2_TEST:
-			if ((v = j2_lookup(t, op->off, op->len, vars, n)) ==
-			    NULL)
-				return -1;
 			switch (op->cmp) {
 			case J2_EMPTY:
 				pass = *v == '\0';

@@ -250,11 +250,15 @@ if (my $w = starts('invite', $conf, 'an invite template with the brand')) {
 # the header and the text part, values escaped in the HTML part,
 # |urlencode in links and {% if room_type == "m.space" %} ... {% else %}.
 
-my $j2v = <<'EOT';
+# The header fields every mail starts with.
+my $j2_head = <<'EOT';
 Date: {{ date|safe }}
 From: {{ from|safe }}
 To: {{ to|safe }}
 Message-ID: {{ messageid|safe }}
+EOT
+
+my $j2v = $j2_head . <<'EOT';
 Subject: Confirm your address for Example Chat
 MIME-Version: 1.0
 Content-Type: multipart/alternative;
@@ -289,11 +293,7 @@ Content-Disposition: inline
 --{{ multipart_boundary|safe }}--
 EOT
 
-my $j2i = <<'EOT';
-Date: {{ date|safe }}
-From: {{ from|safe }}
-To: {{ to|safe }}
-Message-ID: {{ messageid|safe }}
+my $j2i = $j2_head . <<'EOT';
 Subject: {{ subject_header_value|safe }}
 MIME-Version: 1.0
 Content-Type: multipart/alternative;
@@ -323,11 +323,7 @@ EOT
 # An operator's edit of both, for the brand acme, with the same
 # constructs: a subject and a header chosen by tests, a comment, white
 # space control, nested tests, == "" and !=.
-my $acme_v = <<'EOT';
-Date: {{ date|safe }}
-From: {{ from|safe }}
-To: {{ to|safe }}
-Message-ID: {{ messageid|safe }}
+my $acme_v = $j2_head . <<'EOT';
 Subject: {% if brand == "acme" %}Acme: confirm your address{% else %}Confirm{% endif %}
 X-Acme-Brand: {{ brand }}
 MIME-Version: 1.0
@@ -350,11 +346,7 @@ Content-Type: text/html; charset=UTF-8
 --{{ multipart_boundary|safe }}--
 EOT
 
-my $acme_i = <<'EOT';
-Date: {{ date|safe }}
-From: {{ from|safe }}
-To: {{ to|safe }}
-Message-ID: {{ messageid|safe }}
+my $acme_i = $j2_head . <<'EOT';
 Subject: {% if room_type == "m.space" %}A space awaits{% else %}{{ subject_header_value|safe }}{% endif %}
 X-Room: {% if room_name != "" %}named{% else %}unnamed{% endif %}
 MIME-Version: 1.0

@@ -39,6 +39,28 @@ put_file(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
+/*
+ * One check of a template: passed, and the line and reason it gave, as
+ * want says: NULL to pass, else the start of "line:why" ("why" for a
+ * whole template).  what and i name the test.
+ */
+static void
+check_is(int passed, size_t line, const char *why, const char *want,
+    const char *what, size_t i)
+{
+	char	 got[1100];
+
+	if (line > 0)
+		snprintf(got, sizeof(got), "%zu:%s", line, why);
+	else
+		snprintf(got, sizeof(got), "%s", why);
+	if (want == NULL)
+		ok(passed, "%s %zu passes%s%s", what, i, *why ? ": " : "", why);
+	else
+		ok(!passed && strncmp(got, want, strlen(want)) == 0,
+		    "%s %zu fails: %s (%s)", what, i, want, got);
+}
+
 static void
 checks(void)
 {
@@ -97,27 +119,15 @@ checks(void)
 		{ TMPL_VERIFY_PAGE, "<p>%(mesage)s</p>\n",
 		    "1:%(mesage)s is not one of" },
 	};
-	char	 why[512], got[600];
+	char	 why[512];
 	size_t	 i, line;
 	int	 rc;
 
-	/* Each reason is compared as "line:why", or "why" for a whole
-	 * template. */
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		why[0] = '\0';
 		rc = tmpl_validate(t[i].text, t[i].kind, &line, why,
 		    sizeof(why));
-		if (line > 0)
-			snprintf(got, sizeof(got), "%zu:%s", line, why);
-		else
-			snprintf(got, sizeof(got), "%s", why);
-		if (t[i].why == NULL)
-			ok(rc == 0, "check %zu passes%s%s", i, *why ? ": " : "",
-			    why);
-		else
-			ok(rc == -1 && strncmp(got, t[i].why,
-			    strlen(t[i].why)) == 0,
-			    "check %zu fails: %s (%s)", i, t[i].why, got);
+		check_is(rc == 0, line, why, t[i].why, "check", i);
 	}
 }
 
@@ -490,24 +500,14 @@ jinja_mails(void)
 	};
 	struct tmpl	*m;
 	struct buf	 out = { 0 };
-	char		 why[1024], got[1100];
+	char		 why[1024];
 	size_t		 i, line;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		why[0] = '\0';
 		m = tmpl_compile(t[i].text, t[i].kind, 1, &line, why,
 		    sizeof(why));
-		if (line > 0)
-			snprintf(got, sizeof(got), "%zu:%s", line, why);
-		else
-			snprintf(got, sizeof(got), "%s", why);
-		if (t[i].why == NULL)
-			ok(m != NULL, "jinja mail %zu passes%s%s", i,
-			    *why ? ": " : "", why);
-		else
-			ok(m == NULL && strncmp(got, t[i].why,
-			    strlen(t[i].why)) == 0, "jinja mail %zu fails: %s "
-			    "(%s)", i, t[i].why, got);
+		check_is(m != NULL, line, why, t[i].why, "jinja mail", i);
 		tmpl_destroy(m);
 	}
 
