@@ -235,7 +235,8 @@ oneline(const char *s)
 }
 
 /* Each construct of the subset; the outputs are Jinja2 3.1.6's for the
- * same template and values in sydent's environment. */
+ * same template and values in sydent's environment, but where a value
+ * holds a line break or a control character: sigil makes it a space. */
 static void
 jinja_constructs(void)
 {
