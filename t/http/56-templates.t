@@ -257,9 +257,8 @@ From: {{ from|safe }}
 To: {{ to|safe }}
 Message-ID: {{ messageid|safe }}
 EOT
-
-my $j2v = $j2_head . <<'EOT';
-Subject: Confirm your address for Example Chat
+# After the subject: the multipart header and the text part's header.
+my $j2_text = <<'EOT';
 MIME-Version: 1.0
 Content-Type: multipart/alternative;
 	boundary="{{ multipart_boundary|safe }}"
@@ -268,6 +267,10 @@ Content-Type: multipart/alternative;
 Content-Type: text/plain; charset=UTF-8
 Content-Disposition: inline
 
+EOT
+
+my $j2v = $j2_head
+    . "Subject: Confirm your address for Example Chat\n" . $j2_text . <<'EOT';
 Hello,
 
 Someone asked to use this address with the Example Chat identity server.
@@ -293,16 +296,8 @@ Content-Disposition: inline
 --{{ multipart_boundary|safe }}--
 EOT
 
-my $j2i = $j2_head . <<'EOT';
-Subject: {{ subject_header_value|safe }}
-MIME-Version: 1.0
-Content-Type: multipart/alternative;
-	boundary="{{ multipart_boundary|safe }}"
-
---{{ multipart_boundary|safe }}
-Content-Type: text/plain; charset=UTF-8
-Content-Disposition: inline
-
+my $j2i = $j2_head . "Subject: {{ subject_header_value|safe }}\n"
+    . $j2_text . <<'EOT';
 Hi,
 
 {{ sender_display_name|safe }} {{ bracketed_verified_sender|safe }}invited you to a {% if room_type == "m.space" %}space{% else %}room{% endif %}
