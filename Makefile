@@ -55,7 +55,7 @@ LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg db email fcgi http ident json log mail metrics mxerr netrange pool ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix
+COMMON	 = app b64 buf canon cfg db email fcgi http ident j2 json log mail metrics mxerr netrange pool ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix
 PROGRAMS = status pubkey account validate bind lookup invite
 DAEMONS	 = notify supervise
 TOOLS	 = canon-email
@@ -161,7 +161,7 @@ $(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o | dep
 	    -o $@ $< $(filter-out common/fcgi.c,$(FUZZ_SRC)) \
 	    $(BUILD)/common/phone.o $(LIBS)
 
-FUZZERS = fuzz_json fuzz_params fuzz_email
+FUZZERS = fuzz_json fuzz_params fuzz_email fuzz_j2
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \

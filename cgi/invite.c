@@ -612,7 +612,7 @@ build_invite_mail(struct ctx *c, const struct req *r, const cJSON *args,
 	}
 	vars_set(&vs, "subject_header_value", mail_value(buf_str(&subject), 0,
 	    0));
-	if (tmpl_render(tmpl_get(&c->templates, brand, TMPL_INVITE_MAIL),
+	if (tmpl_fill(tmpl_get(&c->templates, brand, TMPL_INVITE_MAIL),
 	    vs.v, vs.n, &text) == -1 || mail_finish_to(buf_str(&text),
 	    im->address, msg) == -1) {
 		log_err("invite: the invite template did not render to a "

@@ -164,7 +164,7 @@ build_mail(struct ctx *c, const struct req *r, const struct db_session *s,
 			{ "brand", brand },
 		};
 
-		if (tmpl_render(tmpl_get(&c->templates, brand,
+		if (tmpl_fill(tmpl_get(&c->templates, brand,
 		    TMPL_VERIFICATION_MAIL), vars, sizeof(vars) /
 		    sizeof(vars[0]), &text) == -1 ||
 		    mail_finish_to(buf_str(&text), s->address, msg) == -1) {
@@ -415,7 +415,7 @@ send_sms(struct ctx *c, const struct req *r, const struct db_session *s,
 			{ "brand", brand },
 		};
 
-		if (tmpl_render(tmpl_get(&c->templates, brand, TMPL_SMS), vars,
+		if (tmpl_fill(tmpl_get(&c->templates, brand, TMPL_SMS), vars,
 		    2, &text) == 0) {
 			while (text.len > 0 && (text.data[text.len - 1] ==
 			    '\n' || text.data[text.len - 1] == '\r'))

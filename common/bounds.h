@@ -55,4 +55,13 @@
 #define MAX_METRICS_ROUTES	48
 #define MAX_METRICS_PROGRAMS	32
 
+/*
+ * Templates (common/tmpl.c, common/j2.c): a file's size; in the Jinja2
+ * subset, tags per file and {% if %} nesting (a stock mail template has
+ * about 40 tags and no nesting).
+ */
+#define MAX_TEMPLATE		(256L * 1024)
+#define MAX_TEMPLATE_TAGS	4096
+#define MAX_TEMPLATE_DEPTH	8
+
 #endif /* !SIGIL_BOUNDS_H */

@@ -2,7 +2,8 @@
  * Loading templates by brand, checking them, and filling them in.
  *
  * At start tmpl_load reads only the templates the program will use (the
- * uses bits) and checks each one (tmpl_validate): valid UTF-8, every
+ * uses bits), for a mail the .j2 file when the brand has one (compiled
+ * by j2.c), and checks each one (tmpl_compile): valid UTF-8, every
  * placeholder well-formed and one its use offers (tmpl_names below), and,
  * rendered with sample values, a mail template is a message with headers
  * and a body, a text or page is not empty.  A fault stops the start with
@@ -21,13 +22,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "bounds.h"
 #include "buf.h"
+#include "j2.h"
 #include "json.h"
 #include "tmpl.h"
 #include "util.h"
 
-#define TMPL_MAX_FILE	(256 * 1024)
-#define TMPL_MAX_NAME	64
 #define TMPL_MAX_BRANDS	1000
 
 static const char *const tmpl_files[TMPL__MAX] = {
@@ -86,8 +87,8 @@ buf_put_html(struct buf *b, const char *s)
  * value must not carry (a C0 control, DEL, U+0085 NEL, U+2028 LINE
  * SEPARATOR, U+2029 PARAGRAPH SEPARATOR), or 0.
  */
-static size_t
-line_breaker(const unsigned char *s)
+size_t
+tmpl_line_breaker(const unsigned char *s)
 {
 	if (*s < 0x20 || *s == 0x7f)
 		return 1;
@@ -114,7 +115,7 @@ put_value(struct buf *out, const char *v, int form, int html)
 		return;
 	}
 	while (*v != '\0') {
-		if ((k = line_breaker((const unsigned char *)v)) > 0) {
+		if ((k = tmpl_line_breaker((const unsigned char *)v)) > 0) {
 			buf_putc(out, ' ');
 			v += k;
 			continue;
@@ -144,8 +145,8 @@ name_char(char c)
 }
 
 /* 1 when the line at p (up to its end) names text/html, any case. */
-static int
-names_html(const char *p)
+int
+tmpl_names_html(const char *p)
 {
 	for (; *p != '\0' && *p != '\n'; p++)
 		if (strncasecmp(p, "text/html", 9) == 0)
@@ -176,7 +177,7 @@ tmpl_walk(const char *text, int page, struct buf *out,
 	for (p = text; *p != '\0'; p++) {
 		if (p == text || p[-1] == '\n') {
 			if (strncasecmp(p, "Content-Type:", 13) == 0)
-				html = names_html(p);
+				html = tmpl_names_html(p);
 			else if (*p == '\n' || (*p == '\r' && p[1] == '\n'))
 				top = 0;
 		}
@@ -294,14 +295,32 @@ tmpl_render(const char *text, const struct tmpl_var *vars, size_t n,
 }
 
 /*
- * As tmpl_render, for an HTML page (the verify page): every value is
- * HTML-escaped, whatever form the template asks for.  Returns 0 or -1.
+ * As tmpl_render, for an HTML page (the verify page, never a .j2 file):
+ * every value is HTML-escaped, whatever form the template asks for.
+ * Returns 0, or -1 as tmpl_render.
  */
 int
-tmpl_render_page(const char *text, const struct tmpl_var *vars, size_t n,
+tmpl_render_page(const struct tmpl *t, const struct tmpl_var *vars,
+    size_t n, struct buf *out)
+{
+	if (t == NULL || t->j2 != NULL)
+		return -1;
+	return render(t->text, 1, vars, n, out);
+}
+
+/*
+ * Appends the loaded template t (a mail or a text, either syntax) filled
+ * from vars to out.  Returns 0, or -1 as tmpl_render.
+ */
+int
+tmpl_fill(const struct tmpl *t, const struct tmpl_var *vars, size_t n,
     struct buf *out)
 {
-	return render(text, 1, vars, n, out);
+	if (t == NULL)
+		return -1;
+	if (t->j2 != NULL)
+		return j2_render(t->j2, vars, n, out);
+	return render(t->text, 0, vars, n, out);
 }
 
 /* 1 when the line at p starts a header field: "Name:". */
@@ -360,25 +379,15 @@ mail_shape(const char *text, char *why, size_t whylen)
 }
 
 /*
- * Checks a template of kind before use: valid UTF-8, placeholders
- * well-formed and known, and, rendered with a sample value for every
- * variable, a message with headers and a body (mails) or not empty (a
- * text or page).  Returns 0, or -1 with the reason in why and the line
- * of text it concerns in *at (0: the whole template).
+ * Checks that every line of text is valid UTF-8.  Returns 0, or -1 with
+ * the reason in why and the line in *at.
  */
-int
-tmpl_validate(const char *text, enum tmpl_kind kind, size_t *at, char *why,
-    size_t whylen)
+static int
+utf8_lines(const char *text, size_t *at, char *why, size_t whylen)
 {
-	struct tmpl_var	 vars[40];
-	char		*names, *word, *save = NULL;
-	struct buf	 out = { 0 };
-	struct walk_err	 e;
 	const char	*p;
-	size_t		 n = 0, line = 1, len;
-	int		 rc = -1;
+	size_t		 line = 1, len;
 
-	*at = 0;
 	for (p = text; *p != '\0'; line++) {
 		len = strcspn(p, "\n");
 		if (!json_utf8_valid((const unsigned char *)p, len)) {
@@ -390,24 +399,33 @@ tmpl_validate(const char *text, enum tmpl_kind kind, size_t *at, char *why,
 		if (*p == '\n')
 			p++;
 	}
-	if (tmpl_walk(text, 0, NULL, check_name, (void *)tmpl_names[kind],
-	    &e) == -1) {
-		*at = e.line;
-		if (e.unknown)
-			snprintf(why, whylen, "%%(%s)s is not one of:%s",
-			    e.name, tmpl_names[kind]);
-		else
-			snprintf(why, whylen, "a malformed placeholder "
-			    "(%%(name)s, %%(name_forhtml)s or "
-			    "%%(name_forurl)s; %%%% for a percent sign)");
-		return -1;
-	}
+	return 0;
+}
+
+/*
+ * Renders t with a sample value for every variable of kind, the branches
+ * of a .j2 template taken as take says, and checks the result: a message
+ * with headers and a body (mails), not empty (a text or page).  Returns
+ * 0, or -1 with the reason in why.
+ */
+static int
+sample_shape(const struct tmpl *t, enum tmpl_kind kind, enum j2_take take,
+    char *why, size_t whylen)
+{
+	struct tmpl_var	 vars[40];
+	char		*names, *word, *save = NULL;
+	struct buf	 out = { 0 };
+	size_t		 n = 0;
+	int		 rc = -1;
+
 	names = xstrdup(tmpl_names[kind]);
 	for (word = strtok_r(names, " ", &save); word != NULL &&
 	    n < sizeof(vars) / sizeof(vars[0]);
 	    word = strtok_r(NULL, " ", &save))
 		vars[n++] = (struct tmpl_var){ word, "sample" };
-	if (render(text, kind == TMPL_VERIFY_PAGE, vars, n, &out) == -1) {
+	if ((kind == TMPL_VERIFY_PAGE ? tmpl_render_page(t, vars, n, &out) :
+	    t->j2 != NULL ? j2_render_taking(t->j2, vars, n, take, &out) :
+	    tmpl_fill(t, vars, n, &out)) == -1) {
 		snprintf(why, whylen, "does not render");
 		goto out;
 	}
@@ -436,6 +454,95 @@ out:
 }
 
 /*
+ * Checks a template of kind in the legacy syntax before use: valid
+ * UTF-8, placeholders well-formed and known, and, rendered with a sample
+ * value for every variable, a message with headers and a body (mails) or
+ * not empty (a text or page).  Returns 0, or -1 with the reason in why
+ * and the line of text it concerns in *at (0: the whole template).
+ */
+int
+tmpl_validate(const char *text, enum tmpl_kind kind, size_t *at, char *why,
+    size_t whylen)
+{
+	struct walk_err	 e;
+	struct tmpl	 t = { (char *)text, NULL };
+
+	*at = 0;
+	if (utf8_lines(text, at, why, whylen) == -1)
+		return -1;
+	if (tmpl_walk(text, 0, NULL, check_name, (void *)tmpl_names[kind],
+	    &e) == -1) {
+		*at = e.line;
+		if (e.unknown)
+			snprintf(why, whylen, "%%(%s)s is not one of:%s",
+			    e.name, tmpl_names[kind]);
+		else
+			snprintf(why, whylen, "a malformed placeholder "
+			    "(%%(name)s, %%(name_forhtml)s or "
+			    "%%(name_forurl)s; %%%% for a percent sign)");
+		return -1;
+	}
+	return sample_shape(&t, kind, J2_TAKE_TESTS, why, whylen);
+}
+
+/*
+ * Checks text as a template of kind, in the Jinja2 subset when jinja is
+ * set (only the mails have one), else in the legacy syntax, and compiles
+ * it.  Returns the template (tmpl_destroy it), or NULL with the reason in
+ * why and the line of text it concerns in *at (0: the whole template).
+ */
+struct tmpl *
+tmpl_compile(const char *text, enum tmpl_kind kind, int jinja, size_t *at,
+    char *why, size_t whylen)
+{
+	struct tmpl	*t;
+	char		*names, *dots, other[256];
+
+	*at = 0;
+	if (!jinja) {
+		if (tmpl_validate(text, kind, at, why, whylen) == -1)
+			return NULL;
+		t = xcalloc(1, sizeof(*t));
+		t->text = xstrdup(text);
+		return t;
+	}
+	if (kind != TMPL_VERIFICATION_MAIL && kind != TMPL_INVITE_MAIL) {
+		snprintf(why, whylen, "only the mails may be .j2 templates");
+		return NULL;
+	}
+	if (utf8_lines(text, at, why, whylen) == -1)
+		return NULL;
+	/* A namespaced field is no variable in Jinja2 (a.b looks up b). */
+	names = xstrdup(tmpl_names[kind]);
+	if ((dots = strstr(names, " .* ")) != NULL)
+		memmove(dots, dots + 3, strlen(dots + 3) + 1);
+	t = xcalloc(1, sizeof(*t));
+	t->text = xstrdup(text);
+	t->j2 = j2_compile(text, names, at, why, whylen);
+	free(names);
+	/* The message is whole at least when every {% if %} takes its
+	 * first branch, or else when every one takes its last. */
+	if (t->j2 == NULL || (sample_shape(t, kind, J2_TAKE_FIRST, why,
+	    whylen) == -1 && sample_shape(t, kind, J2_TAKE_LAST, other,
+	    sizeof(other)) == -1)) {
+		tmpl_destroy(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Frees t (NULL is fine). */
+void
+tmpl_destroy(struct tmpl *t)
+{
+	if (t == NULL)
+		return;
+	j2_free(t->j2);
+	free(t->text);
+	free(t);
+}
+
+/*
  * Reads the file at path.  Returns its text (the caller frees it), NULL
  * when there is no such file, or (char *)-1 with the reason in err.
  */
@@ -448,9 +555,9 @@ read_file(const char *path, char *err, size_t errlen)
 
 	if ((f = fopen(path, "r")) == NULL)
 		return NULL;
-	text = xmalloc(TMPL_MAX_FILE + 1);
-	n = fread(text, 1, TMPL_MAX_FILE, f);
-	if (ferror(f) || n == TMPL_MAX_FILE || memchr(text, '\0', n)) {
+	text = xmalloc(MAX_TEMPLATE + 1);
+	n = fread(text, 1, MAX_TEMPLATE, f);
+	if (ferror(f) || n == MAX_TEMPLATE || memchr(text, '\0', n)) {
 		snprintf(err, errlen, "%s: unreadable, too large or binary",
 		    path);
 		fclose(f);
@@ -475,7 +582,8 @@ brand_name_valid(const char *s)
 
 /*
  * Reads and checks the templates of the brand folder dir/name that uses
- * names into b.  Returns 0, or -1 with the file and the reason in err.
+ * names into b: for a mail, the .j2 file when there is one, else the
+ * legacy one.  Returns 0, or -1 with the file and the reason in err.
  */
 static int
 brand_load(const char *dir, const char *name, unsigned uses,
@@ -483,22 +591,36 @@ brand_load(const char *dir, const char *name, unsigned uses,
 {
 	char	 path[4096], *text, why[1024];
 	size_t	 line;
-	int	 k;
+	int	 k, jinja;
 
 	b->name = xstrdup(name);
 	for (k = 0; k < TMPL__MAX; k++) {
 		if (!(uses & TMPL_USES(k)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/%s", dir, name,
-		    tmpl_files[k]);
 		err[0] = '\0';
-		if ((text = read_file(path, err, errlen)) == (char *)-1)
-			return -1;
+		text = NULL;
+		jinja = k == TMPL_VERIFICATION_MAIL || k == TMPL_INVITE_MAIL;
+		if (jinja) {
+			snprintf(path, sizeof(path), "%s/%s/%s.j2", dir, name,
+			    tmpl_files[k]);
+			if ((text = read_file(path, err, errlen)) ==
+			    (char *)-1)
+				return -1;
+		}
+		if (text == NULL) {
+			jinja = 0;
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, name,
+			    tmpl_files[k]);
+			if ((text = read_file(path, err, errlen)) ==
+			    (char *)-1)
+				return -1;
+		}
 		if (text == NULL)
 			continue;
-		b->text[k] = text;
-		if (tmpl_validate(text, (enum tmpl_kind)k, &line, why,
-		    sizeof(why)) == -1) {
+		b->t[k] = tmpl_compile(text, (enum tmpl_kind)k, jinja, &line,
+		    why, sizeof(why));
+		free(text);
+		if (b->t[k] == NULL) {
 			if (line > 0)
 				snprintf(err, errlen, "template %s:%zu: %s",
 				    path, line, why);
@@ -574,7 +696,7 @@ tmpl_load(const char *dir, const char *fallback, unsigned uses,
 	}
 	for (k = 0; k < TMPL__MAX; k++)
 		if ((uses & TMPL_USES(k)) &&
-		    set->brands[set->fallback].text[k] == NULL) {
+		    set->brands[set->fallback].t[k] == NULL) {
 			snprintf(err, errlen, "template_dir %s/%s: %s is "
 			    "missing", dir, fallback, tmpl_files[k]);
 			return -1;
@@ -594,7 +716,7 @@ tmpl_free(struct tmpl_set *set)
 	for (i = 0; i < set->nbrands; i++) {
 		free(set->brands[i].name);
 		for (k = 0; k < TMPL__MAX; k++)
-			free(set->brands[i].text[k]);
+			tmpl_destroy(set->brands[i].t[k]);
 	}
 	free(set->brands);
 	memset(set, 0, sizeof(*set));
@@ -624,7 +746,7 @@ tmpl_brand(const struct tmpl_set *set, const char *requested)
  * brand's; a file the brand lacks: the default brand's), borrowed from
  * set; NULL when kind was not loaded.
  */
-const char *
+const struct tmpl *
 tmpl_get(const struct tmpl_set *set, const char *brand, enum tmpl_kind kind)
 {
 	size_t	 i;
@@ -634,7 +756,7 @@ tmpl_get(const struct tmpl_set *set, const char *brand, enum tmpl_kind kind)
 	if (brand != NULL)
 		for (i = 0; i < set->nbrands; i++)
 			if (strcmp(set->brands[i].name, brand) == 0 &&
-			    set->brands[i].text[kind] != NULL)
-				return set->brands[i].text[kind];
-	return set->brands[set->fallback].text[kind];
+			    set->brands[i].t[kind] != NULL)
+				return set->brands[i].t[kind];
+	return set->brands[set->fallback].t[kind];
 }

@@ -1,7 +1,9 @@
 /*
- * Templates in sydent's legacy syntax, so operators can bring theirs:
- * %(name)s is the value, %(name_forhtml)s the value HTML-escaped,
- * %(name_forurl)s the value percent-encoded, %% a percent sign.
+ * Templates in sydent's syntaxes, so operators can bring theirs: the
+ * legacy one, where %(name)s is the value, %(name_forhtml)s the value
+ * HTML-escaped, %(name_forurl)s the value percent-encoded, %% a percent
+ * sign; and, for the two mails, a file of the same name ending in .j2,
+ * in the Jinja2 subset of j2.h, which is used in its place when present.
  * Templates are read and checked at start, only those a program uses,
  * and grouped by brand: a brand is a sub-folder of template_dir; a file a
  * brand lacks comes from the default.  No value can break a line of a
@@ -13,6 +15,7 @@
 #include <stddef.h>
 
 struct buf;
+struct j2;
 
 /* The templates of a brand, one per use. */
 enum tmpl_kind {
@@ -31,9 +34,16 @@ struct tmpl_var {
 	const char	*value;
 };
 
+/* A template file as loaded: its text, and its compiled form when it is
+ * a .j2 file. */
+struct tmpl {
+	char		*text;
+	struct j2	*j2;		/* NULL: the legacy syntax */
+};
+
 struct tmpl_brand {
-	char	*name;
-	char	*text[TMPL__MAX];	/* NULL: use the default brand's */
+	char		*name;
+	struct tmpl	*t[TMPL__MAX];	/* NULL: use the default brand's */
 };
 
 struct tmpl_set {
@@ -46,14 +56,25 @@ int	 tmpl_load(const char *, const char *, unsigned, struct tmpl_set *,
 	    char *, size_t);
 void	 tmpl_free(struct tmpl_set *);
 const char *tmpl_brand(const struct tmpl_set *, const char *);
-const char *tmpl_get(const struct tmpl_set *, const char *, enum tmpl_kind);
+const struct tmpl *tmpl_get(const struct tmpl_set *, const char *,
+	    enum tmpl_kind);
 int	 tmpl_check(const char *, enum tmpl_kind);
 int	 tmpl_validate(const char *, enum tmpl_kind, size_t *, char *,
 	    size_t);
+struct tmpl *tmpl_compile(const char *, enum tmpl_kind, int, size_t *,
+	    char *, size_t);
+void	 tmpl_destroy(struct tmpl *);
+int	 tmpl_fill(const struct tmpl *, const struct tmpl_var *, size_t,
+	    struct buf *);
 int	 tmpl_render(const char *, const struct tmpl_var *, size_t,
 	    struct buf *);
-int	 tmpl_render_page(const char *, const struct tmpl_var *, size_t,
-	    struct buf *);
+int	 tmpl_render_page(const struct tmpl *, const struct tmpl_var *,
+	    size_t, struct buf *);
 void	 buf_put_html(struct buf *, const char *);
+size_t	 tmpl_line_breaker(const unsigned char *);
+int	 tmpl_names_html(const char *);
+
+/* The longest name of a variable. */
+#define TMPL_MAX_NAME	64
 
 #endif /* !SIGIL_TMPL_H */
