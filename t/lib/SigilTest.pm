@@ -14,7 +14,7 @@ use POSIX ();
 use Test::More;
 
 our @EXPORT = qw(api get post request is_error conf_value stack_dir
-    worker_pids psql verify_signed build_dir start_worker fcgi_request
+    worker_pids psql verify_signed build_dir start_worker fcgi_request cgi_exec
     stop_worker mails mail_count register_user validated_session wait_for
     free_port slurp spew running front shared_host deliver_onbind
     notify_program program_log start_onbind_double start_prometheus
@@ -222,23 +222,43 @@ sub fcgi_request {
 	my ($w, $method, $target, $body, $headers) = @_;
 	my ($path, $query) = split /\?/, $target, 2;
 	$body = $json->encode($body) if ref $body;
-	local %ENV = (%ENV, REQUEST_METHOD => $method, DOCUMENT_URI => $path,
+	my %env = (REQUEST_METHOD => $method, DOCUMENT_URI => $path,
 	    REQUEST_URI => $target, QUERY_STRING => $query // '',
 	    CONTENT_LENGTH => length($body // ''),
 	    CONTENT_TYPE => 'application/json',
 	    REMOTE_ADDR => $w->{remote_addr} // $ENV{SIGIL_TEST_REMOTE_ADDR}
 		// '127.0.0.1');
 	for my $h (keys %{ $headers // {} }) {
-		$ENV{'HTTP_' . uc($h =~ s/-/_/gr)} = $headers->{$h};
+		$env{'HTTP_' . uc($h =~ s/-/_/gr)} = $headers->{$h};
 	}
-	my $in = "$w->{sock}.in";
-	open(my $fh, '>', $in) or die;
-	print $fh $body // '';
-	close $fh;
-	my $out = `cgi-fcgi -bind -connect '$w->{sock}' < '$in'`;
-	my ($head, $content) = split /\r\n\r\n/, $out, 2;
+	return cgi_exec(['cgi-fcgi', '-bind', '-connect', $w->{sock}], \%env,
+	    $body);
+}
+
+# cgi_exec(COMMAND, ENV, BODY?, STDERR?): runs COMMAND (an array) with
+# the environment plus ENV (a hash) and BODY on its stdin, its stderr
+# appended to the file STDERR (else the test's); parses what it wrote
+# as a CGI response (RFC 3875: headers, a blank line, the body).
+# Returns what request() returns, status 0 when it wrote none.
+sub cgi_exec {
+	my ($cmd, $env, $body, $err) = @_;
+	my $in = "$DIR/cgi-exec-$$.in";
+	spew($in, $body // '');
+	my $pid = open(my $out, '-|') // die "fork: $!";
+	if ($pid == 0) {
+		%ENV = (%ENV, %$env);
+		open(STDIN, '<', $in) or die "$in: $!";
+		if (defined $err) {
+			open(STDERR, '>>', $err) or die "$err: $!";
+		}
+		exec(@$cmd) or die "$cmd->[0]: $!";
+	}
+	my $text = do { local $/; <$out> } // '';
+	close $out;
+	unlink $in;
+	my ($head, $content) = split /\r?\n\r?\n/, $text, 2;
 	my %r = (content => $content // '', headers => {});
-	for (split /\r\n/, $head // '') {
+	for (split /\r?\n/, $head // '') {
 		$r{status} = $1 if /^Status: (\d+)/;
 		$r{headers}{lc $1} = $2 if /^([^:]+): (.*)$/;
 	}
