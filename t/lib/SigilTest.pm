@@ -57,7 +57,8 @@ sub deliver_onbind {
 sub program_log {
 	my ($prog) = @_;
 	return slurp("$DIR/logs/sigil-$prog.log") unless shared_host();
-	my $log = front() eq 'lighttpd-cgi' ? 'lighttpd-cgi' : 'apache-error';
+	my $log = front() eq 'lighttpd-cgi' ? 'sigil-lighttpd-cgi' :
+	    'apache-error';
 	return join '', grep { /sigil-\Q$prog\E\[\d+\]/ }
 	    split /^/m, slurp("$DIR/logs/$log.log");
 }
