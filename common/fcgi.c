@@ -8,10 +8,11 @@
  *    fd 0 is a listening socket; accept requests on it until SIGTERM or
  *    SIGINT, which end the loop between requests (exit 0): a request
  *    being served is answered first.
- *  - CGI (Apache mod_cgi, suEXEC; a shared host where no process of ours
- *    may outlive a request): fd 0 is not a socket and REQUEST_METHOD is
- *    set; serve the one request in the environment and stdin, write a
- *    CGI response to stdout, free everything and exit 0.
+ *  - CGI (Apache mod_cgi, suEXEC, lighttpd's mod_cgi; a shared host
+ *    where no process of ours may outlive a request): fd 0 is not a
+ *    socket and REQUEST_METHOD is set; serve the one request in the
+ *    environment and stdin, write a CGI response to stdout, free
+ *    everything and exit 0.
  *  - "-t": check the configuration, key, templates and database, exit.
  *
  * Either way a request is copied into a struct req, dispatched, and the
