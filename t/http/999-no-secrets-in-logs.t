@@ -92,11 +92,12 @@ my $h = secret('hdr');
 ($st) = raw("GET $v2?token=$h HTTP/1.1\r\nHost: localhost\r\nX-Big: "
     . ('a' x 20000) . "\r\nConnection: close\r\n\r\n");
 my $lighttpd = front() eq 'lighttpd-cgi';	# 431 for either
-is($st, $lighttpd ? 431 : 400, 'a header over the limit: 400');
+is($st, $lighttpd ? 431 : 400, 'a header over the limit: 400 (lighttpd 431)');
 my $l = secret('long');
 ($st) = raw("GET $v2?token=$l" . ('a' x 20000) . " HTTP/1.1\r\n"
     . "Host: localhost\r\nConnection: close\r\n\r\n");
-is($st, $lighttpd ? 431 : 414, 'a request line over the limit: 414');
+is($st, $lighttpd ? 431 : 414,
+    'a request line over the limit: 414 (lighttpd 431)');
 my $bb = secret('body');
 $r = post("$v1/validate/email/submitToken?client_secret=$bb", 'x' x 2_000_000);
 is($r->{status}, 413, 'a body too large: 413');
