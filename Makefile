@@ -15,6 +15,16 @@
 #   make bench      wrk against the programs and a minimal baseline
 #
 # CI passes WERROR=-Werror.  Local overrides go in config.mk.
+#
+# Packages: every step first runs $(INSTALL_DEPS) (deploy/install-deps)
+# with one argument.  "make" and the build targets ask for the build set
+# only (build: compilers, pkg-config, the -dev packages); run, check,
+# test, check-*, sanitize, valgrind, fuzz, lint and bench ask for all
+# (the web servers, PostgreSQL, the test and lint tools).  Nothing
+# missing: it says nothing, as any user.  Something missing: as root it
+# installs it (apt-get), as anyone else it names the packages and stops.
+# INSTALL_DEPS=true skips the step (packages from elsewhere); any other
+# command is run as "COMMAND build" or "COMMAND all".
 
 BUILD	?= build
 CC	?= cc
@@ -60,7 +70,7 @@ COMMON	 = app b64 buf canon cfg db email fcgi http ident j2 json log mail metric
 PROGRAMS = status pubkey account validate bind lookup invite
 DAEMONS	 = notify supervise
 TOOLS	 = canon-email
-UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix tmpl metrics
+UNITS	 = $(sort $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c)))
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
@@ -69,7 +79,7 @@ UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
 .PHONY: all check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
-	bench run deps clean
+	bench run deps deps-all clean
 
 all: $(PROG_BINS)
 
@@ -107,38 +117,42 @@ $(BUILD)/t/sign-json: t/sign-json.c $(BUILD)/libsigil.a $(HEADERS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/sign-json.c $(BUILD)/libsigil.a $(LIBS)
 
+# The build set, which every compile step waits for (order-only), and
+# everything, which the steps that run the stack or a tool wait for.
 deps:
-	@$(INSTALL_DEPS)
+	@$(INSTALL_DEPS) build
+deps-all: deps
+	@$(INSTALL_DEPS) all
 
 # The unit tests, then the HTTP tests through a real stack.
-test: all $(UNIT_BINS) $(BUILD)/t/sign-json
+test: deps-all all $(UNIT_BINS) $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) prove -f t/make/
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
 
 # The HTTP tests again with Apache (mod_proxy_fcgi) in front of the
 # programs instead of nginx.
-check-apache: deps all $(BUILD)/t/sign-json
+check-apache: deps-all all $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache t/lib/with-stack prove -f t/http/
 
 # The HTTP tests on a shared host: Apache runs the programs itself from
 # a document root set up as deploy/shared-hosting says, as plain CGI
 # (mod_cgi) or FastCGI (mod_fcgid), as www-data, with no daemon (onbind
 # delivery from sigil-notify --once, as cron runs it there).
-check-cgi: deps all $(BUILD)/t/sign-json
+check-cgi: deps-all all $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-cgi t/lib/with-stack prove -f t/http/
-check-fcgid: deps all $(BUILD)/t/sign-json
+check-fcgid: deps-all all $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-fcgid t/lib/with-stack prove -f t/http/
 # The same through another CGI server, lighttpd's mod_cgi set up with
 # deploy/lighttpd-sigil.conf: the path reaches the programs as RFC 3875
 # has it, SCRIPT_NAME + PATH_INFO, not through a rewrite.
-check-lighttpd: deps all $(BUILD)/t/sign-json
+check-lighttpd: deps-all all $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=lighttpd-cgi t/lib/with-stack prove -f t/http/
 
 # Everything, as CI runs it: lint, the tests (through nginx, then Apache),
 # again under ASan/UBSan and under valgrind, then the fuzzers for
 # FUZZ_SECONDS each.
-check: deps
+check: deps-all
 	$(MAKE) lint
 	$(MAKE) test
 	$(MAKE) check-apache
@@ -149,27 +163,28 @@ check: deps
 	$(MAKE) valgrind
 	$(MAKE) fuzz
 
-sanitize: deps
+sanitize: deps-all
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan \
 	    SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
 	    CFLAGS='-O1 -g' test
 
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=all \
 	   --show-leak-kinds=all --error-exitcode=99
-valgrind: deps all $(UNIT_BINS) $(BUILD)/t/sign-json
+valgrind: deps-all all $(UNIT_BINS) $(BUILD)/t/sign-json
 	prove -f -e '$(VALGRIND)' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 t/lib/with-stack prove -f t/http/
 
 FUZZ_SRC = $(COMMON:%=common/%.c)
-$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o | deps
+$(BUILD)/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(HEADERS) $(BUILD)/common/phone.o | deps-all
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS) \
 	    -o $@ $< $(filter-out common/fcgi.c,$(FUZZ_SRC)) \
 	    $(BUILD)/common/phone.o $(LIBS)
 
-FUZZERS = fuzz_json fuzz_params fuzz_email fuzz_j2
-fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+# Every t/fuzz/fuzz_*.c is a fuzzer (a .dict beside it is its dictionary).
+FUZZERS = $(sort $(patsubst t/fuzz/%.c,%,$(wildcard t/fuzz/fuzz_*.c)))
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%) | deps-all
 	@for f in $(FUZZERS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
@@ -189,7 +204,7 @@ SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
 	  deploy/sigil-key-common deploy/sigil-shared-bundle
 
-lint: deps
+lint: deps-all
 	shellcheck -S warning -x $(SCRIPTS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c11 --inline-suppr -Icommon common cgi
@@ -205,14 +220,14 @@ $(BUILD)/bench-baseline-db: t/bench/baseline_db.c | deps
 $(BUILD)/bench-smtp-sink: t/bench/smtp_sink.c | deps
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/smtp_sink.c
 
-bench: deps all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \
+bench: deps-all all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \
     $(BUILD)/bench-smtp-sink
 	SIGIL_BUILD=$(BUILD) t/bench/run
 
 # The dev stack keeps its data in .run/ (git-ignored) between runs.
 RUN_DIR	?= $(CURDIR)/.run
 RUN_PORT ?= 8090
-run: deps all
+run: deps-all all
 	SIGIL_BUILD=$(BUILD) SIGIL_MAIL_PORT=8025 deploy/sigil-stack run $(RUN_DIR) $(RUN_PORT)
 
 clean:
