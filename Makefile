@@ -7,7 +7,8 @@
 #   make check-cgi     the HTTP tests on a shared host: Apache, mod_cgi
 #   make check-fcgid   the same with mod_fcgid
 #   make check-lighttpd  the same with lighttpd's mod_cgi (SCRIPT_NAME + PATH_INFO)
-#   make test       the unit and HTTP tests only (no install, no fuzz)
+#   make test       the build, unit and HTTP tests only (no lint, no fuzz)
+#   make test-unit  the unit tests (t/unit/*.c) only
 #   make sanitize   the tests again with ASan and UBSan
 #   make valgrind   the tests again with every worker under valgrind
 #   make fuzz       libFuzzer on request parsing, canonical JSON, addresses
@@ -78,7 +79,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
+.PHONY: all check check-apache check-cgi check-fcgid check-lighttpd test test-unit sanitize valgrind fuzz lint \
 	bench run deps deps-all clean
 
 all: $(PROG_BINS)
@@ -124,11 +125,16 @@ deps:
 deps-all: deps
 	@$(INSTALL_DEPS) all
 
-# The unit tests, then the HTTP tests through a real stack.
+# The build checks, the unit tests, then the HTTP tests through a real
+# stack.
 test: deps-all all $(UNIT_BINS) $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) prove -f t/make/
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
+
+# The unit tests (every t/unit/*.c) alone.
+test-unit: deps-all $(UNIT_BINS)
+	prove -f -e '' $(UNIT_BINS)
 
 # The HTTP tests again with Apache (mod_proxy_fcgi) in front of the
 # programs instead of nginx.

@@ -97,7 +97,7 @@ ok(verify_signed($got[0], 'localhost', $key_id, $pub),
 
 # A bind without invites and a rebind of the same address queue an
 # onbind each (the spec's 3pid/onbind, with invites empty; see
-# t/http/87-onbind.t); a failed bind queues none.
+# t/http/86-onbind.t); a failed bind queues none.
 bind_to('cron-plain@example.org', "\@plain:localhost:$port");
 bind_to('cron-plain@example.org', "\@again:localhost:$port");
 my $secret = 'cron' . ++$n;
