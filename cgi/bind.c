@@ -227,9 +227,12 @@ h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_err(rs, MX_FORBIDDEN, "Unbind needs sid and "
 		    "client_secret, or an X-Matrix signature");
 		goto out;
-	} else if ((origin = xmkeys_verify(&(struct xmkeys_req){ "unbind",
-	    r->authorization, "POST", r->request_uri, c->cfg.server_name,
-	    body, c->cfg.http_key_failure_ttl }, creds, &why)) == NULL) {
+	} else if ((origin = xmkeys_verify(&(struct xmkeys_req){
+	    .what = "unbind", .authorization = r->authorization,
+	    .method = "POST", .uri = r->request_uri,
+	    .server_name = c->cfg.server_name, .content = body,
+	    .failure_ttl = c->cfg.http_key_failure_ttl }, creds, &why)) ==
+	    NULL) {
 		/* The unbind table's 403 for invalid credentials, another
 		 * destination's included; 502 when the homeserver's key could
 		 * not be had (it may work later). */

@@ -97,8 +97,10 @@ verify(const char *auth, const char *body, enum xm_fail *why)
 	cJSON			*content = cJSON_Parse(body);
 	const char		*origin;
 
-	origin = xmkeys_verify(&(struct xmkeys_req){ "test", auth, "POST",
-	    PY_URI, "id.example", content, TTL_S }, creds, why);
+	origin = xmkeys_verify(&(struct xmkeys_req){ .what = "test",
+	    .authorization = auth, .method = "POST", .uri = PY_URI,
+	    .server_name = "id.example", .content = content,
+	    .failure_ttl = TTL_S }, creds, why);
 	cJSON_Delete(content);
 	return origin;
 }
