@@ -760,13 +760,15 @@ invite_limits(struct ctx *c, const struct req *r, const char *sender,
 		const struct cfg_rate	*rate;
 	} limits[] = {
 		{ 1, "invite-client", r->remote_addr,
-		    &c->cfg.ratelimit_invite_client },
+		    &c->cfg.ratelimit[RATELIMIT_INVITE_CLIENT] },
 		{ r->api == API_V2, "invite-user", r->user_id,	/* v2 only */
-		    &c->cfg.ratelimit_invite_user },
-		{ 1, "invite", sender, &c->cfg.ratelimit_invite_sender },
-		{ 1, "invite-room", room_id, &c->cfg.ratelimit_invite_room },
+		    &c->cfg.ratelimit[RATELIMIT_INVITE_USER] },
+		{ 1, "invite", sender,
+		    &c->cfg.ratelimit[RATELIMIT_INVITE_SENDER] },
+		{ 1, "invite-room", room_id,
+		    &c->cfg.ratelimit[RATELIMIT_INVITE_ROOM] },
 		{ 1, "invite-address", address,
-		    &c->cfg.ratelimit_invite_address },
+		    &c->cfg.ratelimit[RATELIMIT_INVITE_ADDRESS] },
 	};
 	struct buf	 bucket = { 0 };
 	size_t		 i;

@@ -452,7 +452,6 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		app_ctx_free(&ctx);
 		return 1;
 	}
-	metrics_limits_of(&ctx.cfg);
 	if (argv_has(argc, argv, "-t") || cgi) {
 		status = 0;
 		if (cgi)

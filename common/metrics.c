@@ -32,6 +32,7 @@
 #include "app.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "shmfile.h"
 #include "util.h"
@@ -53,25 +54,15 @@ const char *const metrics_class_name[METRICS_CLASSES] = {
 	"2xx", "3xx", "4xx", "5xx",
 };
 
-/* The limits by where they sit in struct cfg: a fixed set of labels. */
-static const size_t limit_off[METRICS_LIMITS - 1] = {
-	offsetof(struct cfg, ratelimit_address),
-	offsetof(struct cfg, ratelimit_requester),
-	offsetof(struct cfg, ratelimit_msisdn),
-	offsetof(struct cfg, ratelimit_country),
-	offsetof(struct cfg, ratelimit_lookup_ip),
-	offsetof(struct cfg, ratelimit_lookup_user),
-	offsetof(struct cfg, ratelimit_invite_sender),
-	offsetof(struct cfg, ratelimit_invite_address),
-	offsetof(struct cfg, ratelimit_invite_client),
-	offsetof(struct cfg, ratelimit_invite_room),
-	offsetof(struct cfg, ratelimit_invite_user),
-};
-const char *const metrics_limit_name[METRICS_LIMITS] = {
-	"address", "requester", "msisdn", "country", "lookup_ip",
-	"lookup_user", "invite_sender", "invite_address", "invite_client",
-	"invite_room", "invite_user", "other",
-};
+/*
+ * The label refusals by limit are counted under: the limit's name, or
+ * "other" for a limit that is none of the configuration's.
+ */
+const char *
+metrics_limit_name(size_t limit)
+{
+	return limit < RATELIMIT__MAX ? ratelimit_name[limit] : "other";
+}
 
 /* The events of one process (a worker's row, sigil-notify's file). */
 struct shm_events {
@@ -117,7 +108,6 @@ static unsigned char		*slot_of;	/* [(route * 4 + api index) *
 static size_t			 nslot_of;
 static uint64_t			 t0;
 static struct shm_events	*ev;		/* this process's events */
-static const struct cfg		*limits_cfg;	/* where its limits are */
 
 /* The API bits a route can carry, in slot order, and their names' prefix. */
 static const struct {
@@ -275,16 +265,6 @@ metrics_open(const char *dir, const struct app *app, int claim, char *err,
 	return 0;
 }
 
-/*
- * The limits metrics_refused() is given are c's (borrowed for the life
- * of the process): each is counted under its name.
- */
-void
-metrics_limits_of(const struct cfg *c)
-{
-	limits_cfg = c;
-}
-
 /* Counts one event e of this process; nothing while metrics are off. */
 void
 metrics_count(enum metrics_event e)
@@ -295,21 +275,17 @@ metrics_count(enum metrics_event e)
 }
 
 /*
- * Counts a request refused by the limit rate, under the limit's name
- * when rate is one of metrics_limits_of()'s, else under "other".
+ * Counts a request refused by the configuration's limit number limit,
+ * or by another one (RATELIMIT__MAX or over, counted as "other").
  */
 void
-metrics_refused(const struct cfg_rate *rate)
+metrics_refused(enum ratelimit_id limit)
 {
-	const char	*base = (const char *)limits_cfg;
-	size_t		 i;
+	size_t	 i = (size_t)limit < RATELIMIT__MAX ? (size_t)limit :
+		    RATELIMIT__MAX;
 
 	if (ev == NULL)
 		return;
-	for (i = 0; i < METRICS_LIMITS - 1; i++)
-		if (base != NULL &&
-		    (const char *)rate == base + limit_off[i])
-			break;
 	atomic_fetch_add_explicit(&ev->refused[i], 1, memory_order_relaxed);
 }
 

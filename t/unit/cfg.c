@@ -64,11 +64,15 @@ main(void)
 	    "a web client host with a port");
 	is_int(c.invite_delete_on_delivery, 0, "invites are kept on delivery "
 	    "by default: the mailed link still signs");
-	is_int(c.ratelimit_invite_address.count, 10, "10 invites an hour to "
+	is_int(c.ratelimit[RATELIMIT_INVITE_ADDRESS].count,
+	    10, "10 invites an hour to "
 	    "an address by default");
-	is_int(c.ratelimit_invite_client.count, 100, "100 from a client");
-	is_int(c.ratelimit_invite_room.count, 50, "50 into a room");
-	is_int(c.ratelimit_invite_user.count, 20, "20 by a v2 user");
+	is_int(c.ratelimit[RATELIMIT_INVITE_CLIENT].count,
+	    100, "100 from a client");
+	is_int(c.ratelimit[RATELIMIT_INVITE_ROOM].count,
+	    50, "50 into a room");
+	is_int(c.ratelimit[RATELIMIT_INVITE_USER].count,
+	    20, "20 by a v2 user");
 	is_int(c.allow_access_token_query, 1, "?access_token= accepted by "
 	    "default: Synapse sends hash_details that way");
 	cfg_free(&c);

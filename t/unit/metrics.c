@@ -77,8 +77,6 @@ main(void)
 	uint64_t			 b;
 	pid_t				 pid;
 	int				 status;
-	struct cfg			 cfg;
-	struct cfg_rate			 stray = { 1, 1 };
 	struct metrics_notify		 nt;
 	size_t				 l;
 
@@ -87,14 +85,12 @@ main(void)
 	snprintf(path, sizeof(path), "%s/test.metrics", dir);
 
 	/* Off: nothing happens. */
-	memset(&cfg, 0, sizeof(cfg));
-	metrics_limits_of(&cfg);
 	ok(metrics_open(NULL, &app1, 1, err, sizeof(err)) == 0, "off opens");
 	metrics_begin();
 	metrics_route(0, API_V1, METHOD_GET);
 	metrics_end(200);
 	metrics_count(METRICS_MAIL_SENT);
-	metrics_refused(&cfg.ratelimit_address);
+	metrics_refused(RATELIMIT_ADDRESS);
 	metrics_notify_outbox(5, 5);
 	metrics_notify_delivery(1);
 	ok(metrics_notify_open(NULL, err, sizeof(err)) == 0 &&
@@ -176,10 +172,10 @@ main(void)
 	metrics_count(METRICS_DB_ERROR);
 	metrics_count(METRICS_DB_RECONNECT);
 	metrics_count(METRICS_EVENTS);		/* not an event: ignored */
-	metrics_refused(&cfg.ratelimit_lookup_ip);
-	metrics_refused(&cfg.ratelimit_lookup_ip);
-	metrics_refused(&cfg.ratelimit_invite_user);
-	metrics_refused(&stray);
+	metrics_refused(RATELIMIT_LOOKUP_IP);
+	metrics_refused(RATELIMIT_LOOKUP_IP);
+	metrics_refused(RATELIMIT_INVITE_USER);
+	metrics_refused(RATELIMIT__MAX);	/* not the configuration's */
 	metrics_read(dir, &progs, &n, err, sizeof(err));
 	is_int((long long)progs[0].events[METRICS_MAIL_SENT], 2, "mails sent");
 	is_int((long long)progs[0].events[METRICS_MAIL_FAILED], 1,
@@ -191,17 +187,17 @@ main(void)
 	is_int((long long)progs[0].events[METRICS_DB_RECONNECT], 1,
 	    "db reconnects");
 	for (l = 0; l < METRICS_LIMITS; l++) {
-		if (strcmp(metrics_limit_name[l], "lookup_ip") == 0)
+		if (strcmp(metrics_limit_name(l), "lookup_ip") == 0)
 			is_int((long long)progs[0].refused[l], 2,
 			    "refused by lookup_ip");
-		else if (strcmp(metrics_limit_name[l], "invite_user") == 0)
+		else if (strcmp(metrics_limit_name(l), "invite_user") == 0)
 			is_int((long long)progs[0].refused[l], 1,
 			    "refused by invite_user");
-		else if (strcmp(metrics_limit_name[l], "other") == 0)
+		else if (strcmp(metrics_limit_name(l), "other") == 0)
 			is_int((long long)progs[0].refused[l], 1,
 			    "a limit not of the configuration: other");
 		else if (progs[0].refused[l] != 0)
-			ok(0, "refused by %s", metrics_limit_name[l]);
+			ok(0, "refused by %s", metrics_limit_name(l));
 	}
 	free(progs);
 
