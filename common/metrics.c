@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -135,15 +134,16 @@ short_name(const char *name)
 }
 
 /*
- * Fills h (zeroed) with the header for app and slot_of with its route
- * slots: slot 0 is "other" of method "any" (no route: 404, 405, OPTIONS,
+ * Fills h (zeroed) with the header for the program name, whose route
+ * table is the n routes of rt, and slot_of with its route slots: slot 0 is "other" of method "any" (no route: 404, 405, OPTIONS,
  * a refused request), then one per route, API and method, e.g.
  * "v2/lookup" "POST": a path served for two methods (v2/terms GET and
  * POST) has a slot for each.  Routes past MAX_METRICS_ROUTES count as
  * "other".
  */
 static void
-header_of(const struct app *app, struct shm *h)
+header_of(const char *name, const struct metrics_path *rt, size_t n_rt,
+    struct shm *h)
 {
 	size_t		 i, k, m, n = 1;
 	const char	*p;
@@ -151,20 +151,20 @@ header_of(const struct app *app, struct shm *h)
 	h->magic = METRICS_MAGIC;
 	h->version = METRICS_VERSION;
 	h->size = sizeof(struct shm);
-	snprintf(h->program, METRICS_NAME, "%s", short_name(app->name));
+	snprintf(h->program, METRICS_NAME, "%s", short_name(name));
 	snprintf(h->route[0], METRICS_NAME, "other");
 	snprintf(h->method[0], METRICS_METHOD, "any");
 	free(slot_of);
-	nslot_of = app->nroutes * 4 * REQ_METHODS;
+	nslot_of = n_rt * 4 * REQ_METHODS;
 	slot_of = xcalloc(nslot_of + 1, 1);
-	for (i = 0; i < app->nroutes; i++)
+	for (i = 0; i < n_rt; i++)
 		for (k = 0; k < 4; k++)
 			for (m = 0; m < REQ_METHODS; m++) {
-				if (!(app->routes[i].apis & apis[k].api) ||
-				    !(app->routes[i].methods & (1U << m)) ||
+				if (!(rt[i].apis & apis[k].api) ||
+				    !(rt[i].methods & (1U << m)) ||
 				    n >= MAX_METRICS_ROUTES)
 					continue;
-				p = app->routes[i].path;
+				p = rt[i].path;
 				snprintf(h->route[n], METRICS_NAME, "%s%s%s",
 				    apis[k].prefix, *apis[k].prefix != '\0' &&
 				    *p != '\0' ? "/" : "", p);
@@ -211,15 +211,15 @@ dir_writable(const char *dir)
 }
 
 /*
- * Opens the program app's counters under dir, and with claim takes a
- * worker row; without (-t, perhaps run by another user than the
+ * Opens the counters of the program name, whose route table is the n
+ * routes of rt (copied), under dir, and with claim takes a worker row; without (-t, perhaps run by another user than the
  * workers) only checks that dir is a folder it may write, and makes no
  * file.  dir NULL: metrics off, returns 0.  Returns 0, or -1 with why in
  * err.  A program with more workers than rows serves uncounted.
  */
 int
-metrics_open(const char *dir, const struct app *app, int claim, char *err,
-    size_t errlen)
+metrics_open(const char *dir, const char *name, const struct metrics_path *rt,
+    size_t n, int claim, char *err, size_t errlen)
 {
 	struct shm	*h;
 	char		 path[4096];
@@ -235,7 +235,7 @@ metrics_open(const char *dir, const struct app *app, int claim, char *err,
 		return 0;
 	}
 	h = xcalloc(1, sizeof(*h));
-	header_of(app, h);
+	header_of(name, rt, n, h);
 	if (snprintf(path, sizeof(path), "%s/%s.metrics", dir, h->program) >=
 	    (int)sizeof(path)) {
 		snprintf(err, errlen, "metrics_dir: path too long");

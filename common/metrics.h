@@ -15,8 +15,6 @@
 #include "bounds.h"
 #include "ratelimit.h"
 
-struct app;
-
 /* Status classes counted: 2xx (and below), 3xx, 4xx, 5xx (and above). */
 #define METRICS_CLASSES		4
 /* Latency buckets: the bounds below, then +Inf. */
@@ -43,8 +41,19 @@ enum metrics_event {
 #define METRICS_LIMITS		(RATELIMIT__MAX + 1)
 const char	*metrics_limit_name(size_t);
 
+/*
+ * A route of a program's table, as counted: its path after the API
+ * prefix ("lookup"), its enum api bits and its enum http_method bits.
+ */
+struct metrics_path {
+	const char	*path;
+	unsigned	 apis;
+	unsigned	 methods;
+};
+
 /* Writer: each returns at once while metrics are off. */
-int	 metrics_open(const char *, const struct app *, int, char *, size_t);
+int	 metrics_open(const char *, const char *, const struct metrics_path *,
+	    size_t, int, char *, size_t);
 void	 metrics_begin(void);
 void	 metrics_route(size_t, unsigned, unsigned);
 void	 metrics_end(int);
