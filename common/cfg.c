@@ -19,6 +19,12 @@
 #include "sign.h"
 #include "util.h"
 
+const char *const ratelimit_name[RATELIMIT__MAX] = {
+	"address", "requester", "msisdn", "country", "lookup_ip",
+	"lookup_user", "invite_sender", "invite_address", "invite_client",
+	"invite_room", "invite_user",
+};
+
 enum cfg_type {
 	CFG_STRING,		/* any non-empty text */
 	CFG_KEY_ID,		/* "ed25519:<id>" */

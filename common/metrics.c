@@ -31,7 +31,6 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "ratelimit.h"
 #include "req.h"
 #include "shmfile.h"
 #include "util.h"

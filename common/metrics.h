@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "bounds.h"
-#include "ratelimit.h"
+#include "cfg.h"
 
 /* Status classes counted: 2xx (and below), 3xx, 4xx, 5xx (and above). */
 #define METRICS_CLASSES		4

@@ -43,12 +43,6 @@ struct lease {
 	int64_t	 until;			/* ms (now_ms()) when it lapses */
 };
 
-const char *const ratelimit_name[RATELIMIT__MAX] = {
-	"address", "requester", "msisdn", "country", "lookup_ip",
-	"lookup_user", "invite_sender", "invite_address", "invite_client",
-	"invite_room", "invite_user",
-};
-
 static struct lease	 leases[LEASES];
 static size_t		 lease_next;	/* the next one to give up */
 static int		 lease_none;	/* one request per process */

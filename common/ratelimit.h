@@ -11,27 +11,6 @@
 
 #include <stdint.h>
 
-/*
- * The configuration's limits: key ratelimit_<name>, and the label their
- * refusals are counted under (metrics).
- */
-enum ratelimit_id {
-	RATELIMIT_ADDRESS,		/* mails per address */
-	RATELIMIT_REQUESTER,		/* per client IP (v1) or user */
-	RATELIMIT_MSISDN,		/* texts per number */
-	RATELIMIT_COUNTRY,		/* texts per region */
-	RATELIMIT_LOOKUP_IP,		/* v1 addresses per client IP */
-	RATELIMIT_LOOKUP_USER,		/* v2 addresses per user */
-	RATELIMIT_INVITE_SENDER,	/* invites per sender */
-	RATELIMIT_INVITE_ADDRESS,	/* per recipient address */
-	RATELIMIT_INVITE_CLIENT,	/* per client IP address */
-	RATELIMIT_INVITE_ROOM,		/* per room */
-	RATELIMIT_INVITE_USER,		/* per v2 token's user */
-	RATELIMIT__MAX
-};
-
-extern const char *const ratelimit_name[RATELIMIT__MAX];
-
 struct cfg_rate;
 struct db;
 struct db_rate;
