@@ -77,14 +77,14 @@ static const char *const sms_gateways[] = { "none", "webhook", "twilio",
 
 struct cfg_key {
 	const char		*name;	/* NULL: "ratelimit_<limit>" */
-	enum cfg_type		 type;
 	size_t			 off;	/* into struct cfg */
-	int			 flags;
 	const char		*def;	/* the default, as written */
 	size_t			 n_off;	/* lists, keys: count */
-	enum cfg_item		 item;	/* CFG_LIST */
 	const struct cfg_bounds	*bounds;	/* CFG_INT */
 	const char *const	*choices;	/* CFG_CHOICE */
+	enum cfg_type		 type;
+	int			 flags;
+	enum cfg_item		 item;	/* CFG_LIST */
 	enum ratelimit_id	 limit;	/* CFG_RATE */
 };
 
