@@ -42,9 +42,12 @@ spend_all(const char *key)
 int
 main(void)
 {
-	struct cfg_rate	 big = { .count = 5000, .seconds = 60 };
-	struct cfg_rate	 small = { .count = 999, .seconds = 60 };
-	struct cfg_rate	 off = { .count = 0, .seconds = 60 };
+	struct cfg_rate	 big = { .count = 5000, .seconds = 60,
+			     .limit = RATELIMIT__MAX };
+	struct cfg_rate	 small = { .count = 999, .seconds = 60,
+			     .limit = RATELIMIT__MAX };
+	struct cfg_rate	 off = { .count = 0, .seconds = 60,
+			     .limit = RATELIMIT__MAX };
 	struct db_rate	 a;
 	struct resp	 rs;
 	char		 key[400], name[32];
