@@ -16,7 +16,11 @@ use HTTP::Tiny;
 use Test::More;
 use SigilTest;
 
+# Only this stack's logs (SIGIL_TEST_DIR/logs): never another stack's or
+# another process's.
 my $dir = stack_dir();
+defined $dir && -d "$dir/logs" or BAIL_OUT('no SIGIL_TEST_DIR/logs: run '
+    . 'through t/lib/with-stack');
 my ($port) = $ENV{SIGIL_TEST_URL} =~ /:(\d+)$/;
 my $apache = front() =~ /^apache/;	# mod_proxy_fcgi, or a shared host
 my $v1 = '/_matrix/identity/api/v1';
