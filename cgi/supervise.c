@@ -719,21 +719,31 @@ usage(void)
 	exit(2);
 }
 
-int
-main(int argc, char **argv)
-{
-	const char	*workers = NULL, *sockdir = NULL, *group = NULL;
-	char		 self[PATH_MAX], *end;
-	sigset_t	 set, orig;
-	siginfo_t	 info;
-	struct timespec	 tick = { 0, TICK_MS * 1000 * 1000 };
-	struct group	*gr;
-	gid_t		 gid = (gid_t)-1;
-	mode_t		 mode = 0660;
-	time_t		 now;
-	size_t		 k;
-	int		 ch, i, sig;
+/* What the command line asks for. */
+struct options {
+	const char	*workers, *sockdir;
+	gid_t		 gid;		/* of the sockets; -1: unchanged */
+	mode_t		 mode;		/* of the sockets */
+	char *const	*only;		/* the programs to run, or all */
+	int		 nonly;
+};
 
+/*
+ * Reads the command line into *o, config and bindir (self holds the
+ * latter when found from argv[0]).  Returns 0, or -1 after saying why;
+ * exits with usage() on a malformed one.
+ */
+static int
+parse_args(int argc, char **argv, char *self, struct options *o)
+{
+	const char	*group = NULL;
+	struct group	*gr;
+	char		*end;
+	int		 ch;
+
+	o->workers = o->sockdir = NULL;
+	o->gid = (gid_t)-1;
+	o->mode = 0660;
 	while ((ch = getopt(argc, argv, "b:c:G:m:s:w:")) != -1)
 		switch (ch) {
 		case 'b':
@@ -746,80 +756,125 @@ main(int argc, char **argv)
 			group = optarg;
 			break;
 		case 'm':
-			mode = (mode_t)strtoul(optarg, &end, 8);
-			if (*end != '\0' || mode > 0777)
+			o->mode = (mode_t)strtoul(optarg, &end, 8);
+			if (*end != '\0' || o->mode > 0777)
 				usage();
 			break;
 		case 's':
-			sockdir = optarg;
+			o->sockdir = optarg;
 			break;
 		case 'w':
-			workers = optarg;
+			o->workers = optarg;
 			break;
 		default:
 			usage();
 		}
-	if (config == NULL || workers == NULL || sockdir == NULL)
+	if (config == NULL || o->workers == NULL || o->sockdir == NULL)
 		usage();
+	o->only = argv + optind;
+	o->nonly = argc - optind;
 	if (bindir == NULL) {
 		if (realpath(argv[0], self) == NULL) {
 			say("cannot find my own directory; pass -b");
-			return 1;
+			return -1;
 		}
 		bindir = dirname(self);
 	}
 	if (group != NULL) {
 		if ((gr = getgrnam(group)) == NULL) {
 			say("no group %s", group);
-			return 1;
+			return -1;
 		}
-		gid = gr->gr_gid;
+		o->gid = gr->gr_gid;
 	}
-	if (read_workers(workers, argv + optind, argc - optind) == -1)
-		return 1;
-	for (k = 0; k < nprogs; k++)
-		if (strcmp(progs[k].name, "notify") != 0 &&
-		    make_socket(&progs[k], sockdir, gid, mode) == -1)
-			return 1;
-	if (open_pools() == -1) {
-		stop_all();
-		return 1;
-	}
+	return 0;
+}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, &orig);
+/*
+ * Starts each pool's min workers (orig: the signal mask they get) and
+ * says what runs where.
+ */
+static void
+start_pools(const sigset_t *orig)
+{
+	struct program	*p;
+	size_t		 k;
+	int		 i;
+
 	for (k = 0; k < nprogs; k++) {
-		for (i = 0; i < progs[k].min; i++)
-			start_worker(&progs[k], i, &orig);
-		if (progs[k].min == progs[k].max)
-			say("sigil-%s: %d worker(s)%s%s", progs[k].name,
-			    progs[k].max, progs[k].fd != -1 ? " on " : "",
-			    progs[k].fd != -1 ? progs[k].sock : "");
+		p = &progs[k];
+		for (i = 0; i < p->min; i++)
+			start_worker(p, i, orig);
+		if (p->min == p->max)
+			say("sigil-%s: %d worker(s)%s%s", p->name, p->max,
+			    p->fd != -1 ? " on " : "",
+			    p->fd != -1 ? p->sock : "");
 		else
 			say("sigil-%s: %d-%d workers, idle %d s, on %s",
-			    progs[k].name, progs[k].min, progs[k].max,
-			    progs[k].idle, progs[k].sock);
+			    p->name, p->min, p->max, p->idle, p->sock);
 	}
+}
+
+/*
+ * Watches the pools until SIGTERM or SIGINT (in set, blocked): reaps,
+ * starts again the workers due, and regulates each pool every tick.
+ */
+static void
+watch(const sigset_t *set, const sigset_t *orig)
+{
+	struct timespec	 tick = { 0, TICK_MS * 1000 * 1000 };
+	struct program	*p;
+	siginfo_t	 info;
+	time_t		 now;
+	size_t		 k;
+	int		 i, sig;
+
 	for (;;) {
-		sig = sigtimedwait(&set, &info, &tick);
+		sig = sigtimedwait(set, &info, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;		/* SIGHUP: nothing to reload */
 		if (sig == SIGCHLD)
 			reap();
 		now = uptime();
 		for (k = 0; k < nprogs; k++) {
-			for (i = 0; i < progs[k].max; i++)
-				if (progs[k].w[i].pid == 0 &&
-				    progs[k].w[i].restart_at != 0 &&
-				    progs[k].w[i].restart_at <= now)
-					start_worker(&progs[k], i, &orig);
-			regulate(&progs[k], &orig);
+			p = &progs[k];
+			for (i = 0; i < p->max; i++)
+				if (p->w[i].pid == 0 &&
+				    p->w[i].restart_at != 0 &&
+				    p->w[i].restart_at <= now)
+					start_worker(p, i, orig);
+			regulate(p, orig);
 		}
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options	 o;
+	char		 self[PATH_MAX];
+	sigset_t	 set, orig;
+	size_t		 k;
+
+	if (parse_args(argc, argv, self, &o) == -1 ||
+	    read_workers(o.workers, o.only, o.nonly) == -1)
+		return 1;
+	for (k = 0; k < nprogs; k++)
+		if (strcmp(progs[k].name, "notify") != 0 &&
+		    make_socket(&progs[k], o.sockdir, o.gid, o.mode) == -1)
+			return 1;
+	if (open_pools() == -1) {
+		stop_all();
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &orig);
+	start_pools(&orig);
+	watch(&set, &orig);
 	say("stopping");
 	stop_all();
 	free(rows);
