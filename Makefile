@@ -59,7 +59,7 @@ COMMON	 = app b64 buf canon cfg db email fcgi http ident j2 json log mail metric
 PROGRAMS = status pubkey account validate bind lookup invite
 DAEMONS	 = notify supervise
 TOOLS	 = canon-email
-UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix tmpl metrics poolplan
+UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix tmpl metrics poolplan router
 
 COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
