@@ -513,8 +513,8 @@ static const struct route routes[] = {
 };
 
 static const struct app lookup_app = {
-	"sigil-lookup", APP_NEEDS_DB | APP_READ_REPLICA,
-	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
+	"sigil-lookup", routes, sizeof(routes) / sizeof(routes[0]),
+	{ .db = &app_db, .db_use = APP_READ_REPLICA, .key = &app_key },
 };
 
 int

@@ -716,8 +716,8 @@ static const struct route routes[] = {
 };
 
 static const struct app status_app = {
-	"sigil-status", 0, routes, sizeof(routes) / sizeof(routes[0]),
-	NULL,			/* no key: no libcrypto */
+	"sigil-status", routes, sizeof(routes) / sizeof(routes[0]),
+	{ 0 },			/* no part: no libpq, libcurl, libcrypto */
 };
 
 int

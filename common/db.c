@@ -17,7 +17,10 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "part.h"
 #include "util.h"
+
+PART_LINKED(PART_DB)
 
 enum stmt {
 	STMT_SCHEMA_VERSION,

@@ -38,16 +38,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "mxerr.h"
-#include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
 #include "util.h"
-
-/* Weak, as in app.c: a program without a database links no libpq. */
-#pragma weak db_end_request
-#pragma weak db_ready
-#pragma weak db_one_shot
-#pragma weak ratelimit_no_leases
 
 /* A request body past this (bytes) is a big one: see fcgi_main(). */
 #define BIG_REQUEST	(64 * 1024)
@@ -361,9 +354,9 @@ static void
 end_request(struct ctx *c, struct req *r, struct resp *rs)
 {
 	if (c->db != NULL) {
-		db_end_request(c->db);
+		c->app->needs.db->end_request(c->db);
 		if (c->db_read != c->db)
-			db_end_request(c->db_read);
+			c->app->needs.db->end_request(c->db_read);
 	}
 	req_free(r);
 	resp_free(rs);
@@ -437,11 +430,10 @@ start_program(const struct app *app, enum run_mode mode, int argc, char **argv,
 	 * the web server's error log would get two lines per request. */
 	if (mode == RUN_CGI) {
 		log_quiet_info(1);
-		if (db_one_shot != NULL)
-			db_one_shot();
-		/* One request: a rate limit's lease would never be spent. */
-		if (ratelimit_no_leases != NULL)
-			ratelimit_no_leases();
+		/* One request: no statement is worth preparing, and a
+		 * rate limit's lease would never be spent. */
+		if (app->needs.db != NULL)
+			app->needs.db->one_request();
 	}
 	if (app_ctx_init(app, argc, argv, c) == -1) {
 		app_ctx_free(c);
@@ -551,7 +543,8 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		status = serve_cgi(app, &ctx);
 		break;
 	case RUN_CHECK:
-		if (ctx.db != NULL && db_ready(ctx.db) != DB_READY)
+		if (ctx.db != NULL && app->needs.db->ready(ctx.db) !=
+		    DB_READY)
 			status = 1;
 		break;
 	case RUN_FASTCGI:

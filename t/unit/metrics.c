@@ -36,12 +36,12 @@ static const struct route routes1[] = {
 	{ METHOD_GET, API_ROOT, "versions", h_none, AUTH_NONE },
 	{ METHOD_POST, API_V2, "thing", h_none, AUTH_NONE },
 };
-static const struct app app1 = { "sigil-test", 0, routes1, 3, NULL };
+static const struct app app1 = { "sigil-test", routes1, 3, { 0 } };
 
 static const struct route routes2[] = {
 	{ METHOD_GET, API_V2, "other-thing/*", h_none, AUTH_NONE },
 };
-static const struct app app2 = { "sigil-test", 0, routes2, 1, NULL };
+static const struct app app2 = { "sigil-test", routes2, 1, { 0 } };
 
 /* The route named name of method (NULL: any) in p, or NULL. */
 static const struct metrics_route_sum *

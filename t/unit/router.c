@@ -47,8 +47,8 @@ static const struct route routes[] = {
 };
 
 static const struct app app = {
-	"sigil-router-test", 0, routes, sizeof(routes) / sizeof(routes[0]),
-	NULL,
+	"sigil-router-test", routes, sizeof(routes) / sizeof(routes[0]),
+	{ 0 },
 };
 
 static struct ctx	 ctx;
