@@ -6,6 +6,7 @@
 #   make check-apache  the HTTP tests with Apache in front instead of nginx
 #   make check-cgi     the HTTP tests on a shared host: Apache, mod_cgi
 #   make check-fcgid   the same with mod_fcgid
+#   make check-lighttpd  the same with lighttpd's mod_cgi (SCRIPT_NAME + PATH_INFO)
 #   make test       the unit and HTTP tests only (no install, no fuzz)
 #   make sanitize   the tests again with ASan and UBSan
 #   make valgrind   the tests again with every worker under valgrind
@@ -67,7 +68,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all check check-apache check-cgi check-fcgid test test-unit test-http sanitize valgrind fuzz lint \
+.PHONY: all check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
 	bench run deps clean
 
 all: $(PROG_BINS)
@@ -128,6 +129,11 @@ check-cgi: deps all $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-cgi t/lib/with-stack prove -f t/http/
 check-fcgid: deps all $(BUILD)/t/sign-json
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-fcgid t/lib/with-stack prove -f t/http/
+# The same through another CGI server, lighttpd's mod_cgi set up with
+# deploy/lighttpd-sigil.conf: the path reaches the programs as RFC 3875
+# has it, SCRIPT_NAME + PATH_INFO, not through a rewrite.
+check-lighttpd: deps all $(BUILD)/t/sign-json
+	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=lighttpd-cgi t/lib/with-stack prove -f t/http/
 
 # Everything, as CI runs it: lint, the tests (through nginx, then Apache),
 # again under ASan/UBSan and under valgrind, then the fuzzers for
@@ -138,6 +144,7 @@ check: deps
 	$(MAKE) check-apache
 	$(MAKE) check-cgi
 	$(MAKE) check-fcgid
+	$(MAKE) check-lighttpd
 	$(MAKE) sanitize
 	$(MAKE) valgrind
 	$(MAKE) fuzz

@@ -8,10 +8,11 @@
  *    fd 0 is a listening socket; accept requests on it until SIGTERM or
  *    SIGINT, which end the loop between requests (exit 0): a request
  *    being served is answered first.
- *  - CGI (Apache mod_cgi, suEXEC; a shared host where no process of ours
- *    may outlive a request): fd 0 is not a socket and REQUEST_METHOD is
- *    set; serve the one request in the environment and stdin, write a
- *    CGI response to stdout, free everything and exit 0.
+ *  - CGI (Apache mod_cgi, suEXEC, lighttpd's mod_cgi; a shared host
+ *    where no process of ours may outlive a request): fd 0 is not a
+ *    socket and REQUEST_METHOD is set; serve the one request in the
+ *    environment and stdin, write a CGI response to stdout, free
+ *    everything and exit 0.
  *  - "-t": check the configuration, key, templates and database, exit.
  *
  * Either way a request is copied into a struct req, dispatched, and the
@@ -185,18 +186,6 @@ param_first(const struct source *src, const char *const *names, size_t max)
 	return NULL;
 }
 
-/*
- * The decoded request path, whoever set it: nginx (DOCUMENT_URI), Apache
- * mod_proxy_fcgi (DOCUMENT_URI, set by deploy/apache-sigil.conf), Apache
- * after the .htaccess rewrite of deploy/shared-hosting (REDIRECT_URL, the
- * path as the client asked for it), or a server that maps the path to
- * the program itself (SCRIPT_NAME).  All are the server's, never a
- * client's: request headers arrive as HTTP_*.
- */
-static const char *const path_params[] = {
-	"DOCUMENT_URI", "REDIRECT_URL", "SCRIPT_NAME", NULL
-};
-
 /* The Authorization header: mod_cgi passes it with CGIPassAuth, and a
  * rewrite that copies it into the environment leaves it REDIRECT_'d. */
 static const char *const auth_params[] = {
@@ -217,8 +206,9 @@ read_request(const struct source *src, struct req *r, struct resp *rs)
 
 	method = source_param(src, "REQUEST_METHOD");
 	r->method = req_method(method == NULL ? "" : method);
-	if ((r->path = param_first(src, path_params, MAX_PATH + 1)) == NULL)
-		r->path = xstrdup("");
+	r->path = req_cgi_path(source_param(src, "DOCUMENT_URI"),
+	    source_param(src, "REDIRECT_URL"), source_param(src, "SCRIPT_NAME"),
+	    source_param(src, "PATH_INFO"), MAX_PATH);
 	r->request_uri = param_copy(src, "REQUEST_URI", MAX_PATH + MAX_QUERY);
 	if ((r->query_string = param_copy(src, "QUERY_STRING",
 	    MAX_QUERY + 1)) == NULL)

@@ -63,6 +63,51 @@ req_method_name(size_t i)
 }
 
 /*
+ * The decoded request path from the server's CGI/1.1 meta-variables
+ * (each NULL when absent): DOCUMENT_URI (nginx; Apache mod_proxy_fcgi as
+ * deploy/apache-sigil.conf sets it), else REDIRECT_URL (Apache after an
+ * internal rewrite, deploy/shared-hosting), else what RFC 3875 makes of
+ * it, SCRIPT_NAME + PATH_INFO (4.1.13, 4.1.5: the part of the path that
+ * named the program, then the rest; a server that maps a path prefix to
+ * a program, as ScriptAlias or lighttpd's alias do).  An empty variable
+ * is an absent one.  Every one of them is the server's, decoded once
+ * already (none is decoded again here) and never a client's: request
+ * headers arrive as HTTP_*.  Each of SCRIPT_NAME and PATH_INFO is empty
+ * or starts with "/"; a server that passes anything else gets "".
+ *
+ * Returns a new string the caller frees: "" when the server named no
+ * path; a path over max bytes cut to its first max + 1, which the
+ * caller then refuses as too long.
+ */
+char *
+req_cgi_path(const char *document_uri, const char *redirect_url,
+    const char *script_name, const char *path_info, size_t max)
+{
+	const char	*named;
+	char		*p;
+	size_t		 ns, np;
+
+	named = document_uri != NULL && *document_uri != '\0' ? document_uri :
+	    redirect_url != NULL && *redirect_url != '\0' ? redirect_url : NULL;
+	if (named != NULL)
+		return xstrndup(named, strnlen(named, max + 1));
+	if (script_name == NULL)
+		script_name = "";
+	if (path_info == NULL)
+		path_info = "";
+	if ((*script_name != '\0' && *script_name != '/') ||
+	    (*path_info != '\0' && *path_info != '/'))
+		return xstrdup("");
+	ns = strnlen(script_name, max + 1);
+	np = strnlen(path_info, max + 1 - ns);
+	p = xmalloc(ns + np + 1);
+	memcpy(p, script_name, ns);
+	memcpy(p + ns, path_info, np);
+	p[ns + np] = '\0';
+	return p;
+}
+
+/*
  * Decodes n bytes of form-urlencoded text ('+' is a space, %XX a byte).
  * Returns a string the caller frees, or NULL on a bad or NUL escape or
  * when the result is not valid UTF-8.

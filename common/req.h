@@ -64,6 +64,8 @@ struct req {
 enum http_method req_method(const char *);
 size_t	 req_method_index(unsigned);
 const char *req_method_name(size_t);
+char	*req_cgi_path(const char *, const char *, const char *, const char *,
+	    size_t);
 int	 req_params_parse(const char *, size_t, struct params *);
 void	 req_params_free(struct params *);
 const char *req_params_get(const struct params *, const char *);

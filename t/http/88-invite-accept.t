@@ -137,7 +137,7 @@ my $n = mail_count();
 my $invites = psql('SELECT count(*) FROM invites');
 $r = post("$v1/store-invite", { %base, address => 'toolong@example.org',
     room_name => 'x' x (1024 * 1024 + 1) });
-is_error($r, 413, 'M_TOO_LARGE', 'a body over the cap: 413 M_TOO_LARGE');
+is_front_error($r, 413, 'M_TOO_LARGE', 'a body over the cap: 413 M_TOO_LARGE');
 is(mail_count(), $n, 'no mail');
 is(psql('SELECT count(*) FROM invites'), $invites, 'no invite');
 

@@ -406,8 +406,7 @@ is_error(synapse_get("$v1/3pid/getValidated3pid", sid => $msid,
 # access log has the request without its query string (the "sigil"
 # formats of deploy/), sigil's logs never name a token.  The access log
 # is buffered for up to a second (nginx's flush=1s).
-my $access = "$dir/logs/" . (front() =~ /^apache/ ? 'apache' : 'nginx')
-    . '-access.log';
+my ($access) = front_logs();
 ok(wait_for(sub { slurp($access) =~ m{GET $v1/3pid/getValidated3pid } }, 10),
     'the access log holds the last request') or diag(slurp($access));
 like(slurp($access), qr{"GET $v2/hash_details HTTP/1\.1"},

@@ -91,11 +91,13 @@ SKIP: {
 my $h = secret('hdr');
 ($st) = raw("GET $v2?token=$h HTTP/1.1\r\nHost: localhost\r\nX-Big: "
     . ('a' x 20000) . "\r\nConnection: close\r\n\r\n");
-is($st, 400, 'a header over the limit: 400');
+my $lighttpd = front() eq 'lighttpd-cgi';	# 431 for either
+is($st, $lighttpd ? 431 : 400, 'a header over the limit: 400 (lighttpd 431)');
 my $l = secret('long');
 ($st) = raw("GET $v2?token=$l" . ('a' x 20000) . " HTTP/1.1\r\n"
     . "Host: localhost\r\nConnection: close\r\n\r\n");
-is($st, 414, 'a request line over the limit: 414');
+is($st, $lighttpd ? 431 : 414,
+    'a request line over the limit: 414 (lighttpd 431)');
 my $bb = secret('body');
 $r = post("$v1/validate/email/submitToken?client_secret=$bb", 'x' x 2_000_000);
 is($r->{status}, 413, 'a body too large: 413');
@@ -138,8 +140,7 @@ if (shared_host()) {
 
 # The web server's access log is buffered for up to a second (nginx's
 # flush=1s): wait until it holds the last request.
-my @front = $apache ? ("$dir/logs/apache-access.log", "$dir/logs/apache-error.log")
-    : ("$dir/logs/nginx-access.log", "$dir/logs/nginx-error.log");
+my @front = front_logs();
 my $last = shared_host() ? qr{GET /_matrix/identity/v2 HTTP/1\.1" \d+} :
     qr/ 50[23] /;
 ok(wait_for(sub { slurp($front[0]) =~ $last }, 10),

@@ -13,10 +13,11 @@ use JSON::PP;
 use POSIX ();
 use Test::More;
 
-our @EXPORT = qw(api get post request is_error conf_value stack_dir
-    worker_pids psql verify_signed build_dir start_worker fcgi_request
-    stop_worker mails mail_count register_user validated_session wait_for
-    free_port slurp spew running front shared_host deliver_onbind
+our @EXPORT = qw(api get post request is_error is_front_error conf_value
+    stack_dir worker_pids psql verify_signed build_dir start_worker
+    fcgi_request cgi_exec stop_worker mails mail_count register_user
+    validated_session wait_for free_port slurp spew running front
+    shared_host front_logs deliver_onbind
     notify_program program_log start_onbind_double start_prometheus
     stop_prometheus scrape forget_onbinds texts);
 
@@ -30,11 +31,17 @@ sub stack_dir { $DIR }
 sub build_dir { $ENV{SIGIL_BUILD} // 'build' }
 
 # front(): what serves the stack: nginx or apache (FastCGI workers under
-# spawn-fcgi), apache-cgi or apache-fcgid (a shared host: Apache runs
-# the programs itself, and no daemon runs).  shared_host(): one of the
-# last two.
+# spawn-fcgi), apache-cgi, apache-fcgid or lighttpd-cgi (a shared host:
+# the web server runs the programs itself, and no daemon runs).
+# shared_host(): one of the last three.
 sub front { $ENV{SIGIL_TEST_FRONT} // 'nginx' }
-sub shared_host { front() =~ /^apache-(cgi|fcgid)$/ ? 1 : 0 }
+sub shared_host { front() =~ /^(apache-(cgi|fcgid)|lighttpd-cgi)$/ ? 1 : 0 }
+
+# front_logs(): the front's access log and error log.
+sub front_logs {
+	my $name = front() =~ /^(apache|lighttpd)/ ? $1 : 'nginx';
+	return ("$DIR/logs/$name-access.log", "$DIR/logs/$name-error.log");
+}
 
 # deliver_onbind(): on a shared host, what cron does there: one
 # "sigil-notify --once"; elsewhere nothing (the daemon delivers).  For a
@@ -45,13 +52,16 @@ sub deliver_onbind {
 }
 
 # program_log(PROGRAM): what sigil-PROGRAM's stack processes logged: its
-# spawn-fcgi log, or on a shared host its lines in Apache's error log
-# (where a CGI program's stderr goes).
+# spawn-fcgi log, or on a shared host its lines in the log where the
+# web server puts a CGI program's stderr (Apache's error log, lighttpd's
+# server.breakagelog).
 sub program_log {
 	my ($prog) = @_;
 	return slurp("$DIR/logs/sigil-$prog.log") unless shared_host();
+	my $log = front() eq 'lighttpd-cgi' ? 'sigil-lighttpd-cgi' :
+	    'apache-error';
 	return join '', grep { /sigil-\Q$prog\E\[\d+\]/ }
-	    split /^/m, slurp("$DIR/logs/apache-error.log");
+	    split /^/m, slurp("$DIR/logs/$log.log");
 }
 
 # notify_program(): sigil-notify as the stack has it: on a shared host
@@ -96,6 +106,22 @@ sub is_error {
 	    ($r->{headers}{'content-type'} // '') eq 'application/json' &&
 	    ($r->{headers}{'access-control-allow-origin'} // '') eq '*';
 	ok($ok, $name) or diag("got $r->{status}: $r->{content}");
+}
+
+# is_front_error(RESPONSE, STATUS, ERRCODE, NAME): is_error for what the
+# front refuses while it reads the request (a body or a header over its
+# limits), before any program runs.  lighttpd answers those before any
+# module has run: its JSON error page then comes without the CORS
+# headers (mod_setenv's), which is all that is not checked there.
+sub is_front_error {
+	my ($r, $status, $errcode, $name) = @_;
+	return is_error(@_) unless front() eq 'lighttpd-cgi';
+	my $ok = $r->{status} == $status && ref $r->{json} eq 'HASH' &&
+	    ($r->{json}{errcode} // '') eq $errcode &&
+	    defined $r->{json}{error} &&
+	    ($r->{headers}{'content-type'} // '') eq 'application/json';
+	ok($ok, "$name (lighttpd: no CORS on its parse-time errors)")
+	    or diag("got $r->{status}: $r->{content}");
 }
 
 # conf_value(KEY): the stack's configuration lines for KEY, in order.
@@ -222,23 +248,45 @@ sub fcgi_request {
 	my ($w, $method, $target, $body, $headers) = @_;
 	my ($path, $query) = split /\?/, $target, 2;
 	$body = $json->encode($body) if ref $body;
-	local %ENV = (%ENV, REQUEST_METHOD => $method, DOCUMENT_URI => $path,
+	my %env = (REQUEST_METHOD => $method, DOCUMENT_URI => $path,
 	    REQUEST_URI => $target, QUERY_STRING => $query // '',
 	    CONTENT_LENGTH => length($body // ''),
 	    CONTENT_TYPE => 'application/json',
 	    REMOTE_ADDR => $w->{remote_addr} // $ENV{SIGIL_TEST_REMOTE_ADDR}
 		// '127.0.0.1');
 	for my $h (keys %{ $headers // {} }) {
-		$ENV{'HTTP_' . uc($h =~ s/-/_/gr)} = $headers->{$h};
+		$env{'HTTP_' . uc($h =~ s/-/_/gr)} = $headers->{$h};
 	}
-	my $in = "$w->{sock}.in";
-	open(my $fh, '>', $in) or die;
-	print $fh $body // '';
-	close $fh;
-	my $out = `cgi-fcgi -bind -connect '$w->{sock}' < '$in'`;
-	my ($head, $content) = split /\r\n\r\n/, $out, 2;
+	return cgi_exec(['cgi-fcgi', '-bind', '-connect', $w->{sock}], \%env,
+	    $body);
+}
+
+# cgi_exec(COMMAND, ENV, BODY?, STDERR?): runs COMMAND (an array) with
+# the environment plus ENV (a hash) and BODY on its stdin, its stderr
+# appended to the file STDERR (else the test's); parses what it wrote
+# as a CGI response (RFC 3875: headers, a blank line, the body).
+# Returns what request() returns, status 0 when it wrote none.
+sub cgi_exec {
+	my ($cmd, $env, $body, $err) = @_;
+	my $in = "$DIR/cgi-exec-$$.in";
+	spew($in, $body // '');
+	my $pid = open(my $out, '-|') // die "fork: $!";
+	if ($pid == 0) {
+		# The child leaves without the test's END blocks.
+		%ENV = (%ENV, %$env);
+		if (open(STDIN, '<', $in) &&
+		    (!defined $err || open(STDERR, '>>', $err))) {
+			exec(@$cmd);
+		}
+		print STDERR "cgi_exec $cmd->[0]: $!\n";
+		POSIX::_exit(127);
+	}
+	my $text = do { local $/; <$out> } // '';
+	close $out;
+	unlink $in;
+	my ($head, $content) = split /\r?\n\r?\n/, $text, 2;
 	my %r = (content => $content // '', headers => {});
-	for (split /\r\n/, $head // '') {
+	for (split /\r?\n/, $head // '') {
 		$r{status} = $1 if /^Status: (\d+)/;
 		$r{headers}{lc $1} = $2 if /^([^:]+): (.*)$/;
 	}

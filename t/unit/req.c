@@ -76,6 +76,22 @@ params_fail(const char *s)
 	return p.n == 0;	/* freed on failure */
 }
 
+/*
+ * Whether req_cgi_path() makes want (with max MAX_PATH) of DOCUMENT_URI
+ * du, REDIRECT_URL ru, SCRIPT_NAME sn and PATH_INFO pi; says what it made
+ * otherwise.
+ */
+static int
+cgi_path(const char *du, const char *ru, const char *sn, const char *pi,
+    const char *want, const char *name)
+{
+	char	*p = req_cgi_path(du, ru, sn, pi, MAX_PATH);
+	int	 rc = is_str(p, want, "%s", name);
+
+	free(p);
+	return rc;
+}
+
 int
 main(void)
 {
@@ -199,5 +215,50 @@ main(void)
 	    200, "v2 still served with v1 off");
 	free(body);
 	is_int(req_method("PATCH"), METHOD_OTHER, "unknown methods");
+	/* The request path from the server's meta-variables (RFC 3875). */
+	cgi_path(NULL, NULL, "/_matrix/identity", "/v2", "/_matrix/identity/v2",
+	    "SCRIPT_NAME + PATH_INFO");
+	cgi_path(NULL, NULL, "/_matrix/identity/v2", NULL,
+	    "/_matrix/identity/v2", "SCRIPT_NAME alone (PATH_INFO absent)");
+	cgi_path(NULL, NULL, "/_matrix/identity/v2", "",
+	    "/_matrix/identity/v2", "SCRIPT_NAME alone (PATH_INFO empty)");
+	cgi_path(NULL, NULL, "", "/_matrix/identity/v2", "/_matrix/identity/v2",
+	    "PATH_INFO alone (SCRIPT_NAME empty: the program at the root)");
+	cgi_path(NULL, NULL, NULL, "/_matrix/identity/v2",
+	    "/_matrix/identity/v2", "PATH_INFO alone (SCRIPT_NAME absent)");
+	cgi_path(NULL, NULL, NULL, NULL, "", "nothing named: \"\"");
+	cgi_path("", "", "", "", "", "all empty: \"\"");
+	cgi_path("/_matrix/identity/versions", "/r", "/s", "/p",
+	    "/_matrix/identity/versions", "DOCUMENT_URI first");
+	cgi_path("", "/_matrix/identity/versions", "/sigil/sigil-status.cgi",
+	    "/x", "/_matrix/identity/versions",
+	    "REDIRECT_URL next (an empty DOCUMENT_URI is none)");
+	cgi_path(NULL, NULL, "/_matrix/identity/v", "2", "",
+	    "a PATH_INFO not starting with / is refused, not joined");
+	cgi_path(NULL, NULL, "_matrix/identity", "/v2", "",
+	    "a SCRIPT_NAME not starting with / is refused");
+	cgi_path(NULL, NULL, "/_matrix/identity/v2/pubkey", "/ed25519%3A0",
+	    "/_matrix/identity/v2/pubkey/ed25519%3A0",
+	    "decoded already: an escape left in PATH_INFO stays as it is");
+	memset(many, 'a', MAX_PATH - 1);
+	many[0] = '/';
+	many[MAX_PATH - 1] = '\0';
+	body = req_cgi_path(NULL, NULL, "/_matrix/identity", many, MAX_PATH);
+	is_int((long long)strlen(body), MAX_PATH + 1,
+	    "over MAX_PATH once joined: cut to MAX_PATH + 1 (refused as too long)");
+	free(body);
+	body = req_cgi_path(NULL, NULL, "/a", many, MAX_PATH);
+	is_int((long long)strlen(body), MAX_PATH + 1,
+	    "one byte over once joined: too long as well");
+	free(body);
+	body = req_cgi_path(NULL, NULL, many, NULL, MAX_PATH);
+	is_int((long long)strlen(body), MAX_PATH - 1,
+	    "a path of MAX_PATH - 1 bytes is kept whole");
+	free(body);
+	body = req_cgi_path(NULL, NULL, "/", many, MAX_PATH);
+	is_int((long long)strlen(body), MAX_PATH, "and one of MAX_PATH");
+	ok(strncmp(body, "//aaa", 5) == 0, "SCRIPT_NAME then PATH_INFO");
+	free(body);
+
 	return done_testing();
 }
