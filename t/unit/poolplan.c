@@ -111,10 +111,8 @@ main(void)
 	ok(pl.act[4] == POOL_KEEP, "the first idle ones go, the fifth stays");
 	plan(3, 8, 30, 0, 0);
 	is_int(count(8, POOL_STOP_IDLE), 0, "none idle past 30 s: none stop");
-	slots[0].state = POOL_SLOT_STOPPING_IDLE;
-	slots[1].state = POOL_SLOT_STOPPING_IDLE;
-	slots[2].state = POOL_SLOT_STOPPING_IDLE;
-	slots[3].state = POOL_SLOT_STOPPING_IDLE;
+	for (i = 0; i < 4; i++)		/* the four stopped */
+		slots[i].state = POOL_SLOT_STOPPING_IDLE;
 	plan(3, 8, 10, 0, 0);
 	is_int(pl.total, 3, "those stopping are not counted");
 	is_int(count(8, POOL_STOP_IDLE), 0, "at min: no more stop");
