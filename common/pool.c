@@ -14,6 +14,9 @@
  * accept queue: for TCP from TCP_INFO, for a unix socket from the
  * kernel's socket diagnostics (netlink, by the socket's inode), the
  * figures ss(8) shows as Recv-Q and Send-Q of a listening socket.
+ *
+ * And it decides, from those figures alone, what the supervisor does
+ * with a pool at each tick (pool_plan()).
  */
 #include <dirent.h>
 #include <errno.h>
