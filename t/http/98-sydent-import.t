@@ -187,12 +187,13 @@ for my $t (qw(sent_invite delivered_invite)) {
 
 # Delivered on bind, to the homeserver double.
 my $log = "$dir/onbind.log";
-my $before = () = split /\n/, slurp($log);
+# (the lines in a list first: "() = split" would count at most one)
+my $before = my @lines = split /\n/, slurp($log);
 my $sid = validated_session('Invited@Example.org', 'import1');
 $r = post("$v1/3pid/bind", { sid => $sid, client_secret => 'import1',
     mxid => "\@new:$hs" });
 is($r->{status}, 200, 'a bind of the invited address') or diag($r->{content});
-ok(wait_for(sub { deliver_onbind(); (() = split /\n/, slurp($log)) > $before }, 30),
+ok(wait_for(sub { deliver_onbind(); (@lines = split /\n/, slurp($log)) > $before }, 30),
     'an onbind reaches the homeserver');
 my $body = decode_json((split /\n/, slurp($log))[-1]);
 is_deeply([map { $_->{token} } @{ $body->{invites} }], [$inv->{token}],
