@@ -554,6 +554,7 @@ routes_json(const struct metrics_program *p, uint64_t *total,
 {
 	const struct metrics_route_sum	*rt;
 	cJSON				*routes, *ro;
+	uint64_t			 ms;
 	size_t				 j, k;
 
 	routes = cJSON_CreateArray();
@@ -570,8 +571,8 @@ routes_json(const struct metrics_program *p, uint64_t *total,
 		cJSON_AddNumberToObject(ro, "count", (double)route_count(rt));
 		cJSON_AddNumberToObject(ro, "in_flight",
 		    (double)rt->in_flight);
-		cJSON_AddNumberToObject(ro, "duration_ms_total",
-		    (double)(rt->sum_us / 1000));
+		ms = rt->sum_us / 1000;		/* whole milliseconds */
+		cJSON_AddNumberToObject(ro, "duration_ms_total", (double)ms);
 	}
 	return routes;
 }
@@ -583,6 +584,7 @@ processes_json(cJSON *wl, const struct metrics_program *p)
 {
 	const struct metrics_worker_view *w;
 	cJSON				*wo;
+	uint64_t			 ms;
 	size_t				 j;
 
 	for (j = 0; j < p->nworkers; j++) {
@@ -594,8 +596,8 @@ processes_json(cJSON *wl, const struct metrics_program *p)
 		cJSON_AddNumberToObject(wo, "requests", (double)w->served);
 		cJSON_AddStringToObject(wo, "route", w->route);
 		cJSON_AddStringToObject(wo, "method", w->method);
-		cJSON_AddNumberToObject(wo, "duration_ms",
-		    (double)(w->duration_us / 1000));
+		ms = w->duration_us / 1000;
+		cJSON_AddNumberToObject(wo, "duration_ms", (double)ms);
 	}
 }
 
