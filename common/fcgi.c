@@ -430,13 +430,12 @@ start_program(const struct app *app, enum run_mode mode, int argc, char **argv,
 		return -1;
 	}
 	/* The shared counters (metrics_dir): with -t only made, not used. */
-	if (metrics_open(c->cfg.metrics_dir, app, mode != RUN_CHECK, err,
+	if (app_metrics_open(app, c->cfg.metrics_dir, mode != RUN_CHECK, err,
 	    sizeof(err)) == -1) {
 		log_err("%s", err);
 		app_ctx_free(c);
 		return -1;
 	}
-	metrics_limits_of(&c->cfg);
 	return 0;
 }
 
