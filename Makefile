@@ -57,7 +57,9 @@ LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 -include config.mk
 
 COMMON	 = app b64 buf canon cfg db email fcgi http ident j2 json log mail metrics mxerr netrange pool ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix
-PROGRAMS = status pubkey account validate bind lookup invite
+# The programs that serve routes: the rows of deploy/programs (one C file
+# each, cgi/NAME.c).
+PROGRAMS = $(shell sh deploy/gen-routes -l)
 DAEMONS	 = notify supervise
 TOOLS	 = canon-email
 UNITS	 = b64 canon json sign req cfg mxerr example_conf ident netrange email mail xmatrix tmpl metrics
@@ -68,7 +70,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
+.PHONY: all routes check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
 	bench run deps clean
 
 all: $(PROG_BINS)
@@ -109,6 +111,13 @@ $(BUILD)/t/sign-json: t/sign-json.c $(BUILD)/libsigil.a $(HEADERS) | deps
 
 deps:
 	@$(INSTALL_DEPS)
+
+# The web fronts' routing, the limits' paths, the workers file and the
+# systemd target, from the table of programs (deploy/programs); the
+# generated parts are kept in git, and t/make/routes.t fails when they
+# are not up to date.
+routes:
+	sh deploy/gen-routes
 
 # The unit tests, then the HTTP tests through a real stack.
 test: all $(UNIT_BINS) $(BUILD)/t/sign-json
@@ -187,7 +196,7 @@ SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
 	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
-	  deploy/sigil-key-common deploy/sigil-shared-bundle
+	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes
 
 lint: deps
 	shellcheck -S warning -x $(SCRIPTS)
