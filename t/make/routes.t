@@ -22,16 +22,18 @@ my $tmp = tempdir(CLEANUP => 1);
 sub slurp { open(my $fh, '<', $_[0]) or die "$_[0]: $!"; local $/; <$fh> }
 sub spew { open(my $fh, '>', $_[0]) or die "$_[0]: $!"; print $fh $_[1] }
 
-my @generated = qw(nginx-sigil-upstreams.conf.in nginx-sigil-locations.conf.in
-    apache-sigil.conf.in apache-sigil-limits.conf.in shared-hosting/.htaccess
-    lighttpd-sigil.conf systemd/workers systemd/sigil.target.in);
+my @statuses = map { m{/(\d+)\.json$} } glob('deploy/apache-errors/*.json');
+my @generated = ((map { "apache-errors/$_.json" } @statuses),
+    qw(nginx-sigil-upstreams.conf.in nginx-sigil-locations.conf.in
+    nginx-sigil-server.conf.in apache-sigil.conf.in apache-sigil-limits.conf.in shared-hosting/.htaccess
+    lighttpd-sigil.conf systemd/workers systemd/sigil.target.in));
 
 # A copy of deploy/ (the files gen-routes reads and writes), in DIR.
 sub copy_deploy {
 	my ($dir) = @_;
-	mkdir $dir; mkdir "$dir/shared-hosting"; mkdir "$dir/systemd";
+	mkdir "$dir$_" for ('', qw(/shared-hosting /systemd /apache-errors));
 	copy("deploy/$_", "$dir/$_") or die "$_: $!"
-	    for (@generated, 'programs', 'gen-routes', 'gen-routes.awk');
+	    for (@generated, qw(programs errors gen-routes gen-routes.awk));
 }
 
 # The program each front sends PATH to, by its configuration in DIR, as
@@ -110,6 +112,31 @@ system('sh', "$copy/gen-routes");
 ok(slurp("$copy/nginx-sigil-locations.conf.in") eq
     slurp("deploy/nginx-sigil-locations.conf.in"),
     'a hand edit of a generated part is rewritten');
+
+# ... the error documents are one per status of deploy/errors, and
+# nginx's answers are the same bodies.
+my @table_statuses = map { /^(\d{3})\s/ ? ($1) : () }
+    split /\n/, slurp('deploy/errors');
+is_deeply([sort @statuses], [sort @table_statuses],
+    'apache-errors: one document per status of deploy/errors');
+my $named = slurp('deploy/nginx-sigil-locations.conf.in');
+my $server = slurp('deploy/nginx-sigil-server.conf.in');
+for my $st (@statuses) {
+	my $body = slurp("deploy/apache-errors/$st.json");
+	like($body, qr/^\{"errcode":"M_[A-Z_]+","error":"[^"]+"(,"retry_after_ms":\d+)?\}$/,
+	    "$st.json is a Matrix error");
+	like($named, qr/^location \@sigil_$st \{\n(?:\t[^\n]*\n)*?\treturn $st '\Q$body\E';/m,
+	    "nginx's \@sigil_$st says what $st.json says");
+	next unless $server =~ m{error_page $st /_sigil_error/$st;};
+	like($server, qr/^location = \/_sigil_error\/$st \{\n(?:\t[^\n]*\n)*?\treturn $st '\Q$body\E';/m,
+	    "nginx's /_sigil_error/$st says what $st.json says");
+}
+my $stale_json = "$tmp/stale";
+copy_deploy($stale_json);
+spew("$stale_json/apache-errors/405.json", '{"errcode":"M_UNRECOGNIZED","error":"Method not allowed"}');
+system('sh', "$stale_json/gen-routes");
+is(slurp("$stale_json/apache-errors/405.json"), slurp('deploy/apache-errors/405.json'),
+    'a hand-edited error document is rewritten');
 
 # 2. Each program's C routes against the table and the fronts.
 my $table = table('deploy/programs');
@@ -196,10 +223,11 @@ for ([ "bad\t1\tno\tv2/a\$b\n", 'a route with a regex character' ],
     [ "other\t1\tno\t/\n", 'a second "/" route' ],
     [ "x\t1\tmaybe\tv2/x\n", 'write neither yes, no nor -' ],
     [ "y\t1\n", 'a row without routes' ]) {
-	my ($row, $what) = @$_;
+	my ($row, $what, $file) = @$_;
+	$file //= 'programs';
 	my $bad = "$tmp/bad" . int(rand(1e9));
 	copy_deploy($bad);
-	spew("$bad/programs", slurp("$bad/programs") . $row);
+	spew("$bad/$file", slurp("$bad/$file") . $row);
 	my $before = slurp("$bad/nginx-sigil-locations.conf.in");
 	isnt(system("sh $bad/gen-routes 2>/dev/null"), 0, "refused: $what");
 	is(slurp("$bad/nginx-sigil-locations.conf.in"), $before,
