@@ -28,12 +28,16 @@ my @generated = ((map { "apache-errors/$_.json" } @statuses),
     nginx-sigil-server.conf.in apache-sigil.conf.in apache-sigil-limits.conf.in shared-hosting/.htaccess
     lighttpd-sigil.conf systemd/workers systemd/sigil.target.in));
 
-# A copy of deploy/ (the files gen-routes reads and writes), in DIR.
+# A copy of deploy/ (the files gen-routes reads and writes), in DIR, and
+# of cgi/supervise.c beside it.
 sub copy_deploy {
 	my ($dir) = @_;
+	(my $parent = $dir) =~ s{/[^/]+$}{};
+	mkdir "$_" for ($parent, "$parent/cgi");
 	mkdir "$dir$_" for ('', qw(/shared-hosting /systemd /apache-errors));
 	copy("deploy/$_", "$dir/$_") or die "$_: $!"
 	    for (@generated, qw(programs errors gen-routes gen-routes.awk));
+	copy('cgi/supervise.c', "$parent/cgi/supervise.c") or die "supervise.c: $!";
 }
 
 # The program each front sends PATH to, by its configuration in DIR, as
@@ -97,13 +101,15 @@ sub table {
 }
 
 # 1. The tree's generated parts are what gen-routes makes of the table.
-my $copy = "$tmp/deploy";
+my $copy = "$tmp/copy/deploy";
 copy_deploy($copy);
 is(system('sh', "$copy/gen-routes"), 0, 'gen-routes runs');
 for (@generated) {
 	ok(slurp("$copy/$_") eq slurp("deploy/$_"),
 	    "deploy/$_ is up to date (else: make routes)");
 }
+ok(slurp("$copy/../cgi/supervise.c") eq slurp('cgi/supervise.c'),
+    'known[] in cgi/supervise.c is up to date');
 # ... and it would see one that is not: a hand edit is undone.
 my $stale = slurp("deploy/nginx-sigil-locations.conf.in");
 $stale =~ s/fastcgi_pass sigil_lookup;/fastcgi_pass sigil_status;/ or die;
@@ -131,7 +137,7 @@ for my $st (@statuses) {
 	like($server, qr/^location = \/_sigil_error\/$st \{\n(?:\t[^\n]*\n)*?\treturn $st '\Q$body\E';/m,
 	    "nginx's /_sigil_error/$st says what $st.json says");
 }
-my $stale_json = "$tmp/stale";
+my $stale_json = "$tmp/stale/deploy";
 copy_deploy($stale_json);
 spew("$stale_json/apache-errors/405.json", '{"errcode":"M_UNRECOGNIZED","error":"Method not allowed"}');
 system('sh', "$stale_json/gen-routes");
@@ -180,7 +186,7 @@ for my $f (qw(nginx apache htaccess)) {
 
 # 3. A program added with one row is routed by every front, its limits,
 # pool and unit come with it.
-my $added = "$tmp/added";
+my $added = "$tmp/added/deploy";
 copy_deploy($added);
 spew("$added/programs", slurp("$added/programs") .
     "echo\t3\tno\tv2/echo api/v1/echo/\n" .
@@ -215,6 +221,8 @@ ok('/_matrix/identity/v2/echo' !~ /$limits/, 'Apache does not limit another');
 ok('/_matrix/identity/v2/3pid/bind' =~ /$limits/, '... and still bind');
 like(slurp("$added/systemd/workers"), qr/^echo 3\nshout 1-4\n/m,
     'its pool in the workers file');
+like(slurp("$added/../cgi/supervise.c"), qr/^\t"notify",\n\t"echo",\n\t"shout",\n/m,
+    'sigil-supervise knows them');
 like(slurp("$added/systemd/sigil.target.in"), qr/sigil\@shout\.service/,
     'its unit in sigil.target');
 
@@ -225,7 +233,7 @@ for ([ "bad\t1\tno\tv2/a\$b\n", 'a route with a regex character' ],
     [ "y\t1\n", 'a row without routes' ]) {
 	my ($row, $what, $file) = @$_;
 	$file //= 'programs';
-	my $bad = "$tmp/bad" . int(rand(1e9));
+	my $bad = "$tmp/bad" . int(rand(1e9)) . "/deploy";
 	copy_deploy($bad);
 	spew("$bad/$file", slurp("$bad/$file") . $row);
 	my $before = slurp("$bad/nginx-sigil-locations.conf.in");
