@@ -25,7 +25,7 @@ sub spew { open(my $fh, '>', $_[0]) or die "$_[0]: $!"; print $fh $_[1] }
 my @statuses = map { m{/(\d+)\.json$} } glob('deploy/apache-errors/*.json');
 my @generated = ((map { "apache-errors/$_.json" } @statuses),
     qw(nginx-sigil-upstreams.conf.in nginx-sigil-locations.conf.in
-    nginx-sigil-server.conf.in apache-sigil.conf.in apache-sigil-limits.conf.in shared-hosting/.htaccess
+    nginx-sigil-server.conf.in sigil-location.conf apache-sigil.conf.in apache-sigil-limits.conf.in shared-hosting/.htaccess
     lighttpd-sigil.conf systemd/workers systemd/sigil.target.in));
 
 # A copy of deploy/ (the files gen-routes reads and writes), in DIR, and
@@ -33,7 +33,8 @@ my @generated = ((map { "apache-errors/$_.json" } @statuses),
 sub copy_deploy {
 	my ($dir) = @_;
 	(my $parent = $dir) =~ s{/[^/]+$}{};
-	mkdir "$_" for ($parent, "$parent/cgi");
+	mkdir "$_" for ($parent, "$parent/cgi", "$parent/common");
+	copy('common/bounds.h', "$parent/common/bounds.h") or die "bounds.h: $!";
 	mkdir "$dir$_" for ('', qw(/shared-hosting /systemd /apache-errors));
 	copy("deploy/$_", "$dir/$_") or die "$_: $!"
 	    for (@generated, qw(programs errors gen-routes gen-routes.awk));
@@ -143,6 +144,29 @@ spew("$stale_json/apache-errors/405.json", '{"errcode":"M_UNRECOGNIZED","error":
 system('sh', "$stale_json/gen-routes");
 is(slurp("$stale_json/apache-errors/405.json"), slurp('deploy/apache-errors/405.json'),
     'a hand-edited error document is rewritten');
+
+# ... the body cap is MAX_BODY everywhere, and follows it.
+for ([ 'sigil-location.conf', qr/^client_max_body_size 1024k;$/m ],
+    [ 'apache-sigil.conf.in', qr/^LimitRequestBody 1048576$/m ],
+    [ 'shared-hosting/.htaccess', qr/^LimitRequestBody 1048576$/m ],
+    [ 'shared-hosting/.htaccess', qr/^RewriteCond expr "%\{HTTP:Content-Length\} -gt 1048576"$/m ],
+    [ 'lighttpd-sigil.conf', qr/^server\.max-request-size = 1024$/m ]) {
+	like(slurp("deploy/$_->[0]"), $_->[1], "$_->[0]: the body cap is MAX_BODY");
+}
+my $capped = "$tmp/capped/deploy";
+copy_deploy($capped);
+my $bounds = slurp("$capped/../common/bounds.h");
+$bounds =~ s/^#define MAX_BODY\s.*$/#define MAX_BODY\t\t(2048L * 1024)/m or die;
+spew("$capped/../common/bounds.h", $bounds);
+is(system('sh', "$capped/gen-routes"), 0, 'gen-routes with another MAX_BODY');
+like(slurp("$capped/sigil-location.conf"), qr/^client_max_body_size 2048k;$/m,
+    'nginx follows MAX_BODY');
+like(slurp("$capped/apache-sigil.conf.in"), qr/^LimitRequestBody 2097152$/m,
+    'Apache follows MAX_BODY');
+like(slurp("$capped/shared-hosting/.htaccess"), qr/-gt 2097152"$/m,
+    'the shared host follows MAX_BODY');
+like(slurp("$capped/lighttpd-sigil.conf"), qr/^server\.max-request-size = 2048$/m,
+    'lighttpd follows MAX_BODY');
 
 # 2. Each program's C routes against the table and the fronts.
 my $table = table('deploy/programs');
