@@ -125,6 +125,10 @@ fileno == 3 && FNR == 1 {
 END {
 	if (failed)
 		exit 1
+	if (kind == "which") {
+		print which(path)
+		exit 0
+	}
 	if (kind == "json") {
 		# (As the files have always been: no newline at the end.)
 		if (!(status in ebody)) {
@@ -300,4 +304,26 @@ function bodycap() {
 	} else
 		print "LimitRequestBody " cap
 	capseen = 1
+}
+
+# The program the fronts send path to: the first whose route takes it,
+# else the "/" route's for any path under /_matrix/identity/, else "-".
+function which(p,    i, n, a, j, r, P) {
+	P = "/_matrix/identity/"
+	for (i = 1; i <= np; i++) {
+		n = split(routes[i], a, " ")
+		for (j = 1; j <= n; j++) {
+			r = a[j]
+			if (r ~ /\*$/) {
+				r = P substr(r, 1, length(r) - 1)
+				if (p == r || index(p, r "/") == 1)
+					return name[i]
+			} else if (r ~ /\/$/) {
+				if (index(p, P r) == 1)
+					return name[i]
+			} else if (p == P r)
+				return name[i]
+		}
+	}
+	return index(p, P) == 1 ? fallback : "-"
 }

@@ -188,6 +188,9 @@ for my $prog (@progs) {
 			is($front{$f}->('deploy', $p), $prog,
 			    "$f routes $p to sigil-$prog");
 		}
+		my $which = `sh deploy/gen-routes -p '$p'`;
+		chomp $which;
+		is($which, $prog, "gen-routes -p $p (t/bench/run): $prog");
 	}
 	# No route in the table that the program does not serve.
 	for my $r (@{$table->{$prog}{routes}}) {
