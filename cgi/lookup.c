@@ -66,12 +66,12 @@ v1_limit(struct ctx *c, const struct req *r, size_t n, struct resp *rs)
 	struct buf	 bucket = { 0 };
 	int		 rc;
 
-	if (c->cfg.ratelimit_lookup_ip.count == 0 || n == 0)
+	if (c->cfg.ratelimit[RATELIMIT_LOOKUP_IP].count == 0 || n == 0)
 		return 0;
 	buf_printf(&bucket, "lookup:ip:%s", r->remote_addr == NULL ? "" :
 	    r->remote_addr);
 	rc = ratelimit_take(c->db, buf_str(&bucket),
-	    &c->cfg.ratelimit_lookup_ip, (int64_t)n, rs);
+	    &c->cfg.ratelimit[RATELIMIT_LOOKUP_IP], (int64_t)n, rs);
 	buf_free(&bucket);
 	return rc;
 }
@@ -180,7 +180,7 @@ h_bulk_lookup(struct ctx *c, const struct req *r, struct resp *rs)
 
 	if (req_args(r, &args, rs) == -1)
 		goto out;
-	cap = lookup_cap(c, &c->cfg.ratelimit_lookup_ip);
+	cap = lookup_cap(c, &c->cfg.ratelimit[RATELIMIT_LOOKUP_IP]);
 	if ((jr = json_get_array(args, "threepids", cap, &threepids)) ==
 	    JSON_RANGE) {
 		resp_err(rs, MX_TOO_MANY, "At most %zu threepids", cap);
@@ -305,7 +305,8 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 	struct db_matches	 found = { 0 };
 	const cJSON		**sent = NULL;
 	struct mapping		*maps = NULL;
-	const struct cfg_rate	*lim = &c->cfg.ratelimit_lookup_user;
+	const struct cfg_rate	*lim =
+		    &c->cfg.ratelimit[RATELIMIT_LOOKUP_USER];
 	struct db_rate		 rate = { lim->seconds * 1000, lim->count, 0,
 				    0, 0, 0, 0 };
 	struct buf		 bucket = { 0 };
@@ -376,7 +377,7 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		if (app_gate_decide(c, AUTH_USER, dr, auth.agreed, rs) == -1)
 			goto out;
 		if (ask != NULL && rate.granted == 0) {
-			metrics_refused(lim);
+			metrics_refused(lim->limit);
 			ratelimit_refuse(rs, rate.retry_after_ms);
 			goto out;
 		}

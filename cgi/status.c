@@ -282,7 +282,7 @@ expose_events(struct buf *b, const struct metrics_program *progs, size_t n,
 	for (i = 0; i < n; i++)
 		for (l = 0; l < METRICS_LIMITS; l++) {
 			snprintf(rest, sizeof(rest), ",limit=\"%s\"",
-			    metrics_limit_name[l]);
+			    metrics_limit_name(l));
 			sample(b, "sigil_ratelimit_refusals_total",
 			    progs[i].name, rest, progs[i].refused[l]);
 		}
@@ -448,7 +448,7 @@ events_json(cJSON *po, const uint64_t *ev, const uint64_t *refused)
 		    (double)ev[METRICS_SMS_FAILED]);
 		o = cJSON_AddObjectToObject(po, "ratelimit_refusals");
 		for (l = 0; l < METRICS_LIMITS; l++)
-			cJSON_AddNumberToObject(o, metrics_limit_name[l],
+			cJSON_AddNumberToObject(o, metrics_limit_name(l),
 			    (double)refused[l]);
 	}
 	o = cJSON_AddObjectToObject(po, "db");

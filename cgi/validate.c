@@ -318,7 +318,7 @@ request_token(struct ctx *c, const struct req *r, const cJSON *args,
 		buf_printf(&bucket, "ip:%s", r->remote_addr == NULL ? "" :
 		    r->remote_addr);
 	if (ratelimit_check(c->db, buf_str(&bucket),
-	    &c->cfg.ratelimit_requester, rs) == -1)
+	    &c->cfg.ratelimit[RATELIMIT_REQUESTER], rs) == -1)
 		goto commit;
 	if (d->send(c, r, s, secret) == -1) {
 		/* The session stays; the attempt does not count. */
@@ -385,7 +385,7 @@ h_email_request(struct ctx *c, const struct req *r, struct resp *rs)
 	}
 	buf_printf(&bucket, "email:%s", address);
 	d = (struct delivery){ "email", address, { buf_str(&bucket), NULL },
-	    { &c->cfg.ratelimit_address, NULL }, send_mail,
+	    { &c->cfg.ratelimit[RATELIMIT_ADDRESS], NULL }, send_mail,
 	    MX_EMAIL_SEND_ERROR };
 	if (request_token(c, r, args, &d, &s, rs) == -1)
 		goto out;
@@ -498,7 +498,8 @@ h_msisdn_request(struct ctx *c, const struct req *r, struct resp *rs)
 	buf_printf(&country_bucket, "region:%s", region);
 	d = (struct delivery){ "msisdn", msisdn,
 	    { buf_str(&number), buf_str(&country_bucket) },
-	    { &c->cfg.ratelimit_msisdn, &c->cfg.ratelimit_country },
+	    { &c->cfg.ratelimit[RATELIMIT_MSISDN],
+	    &c->cfg.ratelimit[RATELIMIT_COUNTRY] },
 	    send_sms, MX_SEND_ERROR };
 	if (request_token(c, r, args, &d, &s, rs) == -1)
 		goto out;

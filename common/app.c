@@ -561,6 +561,29 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 	return 0;
 }
 
+/*
+ * Opens the shared counters of app under dir, counting the routes of its
+ * table (metrics_open): with claim as a worker, else only checked.
+ * Returns 0, or -1 with why in err.
+ */
+int
+app_metrics_open(const struct app *app, const char *dir, int claim,
+    char *err, size_t errlen)
+{
+	struct metrics_path	*paths;
+	size_t			 i;
+	int			 rc;
+
+	paths = xcalloc(app->nroutes + 1, sizeof(*paths));
+	for (i = 0; i < app->nroutes; i++)
+		paths[i] = (struct metrics_path){ app->routes[i].path,
+		    app->routes[i].apis, app->routes[i].methods };
+	rc = metrics_open(dir, app->name, paths, app->nroutes, claim, err,
+	    errlen);
+	free(paths);
+	return rc;
+}
+
 /* Frees the context so that leak checkers see nothing left. */
 void
 app_ctx_free(struct ctx *c)

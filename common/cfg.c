@@ -1,8 +1,9 @@
 /*
  * Reading the configuration file.  Each key is one row of cfg_keys[]: its
- * name, how its value is checked, and where it is stored.  An unknown key,
- * a repeated one, a bad value or a missing required key stops the start
- * with "file:line: reason".
+ * name, how its value is checked, where it is stored, its default, and
+ * whether lines add to it; parsing, defaults and freeing all walk that
+ * table.  An unknown key, a repeated one, a bad value or a missing
+ * required key stops the start with "file:line: reason".
  */
 #include <errno.h>
 #include <stddef.h>
@@ -18,233 +19,217 @@
 #include "sign.h"
 #include "util.h"
 
+const char *const ratelimit_name[RATELIMIT__MAX] = {
+	"address", "requester", "msisdn", "country", "lookup_ip",
+	"lookup_user", "invite_sender", "invite_address", "invite_client",
+	"invite_room", "invite_user",
+};
+
 enum cfg_type {
 	CFG_STRING,		/* any non-empty text */
+	CFG_KEY_ID,		/* "ed25519:<id>" */
 	CFG_SERVER_NAME,	/* a Matrix server name */
-	CFG_URL,		/* http:// or https:// URL */
-	CFG_BOOL,		/* true or false */
-	CFG_PUBKEY,		/* "ed25519:<id> <base64 public key>", repeatable */
-	CFG_SECONDS,		/* an integer number of seconds, >= 0 */
-	CFG_SERVER_LIST,	/* server names separated by spaces, repeatable */
-	CFG_RANGE_LIST,		/* address ranges separated by spaces, repeatable */
-	CFG_HOST_LIST,		/* host names separated by spaces, repeatable */
-	CFG_COUNT,		/* a whole number from 1 to 1000 */
+	CFG_URL,		/* http(s):// URL, stored without '/' end */
+	CFG_BOOL,		/* true or false, into an int */
+	CFG_INT,		/* a whole number within bounds, int64_t */
+	CFG_CHOICE,		/* one of a few words, stored as text */
 	CFG_RATE,		/* "<count> <seconds>", or 0 for off */
-	CFG_TLS_MODE,		/* starttls, opportunistic or off */
-	CFG_SMS_GATEWAY,	/* none, webhook or twilio */
-	CFG_REGION_LIST,	/* ISO 3166 alpha-2 codes, repeatable */
-	CFG_CODE_LENGTH,	/* 6 to 12 */
-	CFG_LOOKUP_CAP,		/* 1 to 100000 */
-	CFG_WORD_LIST,		/* words separated by spaces, repeatable */
-	CFG_BUDGET,		/* 1 to 12 seconds: below the web server's 15 */
+	CFG_PUBKEY,		/* "ed25519:<id> <base64 public key>" */
+	CFG_LIST,		/* items separated by spaces */
 };
 
-enum cfg_key {
-	CFG_KEY_SERVER_NAME,
-	CFG_KEY_PUBLIC_BASE_URL,
-	CFG_KEY_DATABASE,
-	CFG_KEY_DATABASE_REPLICA,
-	CFG_KEY_SIGNING_KEY,
-	CFG_KEY_SIGNING_KEY_ID,
-	CFG_KEY_ENABLE_V1,
-	CFG_KEY_OLD_KEY,
-	CFG_KEY_REVOKED_KEY,
-	CFG_KEY_TERMS_FILE,
-	CFG_KEY_TOKEN_LIFETIME,
-	CFG_KEY_ALLOW_ACCESS_TOKEN_QUERY,
-	CFG_KEY_HOMESERVER_ALLOW,
-	CFG_KEY_HTTP_CA_FILE,
-	CFG_KEY_HTTP_ALLOW,
-	CFG_KEY_SMTP_URL,
-	CFG_KEY_SMTP_TLS,
-	CFG_KEY_SMTP_USER,
-	CFG_KEY_SMTP_PASSWORD,
-	CFG_KEY_SMTP_CA_FILE,
-	CFG_KEY_MAIL_FROM,
-	CFG_KEY_TEMPLATE_DIR,
-	CFG_KEY_DEFAULT_BRAND,
-	CFG_KEY_NEXT_LINK_HOSTS,
-	CFG_KEY_MAX_TOKEN_ATTEMPTS,
-	CFG_KEY_RATELIMIT_ADDRESS,
-	CFG_KEY_RATELIMIT_REQUESTER,
-	CFG_KEY_SMS_GATEWAY,
-	CFG_KEY_SMS_URL,
-	CFG_KEY_SMS_TOKEN,
-	CFG_KEY_SMS_ACCOUNT,
-	CFG_KEY_SMS_FROM,
-	CFG_KEY_SMS_CODE_LENGTH,
-	CFG_KEY_SMS_ALLOW_REGIONS,
-	CFG_KEY_SMS_DENY_REGIONS,
-	CFG_KEY_RATELIMIT_MSISDN,
-	CFG_KEY_RATELIMIT_COUNTRY,
-	CFG_KEY_LOOKUP_MAX_ADDRESSES,
-	CFG_KEY_LOOKUP_ALLOW_NONE,
-	CFG_KEY_RATELIMIT_LOOKUP_IP,
-	CFG_KEY_RATELIMIT_LOOKUP_USER,
-	CFG_KEY_INVITE_LIFETIME,
-	CFG_KEY_INVITE_BLOCK_HOMESERVERS,
-	CFG_KEY_INVITE_BLOCK_ROOMS,
-	CFG_KEY_INVITE_BLOCK_KEYWORDS,
-	CFG_KEY_RATELIMIT_INVITE_SENDER,
-	CFG_KEY_RATELIMIT_INVITE_ADDRESS,
-	CFG_KEY_RATELIMIT_INVITE_CLIENT,
-	CFG_KEY_RATELIMIT_INVITE_ROOM,
-	CFG_KEY_RATELIMIT_INVITE_USER,
-	CFG_KEY_INVITE_V1_CLIENTS,
-	CFG_KEY_INVITE_REDACT_LOCAL,
-	CFG_KEY_INVITE_REDACT_DOMAIN,
-	CFG_KEY_INVITE_WEB_CLIENT,
-	CFG_KEY_INVITE_WEB_CLIENT_HOSTS,
-	CFG_KEY_INVITE_SUBJECT,
-	CFG_KEY_INVITE_SUBJECT_SPACE,
-	CFG_KEY_INVITE_DELETE_ON_DELIVERY,
-	CFG_KEY_ONBIND_RETRY_MAX,
-	CFG_KEY_HTTP_BUDGET,
-	CFG_KEY_HTTP_KEY_FAILURE_TTL,
-	CFG_KEY_ONBIND_CONCURRENCY,
-	CFG_KEY_METRICS_DIR,
-	CFG_KEY_SLOW_REQUEST,
-	CFG_KEY__MAX
+/* What an item of a CFG_LIST must be, and how it is stored. */
+enum cfg_item {
+	ITEM_SERVER,		/* a server name, char * */
+	ITEM_REGION,		/* an ISO 3166 alpha-2 code, char * */
+	ITEM_WORD,		/* any UTF-8 word, char * */
+	ITEM_RANGE,		/* an address range, struct netrange */
 };
 
-#define CFG_REQUIRED	0x01
-
-static const struct {
-	const char	*name;
-	size_t		 offset;	/* into struct cfg */
-	enum cfg_type	 type;
-	int		 flags;
-} cfg_keys[CFG_KEY__MAX] = {
-	[CFG_KEY_SERVER_NAME] = { "server_name",
-	    offsetof(struct cfg, server_name), CFG_SERVER_NAME, CFG_REQUIRED },
-	[CFG_KEY_PUBLIC_BASE_URL] = { "public_base_url",
-	    offsetof(struct cfg, public_base_url), CFG_URL, CFG_REQUIRED },
-	[CFG_KEY_DATABASE] = { "database",
-	    offsetof(struct cfg, database), CFG_STRING, CFG_REQUIRED },
-	[CFG_KEY_DATABASE_REPLICA] = { "database_replica",
-	    offsetof(struct cfg, database_replica), CFG_STRING, 0 },
-	[CFG_KEY_SIGNING_KEY] = { "signing_key",
-	    offsetof(struct cfg, signing_key), CFG_STRING, CFG_REQUIRED },
-	[CFG_KEY_SIGNING_KEY_ID] = { "signing_key_id",
-	    offsetof(struct cfg, signing_key_id), CFG_STRING, 0 },
-	[CFG_KEY_ENABLE_V1] = { "enable_v1",
-	    offsetof(struct cfg, enable_v1), CFG_BOOL, 0 },
-	[CFG_KEY_OLD_KEY] = { "old_key",
-	    offsetof(struct cfg, old_keys), CFG_PUBKEY, 0 },
-	[CFG_KEY_REVOKED_KEY] = { "revoked_key",
-	    offsetof(struct cfg, revoked_keys), CFG_PUBKEY, 0 },
-	[CFG_KEY_TERMS_FILE] = { "terms_file",
-	    offsetof(struct cfg, terms_file), CFG_STRING, 0 },
-	[CFG_KEY_TOKEN_LIFETIME] = { "token_lifetime",
-	    offsetof(struct cfg, token_lifetime), CFG_SECONDS, 0 },
-	[CFG_KEY_ALLOW_ACCESS_TOKEN_QUERY] = { "allow_access_token_query",
-	    offsetof(struct cfg, allow_access_token_query), CFG_BOOL, 0 },
-	[CFG_KEY_HOMESERVER_ALLOW] = { "homeserver_allow",
-	    offsetof(struct cfg, homeserver_allow), CFG_SERVER_LIST, 0 },
-	[CFG_KEY_HTTP_CA_FILE] = { "http_ca_file",
-	    offsetof(struct cfg, http_ca_file), CFG_STRING, 0 },
-	[CFG_KEY_HTTP_ALLOW] = { "http_allow",
-	    offsetof(struct cfg, http_allow), CFG_RANGE_LIST, 0 },
-	[CFG_KEY_SMTP_URL] = { "smtp_url",
-	    offsetof(struct cfg, smtp_url), CFG_STRING, 0 },
-	[CFG_KEY_SMTP_TLS] = { "smtp_tls",
-	    offsetof(struct cfg, smtp_tls), CFG_TLS_MODE, 0 },
-	[CFG_KEY_SMTP_USER] = { "smtp_user",
-	    offsetof(struct cfg, smtp_user), CFG_STRING, 0 },
-	[CFG_KEY_SMTP_PASSWORD] = { "smtp_password",
-	    offsetof(struct cfg, smtp_password), CFG_STRING, 0 },
-	[CFG_KEY_SMTP_CA_FILE] = { "smtp_ca_file",
-	    offsetof(struct cfg, smtp_ca_file), CFG_STRING, 0 },
-	[CFG_KEY_MAIL_FROM] = { "mail_from",
-	    offsetof(struct cfg, mail_from), CFG_STRING, 0 },
-	[CFG_KEY_TEMPLATE_DIR] = { "template_dir",
-	    offsetof(struct cfg, template_dir), CFG_STRING, 0 },
-	[CFG_KEY_DEFAULT_BRAND] = { "default_brand",
-	    offsetof(struct cfg, default_brand), CFG_STRING, 0 },
-	[CFG_KEY_NEXT_LINK_HOSTS] = { "next_link_hosts",
-	    offsetof(struct cfg, next_link_hosts), CFG_HOST_LIST, 0 },
-	[CFG_KEY_MAX_TOKEN_ATTEMPTS] = { "max_token_attempts",
-	    offsetof(struct cfg, max_token_attempts), CFG_COUNT, 0 },
-	[CFG_KEY_RATELIMIT_ADDRESS] = { "ratelimit_address",
-	    offsetof(struct cfg, ratelimit_address), CFG_RATE, 0 },
-	[CFG_KEY_RATELIMIT_REQUESTER] = { "ratelimit_requester",
-	    offsetof(struct cfg, ratelimit_requester), CFG_RATE, 0 },
-	[CFG_KEY_SMS_GATEWAY] = { "sms_gateway",
-	    offsetof(struct cfg, sms_gateway), CFG_SMS_GATEWAY, 0 },
-	[CFG_KEY_SMS_URL] = { "sms_url",
-	    offsetof(struct cfg, sms_url), CFG_URL, 0 },
-	[CFG_KEY_SMS_TOKEN] = { "sms_token",
-	    offsetof(struct cfg, sms_token), CFG_STRING, 0 },
-	[CFG_KEY_SMS_ACCOUNT] = { "sms_account",
-	    offsetof(struct cfg, sms_account), CFG_STRING, 0 },
-	[CFG_KEY_SMS_FROM] = { "sms_from",
-	    offsetof(struct cfg, sms_from), CFG_STRING, 0 },
-	[CFG_KEY_SMS_CODE_LENGTH] = { "sms_code_length",
-	    offsetof(struct cfg, sms_code_length), CFG_CODE_LENGTH, 0 },
-	[CFG_KEY_SMS_ALLOW_REGIONS] = { "sms_allow_regions",
-	    offsetof(struct cfg, sms_allow_regions), CFG_REGION_LIST, 0 },
-	[CFG_KEY_SMS_DENY_REGIONS] = { "sms_deny_regions",
-	    offsetof(struct cfg, sms_deny_regions), CFG_REGION_LIST, 0 },
-	[CFG_KEY_RATELIMIT_MSISDN] = { "ratelimit_msisdn",
-	    offsetof(struct cfg, ratelimit_msisdn), CFG_RATE, 0 },
-	[CFG_KEY_RATELIMIT_COUNTRY] = { "ratelimit_country",
-	    offsetof(struct cfg, ratelimit_country), CFG_RATE, 0 },
-	[CFG_KEY_LOOKUP_MAX_ADDRESSES] = { "lookup_max_addresses",
-	    offsetof(struct cfg, lookup_max_addresses), CFG_LOOKUP_CAP, 0 },
-	[CFG_KEY_LOOKUP_ALLOW_NONE] = { "lookup_allow_none",
-	    offsetof(struct cfg, lookup_allow_none), CFG_BOOL, 0 },
-	[CFG_KEY_RATELIMIT_LOOKUP_IP] = { "ratelimit_lookup_ip",
-	    offsetof(struct cfg, ratelimit_lookup_ip), CFG_RATE, 0 },
-	[CFG_KEY_RATELIMIT_LOOKUP_USER] = { "ratelimit_lookup_user",
-	    offsetof(struct cfg, ratelimit_lookup_user), CFG_RATE, 0 },
-	[CFG_KEY_INVITE_LIFETIME] = { "invite_lifetime",
-	    offsetof(struct cfg, invite_lifetime), CFG_SECONDS, 0 },
-	[CFG_KEY_INVITE_BLOCK_HOMESERVERS] = { "invite_block_homeservers",
-	    offsetof(struct cfg, invite_block_homeservers), CFG_SERVER_LIST,
-	    0 },
-	[CFG_KEY_INVITE_BLOCK_ROOMS] = { "invite_block_rooms",
-	    offsetof(struct cfg, invite_block_rooms), CFG_WORD_LIST, 0 },
-	[CFG_KEY_INVITE_BLOCK_KEYWORDS] = { "invite_block_keywords",
-	    offsetof(struct cfg, invite_block_keywords), CFG_WORD_LIST, 0 },
-	[CFG_KEY_RATELIMIT_INVITE_SENDER] = { "ratelimit_invite_sender",
-	    offsetof(struct cfg, ratelimit_invite_sender), CFG_RATE, 0 },
-	[CFG_KEY_RATELIMIT_INVITE_ADDRESS] = { "ratelimit_invite_address",
-	    offsetof(struct cfg, ratelimit_invite_address), CFG_RATE, 0 },
-	[CFG_KEY_RATELIMIT_INVITE_CLIENT] = { "ratelimit_invite_client",
-	    offsetof(struct cfg, ratelimit_invite_client), CFG_RATE, 0 },
-	[CFG_KEY_RATELIMIT_INVITE_ROOM] = { "ratelimit_invite_room",
-	    offsetof(struct cfg, ratelimit_invite_room), CFG_RATE, 0 },
-	[CFG_KEY_RATELIMIT_INVITE_USER] = { "ratelimit_invite_user",
-	    offsetof(struct cfg, ratelimit_invite_user), CFG_RATE, 0 },
-	[CFG_KEY_INVITE_V1_CLIENTS] = { "invite_v1_clients",
-	    offsetof(struct cfg, invite_v1_clients), CFG_RANGE_LIST, 0 },
-	[CFG_KEY_INVITE_REDACT_LOCAL] = { "invite_redact_local",
-	    offsetof(struct cfg, invite_redact_local), CFG_COUNT, 0 },
-	[CFG_KEY_INVITE_REDACT_DOMAIN] = { "invite_redact_domain",
-	    offsetof(struct cfg, invite_redact_domain), CFG_COUNT, 0 },
-	[CFG_KEY_INVITE_WEB_CLIENT] = { "invite_web_client",
-	    offsetof(struct cfg, invite_web_client), CFG_URL, 0 },
-	[CFG_KEY_INVITE_WEB_CLIENT_HOSTS] = { "invite_web_client_hosts",
-	    offsetof(struct cfg, invite_web_client_hosts), CFG_HOST_LIST, 0 },
-	[CFG_KEY_INVITE_SUBJECT] = { "invite_subject",
-	    offsetof(struct cfg, invite_subject), CFG_STRING, 0 },
-	[CFG_KEY_INVITE_SUBJECT_SPACE] = { "invite_subject_space",
-	    offsetof(struct cfg, invite_subject_space), CFG_STRING, 0 },
-	[CFG_KEY_INVITE_DELETE_ON_DELIVERY] = { "invite_delete_on_delivery",
-	    offsetof(struct cfg, invite_delete_on_delivery), CFG_BOOL, 0 },
-	[CFG_KEY_ONBIND_RETRY_MAX] = { "onbind_retry_max",
-	    offsetof(struct cfg, onbind_retry_max), CFG_SECONDS, 0 },
-	[CFG_KEY_HTTP_BUDGET] = { "http_budget",
-	    offsetof(struct cfg, http_budget), CFG_BUDGET, 0 },
-	[CFG_KEY_HTTP_KEY_FAILURE_TTL] = { "http_key_failure_ttl",
-	    offsetof(struct cfg, http_key_failure_ttl), CFG_SECONDS, 0 },
-	[CFG_KEY_ONBIND_CONCURRENCY] = { "onbind_concurrency",
-	    offsetof(struct cfg, onbind_concurrency), CFG_COUNT, 0 },
-	[CFG_KEY_METRICS_DIR] = { "metrics_dir",
-	    offsetof(struct cfg, metrics_dir), CFG_STRING, 0 },
-	[CFG_KEY_SLOW_REQUEST] = { "slow_request",
-	    offsetof(struct cfg, slow_request), CFG_SECONDS, 0 },
+/* The bounds of a CFG_INT, and what a value outside them is told. */
+struct cfg_bounds {
+	int64_t		 min, max;
+	int64_t		 absent;	/* no key and no default */
+	const char	*why;
 };
+
+static const struct cfg_bounds b_seconds = { 0, INT64_C(100) * 365 * 86400, 0,
+	"want a whole number of seconds" };
+static const struct cfg_bounds b_seconds_or_off = { 0,
+	INT64_C(100) * 365 * 86400, -1, "want a whole number of seconds" };
+static const struct cfg_bounds b_count = { 1, 1000, 0,
+	"want a whole number from 1 to 1000" };
+static const struct cfg_bounds b_code_length = { 6, 12, 0,
+	"want 6 to 12 digits" };
+static const struct cfg_bounds b_lookup_cap = { 1, 100000, 0,
+	"want 1 to 100000" };
+static const struct cfg_bounds b_budget = { 1, 12, 0,
+	"want 1 to 12 seconds (the web server gives a request 15)" };
+
+/* The words of a CFG_CHOICE, NULL-ended. */
+static const char *const tls_modes[] = { "starttls", "opportunistic", "off",
+	NULL };
+static const char *const sms_gateways[] = { "none", "webhook", "twilio",
+	NULL };
+
+#define CFG_REQUIRED	0x01	/* the start stops without it */
+#define CFG_REPEAT	0x02	/* each line adds to the list */
+
+struct cfg_key {
+	const char		*name;	/* NULL: "ratelimit_<limit>" */
+	size_t			 off;	/* into struct cfg */
+	const char		*def;	/* the default, as written */
+	size_t			 n_off;	/* lists, keys: count */
+	const struct cfg_bounds	*bounds;	/* CFG_INT */
+	const char *const	*choices;	/* CFG_CHOICE */
+	enum cfg_type		 type;
+	int			 flags;
+	enum cfg_item		 item;	/* CFG_LIST */
+	enum ratelimit_id	 limit;	/* CFG_RATE */
+};
+
+/*
+ * A row: name, type, field (AT), flags, then what the type needs.  The
+ * default is written as in the file and set through the same checks, so
+ * it obeys the key's bounds; a CFG_INT without one holds bounds->absent.
+ */
+#define AT(f)		offsetof(struct cfg, f)
+#define KEY(k, t, f, fl) .name = (k), .type = (t), .off = AT(f), .flags = (fl)
+#define LIST(k, f, it)	{ KEY(k, CFG_LIST, f, CFG_REPEAT), \
+			    .n_off = AT(n_##f), .item = (it) }
+#define INT(k, f, b, d) { KEY(k, CFG_INT, f, 0), .def = (d), .bounds = &(b) }
+#define RATE(l, d)	{ .type = CFG_RATE, .def = (d), .limit = (l) }
+
+static const struct cfg_key cfg_keys[] = {
+	{ KEY("server_name", CFG_SERVER_NAME, server_name, CFG_REQUIRED) },
+	{ KEY("public_base_url", CFG_URL, public_base_url, CFG_REQUIRED) },
+	{ KEY("database", CFG_STRING, database, CFG_REQUIRED) },
+	{ KEY("database_replica", CFG_STRING, database_replica, 0) },
+	{ KEY("signing_key", CFG_STRING, signing_key, CFG_REQUIRED) },
+	{ KEY("signing_key_id", CFG_KEY_ID, signing_key_id, 0) },
+	{ KEY("enable_v1", CFG_BOOL, enable_v1, 0), .def = "true" },
+	{ KEY("old_key", CFG_PUBKEY, old_keys, CFG_REPEAT),
+	    .n_off = AT(n_old_keys) },
+	{ KEY("revoked_key", CFG_PUBKEY, revoked_keys, CFG_REPEAT),
+	    .n_off = AT(n_revoked_keys) },
+	{ KEY("terms_file", CFG_STRING, terms_file, 0) },
+	INT("token_lifetime", token_lifetime, b_seconds, NULL),
+	{ KEY("allow_access_token_query", CFG_BOOL,
+	    allow_access_token_query, 0), .def = "true" },
+	LIST("homeserver_allow", homeserver_allow, ITEM_SERVER),
+	{ KEY("http_ca_file", CFG_STRING, http_ca_file, 0) },
+	LIST("http_allow", http_allow, ITEM_RANGE),
+	{ KEY("smtp_url", CFG_STRING, smtp_url, 0),
+	    .def = "smtp://127.0.0.1:25" },
+	{ KEY("smtp_tls", CFG_CHOICE, smtp_tls, 0),
+	    .def = "starttls", .choices = tls_modes },
+	{ KEY("smtp_user", CFG_STRING, smtp_user, 0) },
+	{ KEY("smtp_password", CFG_STRING, smtp_password, 0) },
+	{ KEY("smtp_ca_file", CFG_STRING, smtp_ca_file, 0) },
+	{ KEY("mail_from", CFG_STRING, mail_from, 0) },
+	{ KEY("template_dir", CFG_STRING, template_dir, 0) },
+	{ KEY("default_brand", CFG_STRING, default_brand, 0),
+	    .def = "default" },
+	LIST("next_link_hosts", next_link_hosts, ITEM_SERVER),
+	INT("max_token_attempts", max_token_attempts, b_count, "10"),
+	RATE(RATELIMIT_ADDRESS, "10 3600"),
+	RATE(RATELIMIT_REQUESTER, "50 3600"),
+	{ KEY("sms_gateway", CFG_CHOICE, sms_gateway, 0),
+	    .def = "none", .choices = sms_gateways },
+	{ KEY("sms_url", CFG_URL, sms_url, 0) },
+	{ KEY("sms_token", CFG_STRING, sms_token, 0) },
+	{ KEY("sms_account", CFG_STRING, sms_account, 0) },
+	{ KEY("sms_from", CFG_STRING, sms_from, 0) },
+	INT("sms_code_length", sms_code_length, b_code_length, "6"),
+	LIST("sms_allow_regions", sms_allow_regions, ITEM_REGION),
+	LIST("sms_deny_regions", sms_deny_regions, ITEM_REGION),
+	RATE(RATELIMIT_MSISDN, "5 3600"),
+	RATE(RATELIMIT_COUNTRY, "50 60"),
+	INT("lookup_max_addresses", lookup_max_addresses, b_lookup_cap,
+	    "10000"),
+	{ KEY("lookup_allow_none", CFG_BOOL, lookup_allow_none, 0),
+	    .def = "true" },
+	RATE(RATELIMIT_LOOKUP_IP, "100000 3600"),
+	RATE(RATELIMIT_LOOKUP_USER, "100000 3600"),
+	INT("invite_lifetime", invite_lifetime, b_seconds, "2592000"),
+	LIST("invite_block_homeservers", invite_block_homeservers,
+	    ITEM_SERVER),
+	LIST("invite_block_rooms", invite_block_rooms, ITEM_WORD),
+	LIST("invite_block_keywords", invite_block_keywords, ITEM_WORD),
+	RATE(RATELIMIT_INVITE_SENDER, "20 3600"),
+	RATE(RATELIMIT_INVITE_ADDRESS, "10 3600"),
+	RATE(RATELIMIT_INVITE_CLIENT, "100 3600"),
+	RATE(RATELIMIT_INVITE_ROOM, "50 3600"),
+	RATE(RATELIMIT_INVITE_USER, "20 3600"),
+	LIST("invite_v1_clients", invite_v1_clients, ITEM_RANGE),
+	INT("invite_redact_local", invite_redact_local, b_count, "3"),
+	INT("invite_redact_domain", invite_redact_domain, b_count, "3"),
+	{ KEY("invite_web_client", CFG_URL, invite_web_client, 0),
+	    .def = "https://app.element.io" },
+	LIST("invite_web_client_hosts", invite_web_client_hosts, ITEM_SERVER),
+	{ KEY("invite_subject", CFG_STRING, invite_subject, 0),
+	    .def = "%(sender_display_name)s has invited you to chat" },
+	{ KEY("invite_subject_space", CFG_STRING, invite_subject_space, 0),
+	    .def = "%(sender_display_name)s has invited you to a space" },
+	{ KEY("invite_delete_on_delivery", CFG_BOOL,
+	    invite_delete_on_delivery, 0), .def = "false" },
+	INT("onbind_retry_max", onbind_retry_max, b_seconds, "3600"),
+	INT("http_budget", http_budget, b_budget, "8"),
+	INT("http_key_failure_ttl", http_key_failure_ttl, b_seconds, "60"),
+	INT("onbind_concurrency", onbind_concurrency, b_count, "8"),
+	{ KEY("metrics_dir", CFG_STRING, metrics_dir, 0) },
+	INT("slow_request", slow_request, b_seconds_or_off, NULL),
+};
+
+#define CFG_NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+#define RATE_PREFIX	"ratelimit_"
+
+/* Returns 1 when the table's key k is called name, else 0. */
+static int
+key_is(const struct cfg_key *k, const char *name)
+{
+	if (k->name != NULL)
+		return strcmp(k->name, name) == 0;
+	return strncmp(name, RATE_PREFIX, sizeof(RATE_PREFIX) - 1) == 0 &&
+	    strcmp(name + sizeof(RATE_PREFIX) - 1, ratelimit_name[k->limit]) ==
+	    0;
+}
+
+/* Writes the name of the table's key k into buf; returns buf. */
+static const char *
+key_name(const struct cfg_key *k, char *buf, size_t len)
+{
+	if (k->name != NULL)
+		snprintf(buf, len, "%s", k->name);
+	else
+		snprintf(buf, len, RATE_PREFIX "%s", ratelimit_name[k->limit]);
+	return buf;
+}
+
+/*
+ * Fills info with key number i of the table.  Returns 0, or -1 when
+ * there is no such key.
+ */
+int
+cfg_key_info(size_t i, struct cfg_key_info *info)
+{
+	const struct cfg_key	*k;
+
+	if (i >= CFG_NKEYS)
+		return -1;
+	k = &cfg_keys[i];
+	memset(info, 0, sizeof(*info));
+	key_name(k, info->name, sizeof(info->name));
+	info->def = k->def;
+	info->repeatable = (k->flags & CFG_REPEAT) != 0;
+	if (k->type == CFG_INT) {
+		info->bounded = 1;
+		info->min = k->bounds->min;
+		info->max = k->bounds->max;
+	}
+	return 0;
+}
 
 /*
  * Returns the configuration path: "-c path" among the arguments, else
@@ -291,23 +276,16 @@ url_valid(const char *s)
 	return 1;
 }
 
+/* Appends the key of value ("ed25519:<id> <public key>") to list. */
 static int
-cfg_set_pubkey(struct cfg *c, enum cfg_key key, char *value, char *err,
+cfg_set_pubkey(struct cfg_pubkey *list, size_t *n, char *value, char *err,
     size_t errlen)
 {
-	struct cfg_pubkey	*list, *k;
-	size_t			*n;
+	struct cfg_pubkey	*k;
 	unsigned char		 raw[ED25519_PUBLIC_LEN + 3];
 	size_t			 rawlen;
 	char			*id, *pub, *extra, *save = NULL;
 
-	if (key == CFG_KEY_OLD_KEY) {
-		list = c->old_keys;
-		n = &c->n_old_keys;
-	} else {
-		list = c->revoked_keys;
-		n = &c->n_revoked_keys;
-	}
 	id = strtok_r(value, " \t", &save);
 	pub = strtok_r(NULL, " \t", &save);
 	extra = strtok_r(NULL, " \t", &save);
@@ -360,108 +338,111 @@ cfg_set_rate(struct cfg_rate *r, char *value, char *err, size_t errlen)
 	return 0;
 }
 
-/* Appends the space-separated items of value to a list-valued key. */
+
+/*
+ * Checks one item of a list of kind item.  Returns 0, or -1 with why in
+ * err.
+ */
 static int
-cfg_set_list(struct cfg *c, enum cfg_key key, char *value, char *err,
+item_valid(enum cfg_item item, const char *s, char *err, size_t errlen)
+{
+	switch (item) {
+	case ITEM_REGION:
+		if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' ||
+		    s[1] < 'A' || s[1] > 'Z') {
+			snprintf(err, errlen, "\"%.16s\" is not an ISO 3166 "
+			    "alpha-2 code like GB", s);
+			return -1;
+		}
+		return 0;
+	case ITEM_WORD:
+		if (!json_utf8_valid((const unsigned char *)s, strlen(s))) {
+			snprintf(err, errlen, "\"%.64s\" is not UTF-8", s);
+			return -1;
+		}
+		return 0;
+	case ITEM_SERVER:
+		if (!ident_server_name_valid(s)) {
+			snprintf(err, errlen, "\"%.64s\" is not a server name",
+			    s);
+			return -1;
+		}
+		return 0;
+	case ITEM_RANGE:
+		break;
+	}
+	return 0;
+}
+
+/* Appends the space-separated items of value to the list of key k. */
+static int
+cfg_set_list(struct cfg *c, const struct cfg_key *k, char *value, char *err,
     size_t errlen)
 {
+	size_t	*n = (size_t *)(void *)((char *)c + k->n_off);
+	char	**words = (char **)(void *)((char *)c + k->off);
+	struct netrange *ranges = (struct netrange *)(void *)((char *)c +
+		    k->off);
 	char	*item, *save = NULL;
-	size_t	*n;
 
-	char	**list;
-
-	if (key == CFG_KEY_HTTP_ALLOW) {
-		n = &c->n_http_allow;
-		list = NULL;
-	} else if (key == CFG_KEY_INVITE_V1_CLIENTS) {
-		n = &c->n_invite_v1_clients;
-		list = NULL;
-	} else if (key == CFG_KEY_INVITE_WEB_CLIENT_HOSTS) {
-		n = &c->n_invite_web_client_hosts;
-		list = c->invite_web_client_hosts;
-	} else if (key == CFG_KEY_NEXT_LINK_HOSTS) {
-		n = &c->n_next_link_hosts;
-		list = c->next_link_hosts;
-	} else if (key == CFG_KEY_SMS_ALLOW_REGIONS) {
-		n = &c->n_sms_allow_regions;
-		list = c->sms_allow_regions;
-	} else if (key == CFG_KEY_SMS_DENY_REGIONS) {
-		n = &c->n_sms_deny_regions;
-		list = c->sms_deny_regions;
-	} else if (key == CFG_KEY_INVITE_BLOCK_HOMESERVERS) {
-		n = &c->n_invite_block_homeservers;
-		list = c->invite_block_homeservers;
-	} else if (key == CFG_KEY_INVITE_BLOCK_ROOMS) {
-		n = &c->n_invite_block_rooms;
-		list = c->invite_block_rooms;
-	} else if (key == CFG_KEY_INVITE_BLOCK_KEYWORDS) {
-		n = &c->n_invite_block_keywords;
-		list = c->invite_block_keywords;
-	} else {
-		n = &c->n_homeserver_allow;
-		list = c->homeserver_allow;
-	}
 	for (item = strtok_r(value, " \t", &save); item != NULL;
 	    item = strtok_r(NULL, " \t", &save)) {
 		if (*n >= MAX_LIST) {
 			snprintf(err, errlen, "more than %d items", MAX_LIST);
 			return -1;
 		}
-		if (key == CFG_KEY_SMS_ALLOW_REGIONS ||
-		    key == CFG_KEY_SMS_DENY_REGIONS) {
-			if (strlen(item) != 2 || item[0] < 'A' || item[0] > 'Z' ||
-			    item[1] < 'A' || item[1] > 'Z') {
-				snprintf(err, errlen, "\"%.16s\" is not an ISO "
-				    "3166 alpha-2 code like GB", item);
-				return -1;
-			}
-			list[*n] = xstrdup(item);
-		} else if (key == CFG_KEY_INVITE_BLOCK_KEYWORDS ||
-		    key == CFG_KEY_INVITE_BLOCK_ROOMS) {
-			if (!json_utf8_valid((const unsigned char *)item,
-			    strlen(item))) {
-				snprintf(err, errlen, "\"%.64s\" is not UTF-8",
-				    item);
-				return -1;
-			}
-			list[*n] = xstrdup(item);
-		} else if (key == CFG_KEY_HTTP_ALLOW ||
-		    key == CFG_KEY_INVITE_V1_CLIENTS) {
-			if (netrange_parse(item, key == CFG_KEY_HTTP_ALLOW ?
-			    &c->http_allow[*n] : &c->invite_v1_clients[*n]) ==
-			    -1) {
+		if (k->item == ITEM_RANGE) {
+			if (netrange_parse(item, &ranges[*n]) == -1) {
 				snprintf(err, errlen, "\"%.64s\" is not an "
 				    "address or address/prefix", item);
 				return -1;
 			}
 		} else {
-			if (!ident_server_name_valid(item)) {
-				snprintf(err, errlen, "\"%.64s\" is not a "
-				    "server name", item);
+			if (item_valid(k->item, item, err, errlen) == -1)
 				return -1;
-			}
-			list[*n] = xstrdup(item);
+			words[*n] = xstrdup(item);
 		}
 		(*n)++;
 	}
 	return 0;
 }
 
+/*
+ * Checks value against the words of a CFG_CHOICE.  Returns 0, or -1 with
+ * "want a, b or c" in err.
+ */
 static int
-cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
+choice_valid(const char *const *choices, const char *value, char *err,
     size_t errlen)
 {
-	char	**str = (char **)((char *)c + cfg_keys[key].offset);
-	int	 *flag = (int *)((char *)c + cfg_keys[key].offset);
+	size_t	 i, len;
 
-	switch (cfg_keys[key].type) {
+	for (i = 0; choices[i] != NULL; i++)
+		if (strcmp(choices[i], value) == 0)
+			return 0;
+	len = (size_t)snprintf(err, errlen, "want");
+	for (i = 0; choices[i] != NULL && len < errlen; i++)
+		len += (size_t)snprintf(err + len, errlen - len, "%s%s",
+		    i == 0 ? " " : choices[i + 1] == NULL ? " or " : ", ",
+		    choices[i]);
+	return -1;
+}
+
+/*
+ * Checks value for the text-valued key k (the URL loses its trailing
+ * slashes).  Returns 0, or -1 with why in err.
+ */
+static int
+text_valid(const struct cfg_key *k, char *value, char *err, size_t errlen)
+{
+	switch (k->type) {
 	case CFG_SERVER_NAME:
 		if (!ident_server_name_valid(value)) {
 			snprintf(err, errlen, "not a server name "
 			    "(host or IP literal, optional :port)");
 			return -1;
 		}
-		break;
+		return 0;
 	case CFG_URL:
 		if (!url_valid(value)) {
 			snprintf(err, errlen, "not an http:// or https:// URL");
@@ -469,90 +450,94 @@ cfg_set(struct cfg *c, enum cfg_key key, char *value, char *err,
 		}
 		while (strlen(value) > 0 && value[strlen(value) - 1] == '/')
 			value[strlen(value) - 1] = '\0';
-		break;
+		return 0;
+	case CFG_KEY_ID:
+		if (!ident_key_id_valid(value)) {
+			snprintf(err, errlen, "bad key id (want "
+			    "ed25519:[a-zA-Z0-9_]+)");
+			return -1;
+		}
+		return 0;
+	case CFG_CHOICE:
+		return choice_valid(k->choices, value, err, errlen);
 	case CFG_STRING:
-		break;
 	case CFG_BOOL:
-		if (strcmp(value, "true") == 0)
-			*flag = 1;
-		else if (strcmp(value, "false") == 0)
-			*flag = 0;
-		else {
+	case CFG_INT:
+	case CFG_RATE:
+	case CFG_PUBKEY:
+	case CFG_LIST:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Sets the key k of c from value (modified in place).  Returns 0, or -1
+ * with why in err.
+ */
+static int
+cfg_set(struct cfg *c, const struct cfg_key *k, char *value, char *err,
+    size_t errlen)
+{
+	void	*at = (char *)c + k->off;
+	char	**str = at;
+
+	switch (k->type) {
+	case CFG_BOOL:
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
 			snprintf(err, errlen, "want true or false");
 			return -1;
 		}
+		*(int *)at = strcmp(value, "true") == 0;
 		return 0;
-	case CFG_PUBKEY:
-		return cfg_set_pubkey(c, key, value, err, errlen);
-	case CFG_SECONDS:
-		if (parse_int64(value, 0, INT64_C(100) * 365 * 86400,
-		    (int64_t *)(void *)flag) == -1) {
-			snprintf(err, errlen, "want a whole number of seconds");
-			return -1;
-		}
-		return 0;
-	case CFG_SERVER_LIST:
-	case CFG_HOST_LIST:
-	case CFG_RANGE_LIST:
-	case CFG_REGION_LIST:
-	case CFG_WORD_LIST:
-		return cfg_set_list(c, key, value, err, errlen);
-	case CFG_SMS_GATEWAY:
-		if (strcmp(value, "none") != 0 &&
-		    strcmp(value, "webhook") != 0 &&
-		    strcmp(value, "twilio") != 0) {
-			snprintf(err, errlen, "want none, webhook or twilio");
-			return -1;
-		}
-		break;
-	case CFG_LOOKUP_CAP:
-		if (parse_int64(value, 1, 100000, (int64_t *)(void *)flag) ==
+	case CFG_INT:
+		if (parse_int64(value, k->bounds->min, k->bounds->max, at) ==
 		    -1) {
-			snprintf(err, errlen, "want 1 to 100000");
-			return -1;
-		}
-		return 0;
-	case CFG_CODE_LENGTH:
-		if (parse_int64(value, 6, 12, (int64_t *)(void *)flag) == -1) {
-			snprintf(err, errlen, "want 6 to 12 digits");
-			return -1;
-		}
-		return 0;
-	case CFG_BUDGET:
-		if (parse_int64(value, 1, 12, (int64_t *)(void *)flag) == -1) {
-			snprintf(err, errlen, "want 1 to 12 seconds (the web "
-			    "server gives a request 15)");
-			return -1;
-		}
-		return 0;
-	case CFG_COUNT:
-		if (parse_int64(value, 1, 1000, (int64_t *)(void *)flag) ==
-		    -1) {
-			snprintf(err, errlen, "want a whole number from 1 to "
-			    "1000");
+			snprintf(err, errlen, "%s", k->bounds->why);
 			return -1;
 		}
 		return 0;
 	case CFG_RATE:
-		return cfg_set_rate((struct cfg_rate *)(void *)flag, value,
-		    err, errlen);
-	case CFG_TLS_MODE:
-		if (strcmp(value, "starttls") != 0 &&
-		    strcmp(value, "opportunistic") != 0 &&
-		    strcmp(value, "off") != 0) {
-			snprintf(err, errlen, "want starttls, opportunistic "
-			    "or off");
-			return -1;
-		}
+		return cfg_set_rate(&c->ratelimit[k->limit], value, err,
+		    errlen);
+	case CFG_PUBKEY:
+		return cfg_set_pubkey(at, (size_t *)(void *)((char *)c +
+		    k->n_off), value, err, errlen);
+	case CFG_LIST:
+		return cfg_set_list(c, k, value, err, errlen);
+	case CFG_STRING:
+	case CFG_KEY_ID:
+	case CFG_SERVER_NAME:
+	case CFG_URL:
+	case CFG_CHOICE:
 		break;
 	}
-	free(*str);		/* a default set before parsing */
-	if (key == CFG_KEY_SIGNING_KEY_ID && !ident_key_id_valid(value)) {
-		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");
+	if (text_valid(k, value, err, errlen) == -1)
 		return -1;
-	}
+	free(*str);		/* the default */
 	*str = xstrdup(value);
 	return 0;
+}
+
+/* Sets every key of c (zeroed) to its default. */
+static void
+cfg_defaults(struct cfg *c)
+{
+	char	 value[MAX_CFG_LINE + 1], why[256];
+	size_t	 i;
+
+	for (i = 0; i < RATELIMIT__MAX; i++)
+		c->ratelimit[i].limit = (enum ratelimit_id)i;
+	for (i = 0; i < CFG_NKEYS; i++) {
+		if (cfg_keys[i].type == CFG_INT)
+			*(int64_t *)(void *)((char *)c + cfg_keys[i].off) =
+			    cfg_keys[i].bounds->absent;
+		if (cfg_keys[i].def == NULL)
+			continue;
+		snprintf(value, sizeof(value), "%s", cfg_keys[i].def);
+		if (cfg_set(c, &cfg_keys[i], value, why, sizeof(why)) == -1)
+			abort();	/* t/unit/cfg.c parses every default */
+	}
 }
 
 static char *
@@ -570,6 +555,38 @@ trim(char *s)
 }
 
 /*
+ * Splits the line at lineno into its key, found in the table, and value
+ * (both inside line).  Returns the key, or NULL: a blank line or comment
+ * with err empty, else err says why.
+ */
+static const struct cfg_key *
+cfg_line(const char *name, size_t lineno, char *line, char **value,
+    char *err, size_t errlen)
+{
+	char	*k, *eq;
+	size_t	 i;
+
+	*err = '\0';
+	k = trim(line);
+	if (*k == '\0' || *k == '#')
+		return NULL;
+	if ((eq = strchr(k, '=')) == NULL) {
+		snprintf(err, errlen, "%s:%zu: expected key = value", name,
+		    lineno);
+		return NULL;
+	}
+	*eq = '\0';
+	k = trim(k);
+	*value = trim(eq + 1);
+	for (i = 0; i < CFG_NKEYS; i++)
+		if (key_is(&cfg_keys[i], k))
+			return &cfg_keys[i];
+	snprintf(err, errlen, "%s:%zu: unknown key \"%.64s\"", name, lineno,
+	    k);
+	return NULL;
+}
+
+/*
  * Parses len bytes of configuration text into c (which the caller zeroed
  * or never used).  name is the file name used in messages.  Returns 0, or
  * -1 with "name:line: reason" in err; c is freed by cfg_free either way.
@@ -578,48 +595,15 @@ int
 cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
     char *err, size_t errlen)
 {
-	unsigned char	 seen[CFG_KEY__MAX] = { 0 };
-	char		 line[MAX_CFG_LINE + 1], why[256];
-	char		*k, *v, *eq;
-	const char	*p = text, *end = text + len, *nl;
-	size_t		 lineno = 0, n;
-	int		 i, key;
+	unsigned char		 seen[CFG_NKEYS] = { 0 };
+	char			 line[MAX_CFG_LINE + 1], why[256];
+	char			 kname[64];
+	char			*v;
+	const char		*p = text, *end = text + len, *nl;
+	const struct cfg_key	*k;
+	size_t			 lineno = 0, n, i;
 
-	c->enable_v1 = 1;
-	c->smtp_url = xstrdup("smtp://127.0.0.1:25");
-	c->smtp_tls = xstrdup("starttls");
-	c->default_brand = xstrdup("default");
-	c->max_token_attempts = 10;
-	c->ratelimit_address = (struct cfg_rate){ 10, 3600 };
-	c->ratelimit_requester = (struct cfg_rate){ 50, 3600 };
-	c->sms_gateway = xstrdup("none");
-	c->sms_code_length = 6;
-	c->lookup_max_addresses = 10000;
-	c->lookup_allow_none = 1;
-	c->allow_access_token_query = 1;
-	c->ratelimit_lookup_ip = (struct cfg_rate){ 100000, 3600 };
-	c->ratelimit_lookup_user = (struct cfg_rate){ 100000, 3600 };
-	c->ratelimit_msisdn = (struct cfg_rate){ 5, 3600 };
-	c->ratelimit_country = (struct cfg_rate){ 50, 60 };
-	c->invite_lifetime = 30 * 86400;
-	c->ratelimit_invite_sender = (struct cfg_rate){ 20, 3600 };
-	c->ratelimit_invite_address = (struct cfg_rate){ 10, 3600 };
-	c->ratelimit_invite_client = (struct cfg_rate){ 100, 3600 };
-	c->ratelimit_invite_room = (struct cfg_rate){ 50, 3600 };
-	c->ratelimit_invite_user = (struct cfg_rate){ 20, 3600 };
-	c->invite_redact_local = 3;
-	c->invite_redact_domain = 3;
-	c->invite_web_client = xstrdup("https://app.element.io");
-	c->invite_subject = xstrdup("%(sender_display_name)s has invited you "
-	    "to chat");
-	c->invite_subject_space = xstrdup("%(sender_display_name)s has "
-	    "invited you to a space");
-	c->invite_delete_on_delivery = 0;
-	c->onbind_retry_max = 3600;
-	c->http_budget = 8;
-	c->http_key_failure_ttl = 60;
-	c->onbind_concurrency = 8;
-	c->slow_request = -1;
+	cfg_defaults(c);
 	while (p < end) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -637,51 +621,34 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 			snprintf(err, errlen, "%s:%zu: NUL byte", name, lineno);
 			return -1;
 		}
-		k = trim(line);
-		if (*k == '\0' || *k == '#')
+		if ((k = cfg_line(name, lineno, line, &v, err, errlen)) ==
+		    NULL) {
+			if (*err != '\0')
+				return -1;
 			continue;
-		if ((eq = strchr(k, '=')) == NULL) {
-			snprintf(err, errlen, "%s:%zu: expected key = value",
-			    name, lineno);
-			return -1;
 		}
-		*eq = '\0';
-		k = trim(k);
-		v = trim(eq + 1);
-		for (key = -1, i = 0; i < CFG_KEY__MAX; i++)
-			if (strcmp(cfg_keys[i].name, k) == 0)
-				key = i;
-		if (key == -1) {
-			snprintf(err, errlen, "%s:%zu: unknown key \"%.64s\"",
-			    name, lineno, k);
-			return -1;
-		}
-		if (seen[key] && cfg_keys[key].type != CFG_PUBKEY &&
-		    cfg_keys[key].type != CFG_SERVER_LIST &&
-		    cfg_keys[key].type != CFG_HOST_LIST &&
-		    cfg_keys[key].type != CFG_REGION_LIST &&
-		    cfg_keys[key].type != CFG_WORD_LIST &&
-		    cfg_keys[key].type != CFG_RANGE_LIST) {
+		key_name(k, kname, sizeof(kname));
+		if (seen[k - cfg_keys] && !(k->flags & CFG_REPEAT)) {
 			snprintf(err, errlen, "%s:%zu: %s is set twice", name,
-			    lineno, k);
+			    lineno, kname);
 			return -1;
 		}
-		seen[key] = 1;
+		seen[k - cfg_keys] = 1;
 		if (*v == '\0') {
 			snprintf(err, errlen, "%s:%zu: %s has no value", name,
-			    lineno, k);
+			    lineno, kname);
 			return -1;
 		}
-		if (cfg_set(c, (enum cfg_key)key, v, why, sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s:%zu: %s: %s", name, lineno, k,
-			    why);
+		if (cfg_set(c, k, v, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%zu: %s: %s", name, lineno,
+			    kname, why);
 			return -1;
 		}
 	}
-	for (i = 0; i < CFG_KEY__MAX; i++)
+	for (i = 0; i < CFG_NKEYS; i++)
 		if ((cfg_keys[i].flags & CFG_REQUIRED) && !seen[i]) {
 			snprintf(err, errlen, "%s: %s is required", name,
-			    cfg_keys[i].name);
+			    key_name(&cfg_keys[i], kname, sizeof(kname)));
 			return -1;
 		}
 	return 0;
@@ -717,52 +684,38 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 	return rc;
 }
 
-/* Frees the strings c owns; c is zeroed. */
+/* Frees what c owns, by the table; c is zeroed. */
 void
 cfg_free(struct cfg *c)
 {
-	size_t	 i;
+	const struct cfg_key	*k;
+	char			**str;
+	size_t			 i, j, n;
 
-	free(c->server_name);
-	free(c->public_base_url);
-	free(c->database);
-	free(c->database_replica);
-	free(c->signing_key);
-	free(c->signing_key_id);
-	free(c->terms_file);
-	free(c->http_ca_file);
-	for (i = 0; i < c->n_homeserver_allow; i++)
-		free(c->homeserver_allow[i]);
-	for (i = 0; i < c->n_next_link_hosts; i++)
-		free(c->next_link_hosts[i]);
-	free(c->smtp_url);
-	free(c->smtp_tls);
-	free(c->smtp_user);
-	free(c->smtp_password);
-	free(c->smtp_ca_file);
-	free(c->mail_from);
-	free(c->template_dir);
-	free(c->metrics_dir);
-	free(c->default_brand);
-	for (i = 0; i < c->n_sms_allow_regions; i++)
-		free(c->sms_allow_regions[i]);
-	for (i = 0; i < c->n_sms_deny_regions; i++)
-		free(c->sms_deny_regions[i]);
-	free(c->sms_gateway);
-	free(c->sms_url);
-	free(c->sms_token);
-	free(c->sms_account);
-	free(c->sms_from);
-	for (i = 0; i < c->n_invite_block_homeservers; i++)
-		free(c->invite_block_homeservers[i]);
-	for (i = 0; i < c->n_invite_block_rooms; i++)
-		free(c->invite_block_rooms[i]);
-	for (i = 0; i < c->n_invite_block_keywords; i++)
-		free(c->invite_block_keywords[i]);
-	free(c->invite_web_client);
-	for (i = 0; i < c->n_invite_web_client_hosts; i++)
-		free(c->invite_web_client_hosts[i]);
-	free(c->invite_subject);
-	free(c->invite_subject_space);
+	for (i = 0; i < CFG_NKEYS; i++) {
+		k = &cfg_keys[i];
+		str = (char **)(void *)((char *)c + k->off);
+		switch (k->type) {
+		case CFG_STRING:
+		case CFG_KEY_ID:
+		case CFG_SERVER_NAME:
+		case CFG_URL:
+		case CFG_CHOICE:
+			free(*str);
+			break;
+		case CFG_LIST:
+			if (k->item == ITEM_RANGE)
+				break;
+			n = *(size_t *)(void *)((char *)c + k->n_off);
+			for (j = 0; j < n; j++)
+				free(str[j]);
+			break;
+		case CFG_BOOL:
+		case CFG_INT:
+		case CFG_RATE:
+		case CFG_PUBKEY:
+			break;
+		}
+	}
 	memset(c, 0, sizeof(*c));
 }

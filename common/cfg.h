@@ -12,10 +12,36 @@
 #include "bounds.h"
 #include "netrange.h"
 
-/* A rate limit: at most count events per seconds; count 0 is off. */
+/*
+ * The configuration's limits: key ratelimit_<name>, and the label their
+ * refusals are counted under (metrics).
+ */
+enum ratelimit_id {
+	RATELIMIT_ADDRESS,		/* mails per address */
+	RATELIMIT_REQUESTER,		/* per client IP (v1) or user */
+	RATELIMIT_MSISDN,		/* texts per number */
+	RATELIMIT_COUNTRY,		/* texts per region */
+	RATELIMIT_LOOKUP_IP,		/* v1 addresses per client IP */
+	RATELIMIT_LOOKUP_USER,		/* v2 addresses per user */
+	RATELIMIT_INVITE_SENDER,	/* invites per sender */
+	RATELIMIT_INVITE_ADDRESS,	/* per recipient address */
+	RATELIMIT_INVITE_CLIENT,	/* per client IP address */
+	RATELIMIT_INVITE_ROOM,		/* per room */
+	RATELIMIT_INVITE_USER,		/* per v2 token's user */
+	RATELIMIT__MAX
+};
+
+extern const char *const ratelimit_name[RATELIMIT__MAX];
+
+/*
+ * A rate limit: at most count events per seconds; count 0 is off.  limit
+ * says which of the configuration's it is (RATELIMIT__MAX: none of them),
+ * the name its refusals are counted under.
+ */
 struct cfg_rate {
-	int64_t	 count;
-	int64_t	 seconds;
+	int64_t			 count;
+	int64_t			 seconds;
+	enum ratelimit_id	 limit;
 };
 
 /* A public key listed in the configuration: older or revoked. */
@@ -57,8 +83,6 @@ struct cfg {
 	char	*next_link_hosts[MAX_LIST];	/* empty: any host */
 	size_t	 n_next_link_hosts;
 	int64_t	 max_token_attempts;	/* wrong tokens before a session dies */
-	struct cfg_rate ratelimit_address;	/* mails per address */
-	struct cfg_rate ratelimit_requester;	/* per client IP (v1) or user */
 	char	*sms_gateway;		/* none, webhook or twilio */
 	char	*sms_url;		/* the webhook, or Twilio's API base */
 	char	*sms_token;		/* Bearer token, or Twilio auth token */
@@ -69,12 +93,8 @@ struct cfg {
 	size_t	 n_sms_allow_regions;
 	char	*sms_deny_regions[MAX_LIST];
 	size_t	 n_sms_deny_regions;
-	struct cfg_rate ratelimit_msisdn;	/* texts per number */
-	struct cfg_rate ratelimit_country;	/* texts per region */
 	int64_t	 lookup_max_addresses;	/* per lookup request */
 	int	 lookup_allow_none;	/* v2 lookups in plain text */
-	struct cfg_rate ratelimit_lookup_ip;	/* v1 addresses per client IP */
-	struct cfg_rate ratelimit_lookup_user;	/* v2 addresses per user */
 	int64_t	 invite_lifetime;	/* seconds an invite stays pending */
 	char	*invite_block_homeservers[MAX_LIST]; /* senders' servers */
 	size_t	 n_invite_block_homeservers;
@@ -82,11 +102,6 @@ struct cfg {
 	size_t	 n_invite_block_rooms;
 	char	*invite_block_keywords[MAX_LIST]; /* as written */
 	size_t	 n_invite_block_keywords;
-	struct cfg_rate ratelimit_invite_sender; /* invites per sender */
-	struct cfg_rate ratelimit_invite_address; /* per recipient address */
-	struct cfg_rate ratelimit_invite_client; /* per client IP address */
-	struct cfg_rate ratelimit_invite_room;	/* per room */
-	struct cfg_rate ratelimit_invite_user;	/* per v2 token's user */
 	struct netrange invite_v1_clients[MAX_LIST]; /* empty: any client */
 	size_t	 n_invite_v1_clients;
 	int64_t	 invite_redact_local;	/* characters kept of the local part */
@@ -101,6 +116,16 @@ struct cfg {
 	int64_t	 http_budget;		/* seconds for a request's outbound */
 	int64_t	 http_key_failure_ttl;	/* seconds a failed key fetch holds */
 	int64_t	 onbind_concurrency;	/* deliveries in flight at once */
+	struct cfg_rate ratelimit[RATELIMIT__MAX]; /* key ratelimit_<name> */
+};
+
+/* One key of the table, as the tests read it (cfg_key_info). */
+struct cfg_key_info {
+	char		 name[64];
+	const char	*def;		/* the default, or NULL */
+	int		 repeatable;	/* lines add to the list */
+	int		 bounded;	/* an integer from min to max */
+	int64_t		 min, max;
 };
 
 int	 cfg_load(const char *, struct cfg *, char *, size_t);
@@ -108,5 +133,6 @@ int	 cfg_parse(const char *, const char *, size_t, struct cfg *, char *,
 	    size_t);
 void	 cfg_free(struct cfg *);
 const char *cfg_path(int, char *const *);
+int	 cfg_key_info(size_t, struct cfg_key_info *);
 
 #endif /* !SIGIL_CFG_H */

@@ -439,13 +439,12 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		return 1;
 	}
 	/* The shared counters (metrics_dir): with -t only made, not used. */
-	if (metrics_open(ctx.cfg.metrics_dir, app,
+	if (app_metrics_open(app, ctx.cfg.metrics_dir,
 	    !argv_has(argc, argv, "-t"), err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		app_ctx_free(&ctx);
 		return 1;
 	}
-	metrics_limits_of(&ctx.cfg);
 	if (argv_has(argc, argv, "-t") || cgi) {
 		status = 0;
 		if (cgi)

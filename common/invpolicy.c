@@ -136,13 +136,13 @@ invpolicy_limits(struct db *db, const struct cfg *cfg, const struct req *r,
 		const struct cfg_rate	*rate;
 	} limits[] = {
 		{ 1, "invite-client", r->remote_addr,
-		    &cfg->ratelimit_invite_client },
+		    &cfg->ratelimit[RATELIMIT_INVITE_CLIENT] },
 		{ r->api == API_V2, "invite-user", r->user_id,	/* v2 only */
-		    &cfg->ratelimit_invite_user },
-		{ 1, "invite", sender, &cfg->ratelimit_invite_sender },
-		{ 1, "invite-room", room_id, &cfg->ratelimit_invite_room },
+		    &cfg->ratelimit[RATELIMIT_INVITE_USER] },
+		{ 1, "invite", sender, &cfg->ratelimit[RATELIMIT_INVITE_SENDER] },
+		{ 1, "invite-room", room_id, &cfg->ratelimit[RATELIMIT_INVITE_ROOM] },
 		{ 1, "invite-address", address,
-		    &cfg->ratelimit_invite_address },
+		    &cfg->ratelimit[RATELIMIT_INVITE_ADDRESS] },
 	};
 	struct buf	 bucket = { 0 };
 	size_t		 i;

@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "log.h"
 #include "metrics.h"
 #include "req.h"
@@ -53,25 +52,15 @@ const char *const metrics_class_name[METRICS_CLASSES] = {
 	"2xx", "3xx", "4xx", "5xx",
 };
 
-/* The limits by where they sit in struct cfg: a fixed set of labels. */
-static const size_t limit_off[METRICS_LIMITS - 1] = {
-	offsetof(struct cfg, ratelimit_address),
-	offsetof(struct cfg, ratelimit_requester),
-	offsetof(struct cfg, ratelimit_msisdn),
-	offsetof(struct cfg, ratelimit_country),
-	offsetof(struct cfg, ratelimit_lookup_ip),
-	offsetof(struct cfg, ratelimit_lookup_user),
-	offsetof(struct cfg, ratelimit_invite_sender),
-	offsetof(struct cfg, ratelimit_invite_address),
-	offsetof(struct cfg, ratelimit_invite_client),
-	offsetof(struct cfg, ratelimit_invite_room),
-	offsetof(struct cfg, ratelimit_invite_user),
-};
-const char *const metrics_limit_name[METRICS_LIMITS] = {
-	"address", "requester", "msisdn", "country", "lookup_ip",
-	"lookup_user", "invite_sender", "invite_address", "invite_client",
-	"invite_room", "invite_user", "other",
-};
+/*
+ * The label refusals by limit are counted under: the limit's name, or
+ * "other" for a limit that is none of the configuration's.
+ */
+const char *
+metrics_limit_name(size_t limit)
+{
+	return limit < RATELIMIT__MAX ? ratelimit_name[limit] : "other";
+}
 
 /* The events of one process (a worker's row, sigil-notify's file). */
 struct shm_events {
@@ -117,7 +106,6 @@ static unsigned char		*slot_of;	/* [(route * 4 + api index) *
 static size_t			 nslot_of;
 static uint64_t			 t0;
 static struct shm_events	*ev;		/* this process's events */
-static const struct cfg		*limits_cfg;	/* where its limits are */
 
 /* The API bits a route can carry, in slot order, and their names' prefix. */
 static const struct {
@@ -145,15 +133,16 @@ short_name(const char *name)
 }
 
 /*
- * Fills h (zeroed) with the header for app and slot_of with its route
- * slots: slot 0 is "other" of method "any" (no route: 404, 405, OPTIONS,
+ * Fills h (zeroed) with the header for the program name, whose route
+ * table is the n routes of rt, and slot_of with its route slots: slot 0 is "other" of method "any" (no route: 404, 405, OPTIONS,
  * a refused request), then one per route, API and method, e.g.
  * "v2/lookup" "POST": a path served for two methods (v2/terms GET and
  * POST) has a slot for each.  Routes past MAX_METRICS_ROUTES count as
  * "other".
  */
 static void
-header_of(const struct app *app, struct shm *h)
+header_of(const char *name, const struct metrics_path *rt, size_t n_rt,
+    struct shm *h)
 {
 	size_t		 i, k, m, n = 1;
 	const char	*p;
@@ -161,20 +150,20 @@ header_of(const struct app *app, struct shm *h)
 	h->magic = METRICS_MAGIC;
 	h->version = METRICS_VERSION;
 	h->size = sizeof(struct shm);
-	snprintf(h->program, METRICS_NAME, "%s", short_name(app->name));
+	snprintf(h->program, METRICS_NAME, "%s", short_name(name));
 	snprintf(h->route[0], METRICS_NAME, "other");
 	snprintf(h->method[0], METRICS_METHOD, "any");
 	free(slot_of);
-	nslot_of = app->nroutes * 4 * REQ_METHODS;
+	nslot_of = n_rt * 4 * REQ_METHODS;
 	slot_of = xcalloc(nslot_of + 1, 1);
-	for (i = 0; i < app->nroutes; i++)
+	for (i = 0; i < n_rt; i++)
 		for (k = 0; k < 4; k++)
 			for (m = 0; m < REQ_METHODS; m++) {
-				if (!(app->routes[i].apis & apis[k].api) ||
-				    !(app->routes[i].methods & (1U << m)) ||
+				if (!(rt[i].apis & apis[k].api) ||
+				    !(rt[i].methods & (1U << m)) ||
 				    n >= MAX_METRICS_ROUTES)
 					continue;
-				p = app->routes[i].path;
+				p = rt[i].path;
 				snprintf(h->route[n], METRICS_NAME, "%s%s%s",
 				    apis[k].prefix, *apis[k].prefix != '\0' &&
 				    *p != '\0' ? "/" : "", p);
@@ -221,15 +210,15 @@ dir_writable(const char *dir)
 }
 
 /*
- * Opens the program app's counters under dir, and with claim takes a
- * worker row; without (-t, perhaps run by another user than the
+ * Opens the counters of the program name, whose route table is the n
+ * routes of rt (copied), under dir, and with claim takes a worker row; without (-t, perhaps run by another user than the
  * workers) only checks that dir is a folder it may write, and makes no
  * file.  dir NULL: metrics off, returns 0.  Returns 0, or -1 with why in
  * err.  A program with more workers than rows serves uncounted.
  */
 int
-metrics_open(const char *dir, const struct app *app, int claim, char *err,
-    size_t errlen)
+metrics_open(const char *dir, const char *name, const struct metrics_path *rt,
+    size_t n, int claim, char *err, size_t errlen)
 {
 	struct shm	*h;
 	char		 path[4096];
@@ -245,7 +234,7 @@ metrics_open(const char *dir, const struct app *app, int claim, char *err,
 		return 0;
 	}
 	h = xcalloc(1, sizeof(*h));
-	header_of(app, h);
+	header_of(name, rt, n, h);
 	if (snprintf(path, sizeof(path), "%s/%s.metrics", dir, h->program) >=
 	    (int)sizeof(path)) {
 		snprintf(err, errlen, "metrics_dir: path too long");
@@ -275,16 +264,6 @@ metrics_open(const char *dir, const struct app *app, int claim, char *err,
 	return 0;
 }
 
-/*
- * The limits metrics_refused() is given are c's (borrowed for the life
- * of the process): each is counted under its name.
- */
-void
-metrics_limits_of(const struct cfg *c)
-{
-	limits_cfg = c;
-}
-
 /* Counts one event e of this process; nothing while metrics are off. */
 void
 metrics_count(enum metrics_event e)
@@ -295,21 +274,17 @@ metrics_count(enum metrics_event e)
 }
 
 /*
- * Counts a request refused by the limit rate, under the limit's name
- * when rate is one of metrics_limits_of()'s, else under "other".
+ * Counts a request refused by the configuration's limit number limit,
+ * or by another one (RATELIMIT__MAX or over, counted as "other").
  */
 void
-metrics_refused(const struct cfg_rate *rate)
+metrics_refused(enum ratelimit_id limit)
 {
-	const char	*base = (const char *)limits_cfg;
-	size_t		 i;
+	size_t	 i = (size_t)limit < RATELIMIT__MAX ? (size_t)limit :
+		    RATELIMIT__MAX;
 
 	if (ev == NULL)
 		return;
-	for (i = 0; i < METRICS_LIMITS - 1; i++)
-		if (base != NULL &&
-		    (const char *)rate == base + limit_off[i])
-			break;
 	atomic_fetch_add_explicit(&ev->refused[i], 1, memory_order_relaxed);
 }
 

@@ -13,10 +13,7 @@
 #include <sys/types.h>
 
 #include "bounds.h"
-
-struct app;
-struct cfg;
-struct cfg_rate;
+#include "cfg.h"
 
 /* Status classes counted: 2xx (and below), 3xx, 4xx, 5xx (and above). */
 #define METRICS_CLASSES		4
@@ -39,20 +36,30 @@ enum metrics_event {
 	METRICS_EVENTS
 };
 
-/* The rate limits counted by name: the cfg keys ratelimit_<name>, then
- * "other" for a limit not in the table. */
-#define METRICS_LIMITS		12
-extern const char *const metrics_limit_name[METRICS_LIMITS];
+/* The rate limits counted by name: the configuration's (enum
+ * ratelimit_id), then "other" for a limit that is none of them. */
+#define METRICS_LIMITS		(RATELIMIT__MAX + 1)
+const char	*metrics_limit_name(size_t);
+
+/*
+ * A route of a program's table, as counted: its path after the API
+ * prefix ("lookup"), its enum api bits and its enum http_method bits.
+ */
+struct metrics_path {
+	const char	*path;
+	unsigned	 apis;
+	unsigned	 methods;
+};
 
 /* Writer: each returns at once while metrics are off. */
-int	 metrics_open(const char *, const struct app *, int, char *, size_t);
+int	 metrics_open(const char *, const char *, const struct metrics_path *,
+	    size_t, int, char *, size_t);
 void	 metrics_begin(void);
 void	 metrics_route(size_t, unsigned, unsigned);
 void	 metrics_end(int);
 void	 metrics_close(void);
-void	 metrics_limits_of(const struct cfg *);
 void	 metrics_count(enum metrics_event);
-void	 metrics_refused(const struct cfg_rate *);
+void	 metrics_refused(enum ratelimit_id);
 
 /* Reader: one program's figures, summed over its workers' rows. */
 /* A route (name) served for one method: "v2/terms" "POST". */

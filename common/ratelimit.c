@@ -156,7 +156,7 @@ take(struct db *db, const char *bucket, const struct cfg_rate *rate,
 		return -1;
 	}
 	if (a.granted == 0) {
-		metrics_refused(rate);
+		metrics_refused(rate->limit);
 		ratelimit_refuse(rs, a.retry_after_ms);
 		return -1;
 	}

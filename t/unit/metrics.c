@@ -18,30 +18,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "metrics.h"
 #include "req.h"
 #include "tap.h"
 
-static void
-h_none(struct ctx *c, const struct req *r, struct resp *rs)
-{
-	(void)c;
-	(void)r;
-	(void)rs;
-}
-
-static const struct route routes1[] = {
-	{ METHOD_GET, API_V1 | API_V2, "thing", h_none, AUTH_NONE },
-	{ METHOD_GET, API_ROOT, "versions", h_none, AUTH_NONE },
-	{ METHOD_POST, API_V2, "thing", h_none, AUTH_NONE },
+/* Two route tables of the program sigil-test: before and after a change. */
+static const struct metrics_path routes1[] = {
+	{ "thing", API_V1 | API_V2, METHOD_GET },
+	{ "versions", API_ROOT, METHOD_GET },
+	{ "thing", API_V2, METHOD_POST },
 };
-static const struct app app1 = { "sigil-test", 0, routes1, 3, NULL };
-
-static const struct route routes2[] = {
-	{ METHOD_GET, API_V2, "other-thing/*", h_none, AUTH_NONE },
+static const struct metrics_path routes2[] = {
+	{ "other-thing/*", API_V2, METHOD_GET },
 };
-static const struct app app2 = { "sigil-test", 0, routes2, 1, NULL };
+
+#define APP1	"sigil-test", routes1, 3
+#define APP2	"sigil-test", routes2, 1
 
 /* The route named name of method (NULL: any) in p, or NULL. */
 static const struct metrics_route_sum *
@@ -77,8 +69,6 @@ main(void)
 	uint64_t			 b;
 	pid_t				 pid;
 	int				 status;
-	struct cfg			 cfg;
-	struct cfg_rate			 stray = { 1, 1 };
 	struct metrics_notify		 nt;
 	size_t				 l;
 
@@ -87,14 +77,12 @@ main(void)
 	snprintf(path, sizeof(path), "%s/test.metrics", dir);
 
 	/* Off: nothing happens. */
-	memset(&cfg, 0, sizeof(cfg));
-	metrics_limits_of(&cfg);
-	ok(metrics_open(NULL, &app1, 1, err, sizeof(err)) == 0, "off opens");
+	ok(metrics_open(NULL, APP1, 1, err, sizeof(err)) == 0, "off opens");
 	metrics_begin();
 	metrics_route(0, API_V1, METHOD_GET);
 	metrics_end(200);
 	metrics_count(METRICS_MAIL_SENT);
-	metrics_refused(&cfg.ratelimit_address);
+	metrics_refused(RATELIMIT_ADDRESS);
 	metrics_notify_outbox(5, 5);
 	metrics_notify_delivery(1);
 	ok(metrics_notify_open(NULL, err, sizeof(err)) == 0 &&
@@ -104,7 +92,7 @@ main(void)
 	free(progs);
 
 	/* On: four requests by one worker. */
-	ok(metrics_open(dir, &app1, 1, err, sizeof(err)) == 0, "on opens %s",
+	ok(metrics_open(dir, APP1, 1, err, sizeof(err)) == 0, "on opens %s",
 	    err);
 	metrics_begin();
 	metrics_route(0, API_V2, METHOD_GET);
@@ -176,10 +164,10 @@ main(void)
 	metrics_count(METRICS_DB_ERROR);
 	metrics_count(METRICS_DB_RECONNECT);
 	metrics_count(METRICS_EVENTS);		/* not an event: ignored */
-	metrics_refused(&cfg.ratelimit_lookup_ip);
-	metrics_refused(&cfg.ratelimit_lookup_ip);
-	metrics_refused(&cfg.ratelimit_invite_user);
-	metrics_refused(&stray);
+	metrics_refused(RATELIMIT_LOOKUP_IP);
+	metrics_refused(RATELIMIT_LOOKUP_IP);
+	metrics_refused(RATELIMIT_INVITE_USER);
+	metrics_refused(RATELIMIT__MAX);	/* not the configuration's */
 	metrics_read(dir, &progs, &n, err, sizeof(err));
 	is_int((long long)progs[0].events[METRICS_MAIL_SENT], 2, "mails sent");
 	is_int((long long)progs[0].events[METRICS_MAIL_FAILED], 1,
@@ -191,17 +179,17 @@ main(void)
 	is_int((long long)progs[0].events[METRICS_DB_RECONNECT], 1,
 	    "db reconnects");
 	for (l = 0; l < METRICS_LIMITS; l++) {
-		if (strcmp(metrics_limit_name[l], "lookup_ip") == 0)
+		if (strcmp(metrics_limit_name(l), "lookup_ip") == 0)
 			is_int((long long)progs[0].refused[l], 2,
 			    "refused by lookup_ip");
-		else if (strcmp(metrics_limit_name[l], "invite_user") == 0)
+		else if (strcmp(metrics_limit_name(l), "invite_user") == 0)
 			is_int((long long)progs[0].refused[l], 1,
 			    "refused by invite_user");
-		else if (strcmp(metrics_limit_name[l], "other") == 0)
+		else if (strcmp(metrics_limit_name(l), "other") == 0)
 			is_int((long long)progs[0].refused[l], 1,
 			    "a limit not of the configuration: other");
 		else if (progs[0].refused[l] != 0)
-			ok(0, "refused by %s", metrics_limit_name[l]);
+			ok(0, "refused by %s", metrics_limit_name(l));
 	}
 	free(progs);
 
@@ -210,11 +198,11 @@ main(void)
 	 * The first one opens again first, so as to map the file that
 	 * exists (the common case: every worker but the first). */
 	metrics_close();
-	ok(metrics_open(dir, &app1, 1, err, sizeof(err)) == 0, "reopens");
+	ok(metrics_open(dir, APP1, 1, err, sizeof(err)) == 0, "reopens");
 	fflush(stdout);		/* the child must not print our TAP again */
 	if ((pid = fork()) == 0) {
 		alarm(60);	/* a lock wait fails the test, under valgrind too */
-		if (metrics_open(dir, &app1, 1, err, sizeof(err)) == -1)
+		if (metrics_open(dir, APP1, 1, err, sizeof(err)) == -1)
 			_exit(2);
 		metrics_begin();
 		metrics_route(0, API_V2, METHOD_GET);
@@ -253,7 +241,7 @@ main(void)
 	free(progs);
 
 	/* Another route table: a new file. */
-	ok(metrics_open(dir, &app2, 1, err, sizeof(err)) == 0,
+	ok(metrics_open(dir, APP2, 1, err, sizeof(err)) == 0,
 	    "reopened with other routes");
 	metrics_read(dir, &progs, &n, err, sizeof(err));
 	ok(route(&progs[0], "v2/other-thing/*") != NULL &&
@@ -326,22 +314,22 @@ main(void)
 	/* With -t: the folder is checked, no file made. */
 	snprintf(path, sizeof(path), "%s/test.metrics", dir);
 	unlink(path);
-	ok(metrics_open(dir, &app1, 0, err, sizeof(err)) == 0, "-t checks");
+	ok(metrics_open(dir, APP1, 0, err, sizeof(err)) == 0, "-t checks");
 	metrics_begin();
 	metrics_end(200);
 	ok(stat(path, &st) == -1, "-t makes no file");
 	metrics_close();
-	ok(metrics_open("/dev/null", &app1, 0, err, sizeof(err)) == -1 &&
+	ok(metrics_open("/dev/null", APP1, 0, err, sizeof(err)) == -1 &&
 	    strstr(err, "/dev/null") != NULL, "-t: not a folder: %s", err);
 
 	/* A folder that does not exist. */
-	ok(metrics_open("/nonexistent/sigil", &app1, 1, err,
+	ok(metrics_open("/nonexistent/sigil", APP1, 1, err,
 	    sizeof(err)) == -1 && strstr(err, "/nonexistent/sigil") != NULL,
 	    "a missing folder is an error naming it: %s", err);
 	ok(metrics_read("/nonexistent/sigil", &progs, &n, err,
 	    sizeof(err)) == -1, "and cannot be read");
 
-	ok(metrics_open(dir, &app1, 1, err, sizeof(err)) == 0, "opens");
+	ok(metrics_open(dir, APP1, 1, err, sizeof(err)) == 0, "opens");
 	metrics_close();
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640,
 	    "the file is 0640");
