@@ -31,8 +31,10 @@ function routes_re(list,    n, a, i, s) {
 	return "(" s ")"
 }
 
-FNR == 1 {
-	fileno++
+# Which input: the table, the errors, the file (an empty one has no line
+# to count files by).
+{
+	fileno = FILENAME == ARGV[1] ? 1 : FILENAME == ARGV[2] ? 2 : 3
 }
 
 fileno == 2 {
