@@ -269,4 +269,12 @@ for ([ "bad\t1\tno\tv2/a\$b\n", 'a route with a regex character' ],
 	    "... and nothing written");
 }
 
+# A table with no rows (or none with "/") routes nothing: refused.
+my $empty = "$tmp/empty/deploy";
+copy_deploy($empty);
+spew("$empty/programs", "# nothing\n");
+isnt(system("sh $empty/gen-routes 2>/dev/null"), 0, 'refused: a table without rows');
+is(slurp("$empty/nginx-sigil-locations.conf.in"),
+    slurp('deploy/nginx-sigil-locations.conf.in'), '... and nothing written');
+
 done_testing();
