@@ -277,8 +277,8 @@ static const struct route routes[] = {
 };
 
 static const struct app account_app = {
-	"sigil-account", APP_NEEDS_DB | APP_NEEDS_HTTP, routes,
-	sizeof(routes) / sizeof(routes[0]), NULL,
+	"sigil-account", routes, sizeof(routes) / sizeof(routes[0]),
+	{ .db = &app_db, .http = &app_http },
 };
 
 int

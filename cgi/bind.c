@@ -267,8 +267,8 @@ static const struct route routes[] = {
 };
 
 static const struct app bind_app = {
-	"sigil-bind", APP_NEEDS_DB | APP_NEEDS_HTTP,
-	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
+	"sigil-bind", routes, sizeof(routes) / sizeof(routes[0]),
+	{ .db = &app_db, .http = &app_http, .key = &app_key },
 };
 
 int

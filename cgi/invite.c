@@ -429,8 +429,9 @@ static const struct route routes[] = {
 };
 
 static const struct app invite_app = {
-	"sigil-invite", APP_NEEDS_DB | APP_NEEDS_MAIL | APP_MAIL_INVITE,
-	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
+	"sigil-invite", routes, sizeof(routes) / sizeof(routes[0]),
+	{ .db = &app_db, .mail = &app_mail, .templates = APP_MAIL_INVITE,
+	    .key = &app_key },
 };
 
 int

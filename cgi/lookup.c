@@ -292,87 +292,115 @@ mapping_cmp(const void *a, const void *b)
 	    ((const struct mapping *)b)->sent);
 }
 
-/* POST v2 lookup {algorithm, pepper, addresses}. */
-static void
-h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
-{
-	cJSON			*args = NULL, *o = NULL, *map, *extra;
-	const cJSON		*addresses, *e;
-	const char		*algorithm, *pepper, *medium;
-	const char		**hashes = NULL;
-	char			 addr[THREEPID_MAX_ADDRESS + 1];
-	struct pairs		 p = { 0 };
-	struct db_matches	 found = { 0 };
-	const cJSON		**sent = NULL;
-	struct mapping		*maps = NULL;
-	const struct cfg_rate	*lim =
-		    &c->cfg.ratelimit[RATELIMIT_LOOKUP_USER];
-	struct db_rate		 rate = { lim->seconds * 1000, lim->count, 0,
-				    0, 0, 0, 0 };
-	struct buf		 bucket = { 0 };
-	enum json_res		 jr;
-	size_t			 i, m, n = 0, cap, want = 0;
-	int			 none;
+/* A v2 lookup's input, as read from its body. */
+struct v2_lookup {
+	const char	 *algorithm, *pepper;	/* borrowed from the body */
+	int		  none;			/* algorithm "none" */
+	size_t		  want;			/* addresses sent */
+	const char	**hashes;		/* sha256: the n hashes, */
+	const cJSON	**sent;			/* and each as sent */
+	size_t		  n;
+	struct pairs	  p;			/* none: medium, address */
+};
 
-	if (req_args(r, &args, rs) == -1 ||
-	    req_field_ok(rs, json_get_str(args, "algorithm", 1, 64,
-	    &algorithm), "algorithm") == -1 ||
-	    req_field_ok(rs, json_get_str(args, "pepper", 0, 1024, &pepper),
-	    "pepper") == -1)
-		goto refused;
+static void
+v2_lookup_free(struct v2_lookup *q)
+{
+	pairs_free(&q->p);
+	free(q->hashes);
+	free(q->sent);
+}
+
+/*
+ * Reads the body args of a v2 lookup into *q, which owns what it
+ * allocates (v2_lookup_free) and borrows the strings from args.  Returns
+ * 0, or -1 with the refusal in rs.
+ */
+static int
+v2_lookup_parse(const struct ctx *c, const cJSON *args,
+    const struct cfg_rate *lim, struct v2_lookup *q, struct resp *rs)
+{
+	const cJSON	*addresses, *e;
+	const char	*medium;
+	char		 addr[THREEPID_MAX_ADDRESS + 1];
+	enum json_res	 jr;
+	size_t		 cap;
+
+	if (req_field_ok(rs, json_get_str(args, "algorithm", 1, 64,
+	    &q->algorithm), "algorithm") == -1 ||
+	    req_field_ok(rs, json_get_str(args, "pepper", 0, 1024,
+	    &q->pepper), "pepper") == -1)
+		return -1;
 	cap = lookup_cap(c, lim);
 	if ((jr = json_get_array(args, "addresses", cap, &addresses)) ==
 	    JSON_RANGE) {
 		resp_err(rs, MX_TOO_MANY, "At most %zu addresses", cap);
-		goto refused;
+		return -1;
 	}
 	if (req_field_ok(rs, jr, "addresses") == -1)
-		goto refused;
-	none = strcmp(algorithm, "none") == 0;
-	if (!(none && c->cfg.lookup_allow_none) &&
-	    strcmp(algorithm, "sha256") != 0) {
+		return -1;
+	q->none = strcmp(q->algorithm, "none") == 0;
+	if (!(q->none && c->cfg.lookup_allow_none) &&
+	    strcmp(q->algorithm, "sha256") != 0) {
 		resp_err(rs, MX_INVALID_PARAM, "Unsupported algorithm: see "
 		    "hash_details");
-		goto refused;
+		return -1;
 	}
 	/* Sized to the list, not to the cap: a list of one must not cost a
 	 * mapping of 80 KiB (see BIG_REQUEST in common/fcgi.c). */
-	want = (size_t)cJSON_GetArraySize(addresses);
-	hashes = xreallocarray(NULL, want + 1, sizeof(*hashes));
-	sent = xreallocarray(NULL, want + 1, sizeof(const cJSON *));
+	q->want = (size_t)cJSON_GetArraySize(addresses);
+	q->hashes = xreallocarray(NULL, q->want + 1, sizeof(*q->hashes));
+	q->sent = xreallocarray(NULL, q->want + 1, sizeof(const cJSON *));
 	for (e = addresses->child; e != NULL; e = e->next) {
 		if (!cJSON_IsString(e)) {
 			resp_err(rs, MX_INVALID_PARAM, "addresses must be a "
 			    "list of strings");
-			goto refused;
+			return -1;
 		}
-		if (!none) {
-			sent[n] = e;
-			hashes[n++] = e->valuestring;
+		if (!q->none) {
+			q->sent[q->n] = e;
+			q->hashes[q->n++] = e->valuestring;
 		} else if ((medium = split_none(e->valuestring, addr,
 		    sizeof(addr))) != NULL)
-			pairs_add(&p, want, medium, addr, e);
+			pairs_add(&q->p, q->want, medium, addr, e);
 	}
-	rate.cost = (int64_t)want;
+	return 0;
+}
+
+/*
+ * Asks the gate (unless passed), takes from the user's limit lim and
+ * looks q up into *found.  Returns 0, or -1 with the refusal in rs.
+ */
+static int
+v2_lookup_find(struct ctx *c, const struct req *r,
+    const struct cfg_rate *lim, const struct v2_lookup *q,
+    struct db_matches *found, struct resp *rs)
+{
+	struct db_rate	 rate = { lim->seconds * 1000, lim->count, 0, 0, 0,
+			    0, 0 };
+	struct buf	 bucket = { 0 };
+	enum db_res	 dr;
+	int		 rc = -1;
+
+	rate.cost = (int64_t)q->want;
 	if (!r->gate_passed) {
 		/* The gate's question and, unless a lease of this worker
 		 * covers the request (common/ratelimit.c), the user's limit
 		 * ride in the lookup's own query. */
 		struct db_auth_check	 auth = app_gate_question(c, r);
 		struct db_rate		*ask = NULL;
-		enum db_res		 dr;
 		int64_t			 asked = now_ms();
 
 		buf_printf(&bucket, "lookup:token:%s", r->token_hash);
-		if (lim->count > 0 && want > 0 &&
+		if (lim->count > 0 && q->want > 0 &&
 		    !ratelimit_lease_spend(buf_str(&bucket), rate.cost)) {
 			rate.want = ratelimit_want(lim, rate.cost);
 			ask = &rate;
 		}
-		dr = none ? db_lookup_authed(c->db, &auth, ask, p.media,
-		    (const char *const *)p.addresses, p.n, pepper, &found) :
-		    db_lookup_authed(c->db, &auth, ask, NULL, hashes, n,
-		    pepper, &found);
+		dr = q->none ? db_lookup_authed(c->db, &auth, ask, q->p.media,
+		    (const char *const *)q->p.addresses, q->p.n, q->pepper,
+		    found) : db_lookup_authed(c->db, &auth, ask, NULL,
+		    q->hashes, q->n, q->pepper, found);
 		free(auth.user_id);
 		if (app_gate_decide(c, AUTH_USER, dr, auth.agreed, rs) == -1)
 			goto out;
@@ -384,43 +412,63 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 		if (ask != NULL)
 			ratelimit_lease_keep(buf_str(&bucket), rate.cost, &rate,
 			    asked);
-		jr = JSON_OK;
 	} else {
 		/* Behind a read replica: the limit on the primary first. */
 		buf_printf(&bucket, "lookup:user:%s", r->user_id);
 		if (ratelimit_take(c->db, buf_str(&bucket), lim, rate.cost,
 		    rs) == -1)
 			goto out;
-		if (none)
-			jr = db_lookup_pairs(c->db_read, p.media,
-			    (const char *const *)p.addresses, p.n, pepper,
-			    &found) == DB_OK ? JSON_OK : JSON_MISSING;
-		else
-			jr = db_lookup_hashes(c->db_read, hashes, n, pepper,
-			    &found) == DB_OK ? JSON_OK : JSON_MISSING;
+		dr = q->none ? db_lookup_pairs(c->db_read, q->p.media,
+		    (const char *const *)q->p.addresses, q->p.n, q->pepper,
+		    found) : db_lookup_hashes(c->db_read, q->hashes, q->n,
+		    q->pepper, found);
+		if (dr != DB_OK) {
+			resp_err(rs, MX_UNAVAILABLE, NULL);
+			goto out;
+		}
 	}
-	if (jr != JSON_OK || found.pepper == NULL) {
+	if (found->pepper == NULL) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		goto out;
 	}
-	if (strcmp(found.pepper, pepper) != 0) {
+	rc = 0;
+out:
+	buf_free(&bucket);
+	return rc;
+}
+
+/*
+ * Answers the lookup q with what it found: M_INVALID_PEPPER for a pepper
+ * not the current one, else {mappings: {<as sent>: mxid}}.
+ */
+static void
+v2_lookup_answer(const struct v2_lookup *q, const struct db_matches *found,
+    struct resp *rs)
+{
+	struct mapping	*maps;
+	const cJSON	*e;
+	cJSON		*o, *map, *extra;
+	size_t		 i, m;
+
+	if (strcmp(found->pepper, q->pepper) != 0) {
 		extra = cJSON_CreateObject();
-		cJSON_AddStringToObject(extra, "algorithm", algorithm);
-		cJSON_AddStringToObject(extra, "lookup_pepper", found.pepper);
+		cJSON_AddStringToObject(extra, "algorithm", q->algorithm);
+		cJSON_AddStringToObject(extra, "lookup_pepper", found->pepper);
 		resp_err_with(rs, MX_INVALID_PEPPER, extra, "Unknown or "
 		    "invalid pepper: see hash_details");
-		goto out;
+		return;
 	}
 	/* An address sent twice is one key: sort, then skip repeats
 	 * (searching the object for each would be quadratic). */
-	maps = xreallocarray(NULL, found.n + 1, sizeof(*maps));
-	for (i = 0, m = 0; i < found.n; i++) {
-		e = none ? (p.sent == NULL ? NULL :
-		    p.sent[found.index[i] - 1]) : sent[found.index[i] - 1];
+	maps = xreallocarray(NULL, found->n + 1, sizeof(*maps));
+	for (i = 0, m = 0; i < found->n; i++) {
+		e = q->none ? (q->p.sent == NULL ? NULL :
+		    q->p.sent[found->index[i] - 1]) :
+		    q->sent[found->index[i] - 1];
 		if (e == NULL)
 			continue;
 		maps[m].sent = e->valuestring;
-		maps[m++].mxid = found.mxid[i];
+		maps[m++].mxid = found->mxid[i];
 	}
 	qsort(maps, m, sizeof(*maps), mapping_cmp);
 	o = cJSON_CreateObject();
@@ -430,18 +478,30 @@ h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
 			cJSON_AddStringToObject(map, maps[i].sent,
 			    maps[i].mxid);
 	resp_json(rs, 200, o);
-	goto out;
-refused:
-	/* Auth before input: a caller without a valid token learns that. */
-	app_gate_refused_input(c, r, rs);
-out:
-	buf_free(&bucket);
 	cJSON_Delete(o);
-	db_matches_clear(&found);
-	pairs_free(&p);
 	free(maps);
-	free(hashes);
-	free(sent);
+}
+
+/* POST v2 lookup {algorithm, pepper, addresses}. */
+static void
+h_lookup_v2(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	const struct cfg_rate	*lim =
+		    &c->cfg.ratelimit[RATELIMIT_LOOKUP_USER];
+	struct v2_lookup	 q;
+	struct db_matches	 found = { 0 };
+	cJSON			*args = NULL;
+
+	memset(&q, 0, sizeof(q));
+	if (req_args(r, &args, rs) == -1 ||
+	    v2_lookup_parse(c, args, lim, &q, rs) == -1)
+		/* Auth before input: a caller without a valid token
+		 * learns that. */
+		app_gate_refused_input(c, r, rs);
+	else if (v2_lookup_find(c, r, lim, &q, &found, rs) == 0)
+		v2_lookup_answer(&q, &found, rs);
+	db_matches_clear(&found);
+	v2_lookup_free(&q);
 	cJSON_Delete(args);
 }
 
@@ -454,8 +514,8 @@ static const struct route routes[] = {
 };
 
 static const struct app lookup_app = {
-	"sigil-lookup", APP_NEEDS_DB | APP_READ_REPLICA,
-	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
+	"sigil-lookup", routes, sizeof(routes) / sizeof(routes[0]),
+	{ .db = &app_db, .db_use = APP_READ_REPLICA, .key = &app_key },
 };
 
 int

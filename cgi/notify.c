@@ -317,13 +317,13 @@ deliver_due(struct ctx *c)
 }
 
 static const struct app notify_app = {
-	"sigil-notify", APP_NEEDS_DB | APP_NEEDS_HTTP | APP_LISTEN, NULL, 0,
-	NULL,
+	"sigil-notify", NULL, 0,
+	{ .db = &app_db, .db_use = APP_LISTEN, .http = &app_http },
 };
 
 /* --once has no notifications to wait for. */
 static const struct app notify_once_app = {
-	"sigil-notify", APP_NEEDS_DB | APP_NEEDS_HTTP, NULL, 0, NULL,
+	"sigil-notify", NULL, 0, { .db = &app_db, .http = &app_http },
 };
 
 int

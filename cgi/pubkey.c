@@ -144,8 +144,8 @@ static const struct route routes[] = {
 };
 
 static const struct app pubkey_app = {
-	"sigil-pubkey", APP_NEEDS_DB,
-	routes, sizeof(routes) / sizeof(routes[0]), sign_key_load,
+	"sigil-pubkey", routes, sizeof(routes) / sizeof(routes[0]),
+	{ .db = &app_db, .key = &app_key },
 };
 
 int

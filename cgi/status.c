@@ -544,6 +544,138 @@ status_text(struct buf *b, const cJSON *o)
 }
 
 /*
+ * The routes of p as [{route, method, requests, count, in_flight,
+ * duration_ms_total}], adding each route's counts by class to total and
+ * its requests in flight to *inflight.
+ */
+static cJSON *
+routes_json(const struct metrics_program *p, uint64_t *total,
+    size_t *inflight)
+{
+	const struct metrics_route_sum	*rt;
+	cJSON				*routes, *ro;
+	uint64_t			 ms;
+	size_t				 j, k;
+
+	routes = cJSON_CreateArray();
+	for (j = 0; j < p->nroutes; j++) {
+		rt = &p->routes[j];
+		for (k = 0; k < METRICS_CLASSES; k++)
+			total[k] += rt->cls[k];
+		*inflight += rt->in_flight;
+		ro = cJSON_CreateObject();
+		cJSON_AddItemToArray(routes, ro);
+		cJSON_AddStringToObject(ro, "route", rt->name);
+		cJSON_AddStringToObject(ro, "method", rt->method);
+		cJSON_AddItemToObject(ro, "requests", class_counts(rt->cls));
+		cJSON_AddNumberToObject(ro, "count", (double)route_count(rt));
+		cJSON_AddNumberToObject(ro, "in_flight",
+		    (double)rt->in_flight);
+		ms = rt->sum_us / 1000;		/* whole milliseconds */
+		cJSON_AddNumberToObject(ro, "duration_ms_total", (double)ms);
+	}
+	return routes;
+}
+
+/* Each worker of p as {pid, state, requests, route, method, duration_ms},
+ * into the array wl. */
+static void
+processes_json(cJSON *wl, const struct metrics_program *p)
+{
+	const struct metrics_worker_view *w;
+	cJSON				*wo;
+	uint64_t			 ms;
+	size_t				 j;
+
+	for (j = 0; j < p->nworkers; j++) {
+		w = &p->workers[j];
+		wo = cJSON_CreateObject();
+		cJSON_AddItemToArray(wl, wo);
+		cJSON_AddNumberToObject(wo, "pid", (double)w->pid);
+		cJSON_AddStringToObject(wo, "state", w->busy ? "busy" : "idle");
+		cJSON_AddNumberToObject(wo, "requests", (double)w->served);
+		cJSON_AddStringToObject(wo, "route", w->route);
+		cJSON_AddStringToObject(wo, "method", w->method);
+		ms = w->duration_us / 1000;
+		cJSON_AddNumberToObject(wo, "duration_ms", (double)ms);
+	}
+}
+
+/* Adds "program" and its workers total, busy and idle to po. */
+static void
+workers_json(cJSON *po, const char *name, size_t workers, size_t busy)
+{
+	cJSON_AddStringToObject(po, "program", name);
+	cJSON_AddNumberToObject(po, "workers", (double)workers);
+	cJSON_AddNumberToObject(po, "busy", (double)busy);
+	cJSON_AddNumberToObject(po, "idle", (double)(workers - busy));
+}
+
+/*
+ * Program p's status object: workers, requests by class and in flight,
+ * routes, its pool among pools, its events, and with full its processes.
+ */
+static cJSON *
+program_json(const struct metrics_program *p,
+    const struct pool_figures *pools, size_t npools, int full)
+{
+	uint64_t	 total[METRICS_CLASSES];
+	size_t		 j, busy, inflight = 0;
+	cJSON		*po, *routes, *pool;
+
+	po = cJSON_CreateObject();
+	for (busy = 0, j = 0; j < p->nworkers; j++)
+		busy += p->workers[j].busy != 0;
+	workers_json(po, p->name, p->nworkers, busy);
+	memset(total, 0, sizeof(total));
+	routes = routes_json(p, total, &inflight);
+	cJSON_AddItemToObject(po, "requests", class_counts(total));
+	cJSON_AddNumberToObject(po, "in_flight", (double)inflight);
+	cJSON_AddItemToObject(po, "routes", routes);
+	if ((pool = pool_json(p->name, pools, npools)) != NULL)
+		cJSON_AddItemToObject(po, "pool", pool);
+	events_json(po, p->events, p->refused);
+	if (full)
+		processes_json(cJSON_AddArrayToObject(po, "processes"), p);
+	return po;
+}
+
+/*
+ * The status object: {programs: [...], onbind}: each program with
+ * counters (progs), then each pool whose program has none yet (none
+ * started), then sigil-notify's figures under dir when it ran.
+ */
+static cJSON *
+status_json(const struct metrics_program *progs, size_t n,
+    const struct pool_figures *pools, size_t npools, const char *dir,
+    int full)
+{
+	cJSON	*o, *list, *po;
+	size_t	 i, j;
+
+	o = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(o, "programs");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(list, program_json(&progs[i], pools,
+		    npools, full));
+	for (i = 0; i < npools; i++) {
+		for (j = 0; j < n && strcmp(progs[j].name,
+		    pools[i].program) != 0; j++)
+			;
+		if (j < n)
+			continue;
+		po = cJSON_CreateObject();
+		cJSON_AddItemToArray(list, po);
+		workers_json(po, pools[i].program, 0, 0);
+		cJSON_AddItemToObject(po, "pool", pool_json(pools[i].program,
+		    pools, npools));
+	}
+	if ((po = onbind_json(dir)) != NULL)
+		cJSON_AddItemToObject(o, "onbind", po);
+	return o;
+}
+
+/*
  * GET /_sigil/status[?full][&text]: per program its workers (total, busy,
  * idle), requests by class and in flight, and per route the same with
  * the time spent; with ?full each worker: pid, state, requests served,
@@ -557,97 +689,18 @@ status_text(struct buf *b, const cJSON *o)
 static void
 h_status(struct ctx *c, const struct req *r, struct resp *rs)
 {
-	struct metrics_program		*progs, *p;
-	const struct metrics_route_sum	*rt;
-	const struct metrics_worker_view *w;
-	struct pool_figures		*pools;
-	cJSON				*o, *list, *po, *routes, *ro, *wl, *wo;
-	cJSON				*pool;
-	uint64_t			 total[METRICS_CLASSES], ms;
-	size_t				 n, i, j, k, busy, inflight, npools;
-	int				 full = req_query(r, "full") != NULL;
+	struct metrics_program	*progs;
+	struct pool_figures	*pools;
+	size_t			 n, npools;
+	cJSON			*o;
 
 	if (read_all(c, rs, &progs, &n) == -1)
 		return;
 	read_pools(c, &pools, &npools);
-	o = cJSON_CreateObject();
-	list = cJSON_AddArrayToObject(o, "programs");
-	for (i = 0; i < n; i++) {
-		p = &progs[i];
-		po = cJSON_CreateObject();
-		cJSON_AddItemToArray(list, po);
-		cJSON_AddStringToObject(po, "program", p->name);
-		for (busy = 0, j = 0; j < p->nworkers; j++)
-			busy += p->workers[j].busy != 0;
-		cJSON_AddNumberToObject(po, "workers", (double)p->nworkers);
-		cJSON_AddNumberToObject(po, "busy", (double)busy);
-		cJSON_AddNumberToObject(po, "idle",
-		    (double)(p->nworkers - busy));
-		routes = cJSON_CreateArray();
-		memset(total, 0, sizeof(total));
-		for (inflight = 0, j = 0; j < p->nroutes; j++) {
-			rt = &p->routes[j];
-			for (k = 0; k < METRICS_CLASSES; k++)
-				total[k] += rt->cls[k];
-			inflight += rt->in_flight;
-			ro = cJSON_CreateObject();
-			cJSON_AddItemToArray(routes, ro);
-			cJSON_AddStringToObject(ro, "route", rt->name);
-			cJSON_AddStringToObject(ro, "method", rt->method);
-			cJSON_AddItemToObject(ro, "requests",
-			    class_counts(rt->cls));
-			cJSON_AddNumberToObject(ro, "count",
-			    (double)route_count(rt));
-			cJSON_AddNumberToObject(ro, "in_flight",
-			    (double)rt->in_flight);
-			ms = rt->sum_us / 1000;
-			cJSON_AddNumberToObject(ro, "duration_ms_total",
-			    (double)ms);
-		}
-		cJSON_AddItemToObject(po, "requests", class_counts(total));
-		cJSON_AddNumberToObject(po, "in_flight", (double)inflight);
-		cJSON_AddItemToObject(po, "routes", routes);
-		if ((pool = pool_json(p->name, pools, npools)) != NULL)
-			cJSON_AddItemToObject(po, "pool", pool);
-		events_json(po, p->events, p->refused);
-		if (!full)
-			continue;
-		wl = cJSON_AddArrayToObject(po, "processes");
-		for (j = 0; j < p->nworkers; j++) {
-			w = &p->workers[j];
-			wo = cJSON_CreateObject();
-			cJSON_AddItemToArray(wl, wo);
-			cJSON_AddNumberToObject(wo, "pid", (double)w->pid);
-			cJSON_AddStringToObject(wo, "state",
-			    w->busy ? "busy" : "idle");
-			cJSON_AddNumberToObject(wo, "requests",
-			    (double)w->served);
-			cJSON_AddStringToObject(wo, "route", w->route);
-			cJSON_AddStringToObject(wo, "method", w->method);
-			ms = w->duration_us / 1000;
-			cJSON_AddNumberToObject(wo, "duration_ms", (double)ms);
-		}
-	}
-	/* Pools whose program has no counters yet (none started). */
-	for (i = 0; i < npools; i++) {
-		for (j = 0; j < n && strcmp(progs[j].name,
-		    pools[i].program) != 0; j++)
-			;
-		if (j < n)
-			continue;
-		po = cJSON_CreateObject();
-		cJSON_AddItemToArray(list, po);
-		cJSON_AddStringToObject(po, "program", pools[i].program);
-		cJSON_AddNumberToObject(po, "workers", 0);
-		cJSON_AddNumberToObject(po, "busy", 0);
-		cJSON_AddNumberToObject(po, "idle", 0);
-		cJSON_AddItemToObject(po, "pool", pool_json(pools[i].program,
-		    pools, npools));
-	}
+	o = status_json(progs, n, pools, npools, c->cfg.metrics_dir,
+	    req_query(r, "full") != NULL);
 	free(progs);
 	free(pools);
-	if ((po = onbind_json(c->cfg.metrics_dir)) != NULL)
-		cJSON_AddItemToObject(o, "onbind", po);
 	if (req_query(r, "text") != NULL) {
 		rs->status = 200;
 		rs->content_type = "text/plain; charset=utf-8";
@@ -665,8 +718,8 @@ static const struct route routes[] = {
 };
 
 static const struct app status_app = {
-	"sigil-status", 0, routes, sizeof(routes) / sizeof(routes[0]),
-	NULL,			/* no key: no libcrypto */
+	"sigil-status", routes, sizeof(routes) / sizeof(routes[0]),
+	{ 0 },			/* no part: no libpq, libcurl, libcrypto */
 };
 
 int

@@ -63,11 +63,10 @@
 #include "pool.h"
 
 #define MAX_PROGRAMS	16
-#define MAX_WORKERS	256	/* of one program */
+#define MAX_WORKERS	POOL_MAX_SLOTS	/* of one program */
 #define STOP_GRACE_S	5
 #define BACKLOG		1024
 #define IDLE_DEFAULT_S	10
-#define GROW_STEP	8	/* workers started at most per tick */
 #define TICK_MS		200	/* how often pools are looked at */
 
 /* Every program of deploy/programs (deploy/gen-routes writes the list). */
@@ -382,19 +381,6 @@ make_socket(struct program *p, const char *dir, gid_t gid, mode_t mode)
 	return 0;
 }
 
-/* Workers of p running or about to start again (not stopping idle). */
-static int
-occupied(const struct program *p)
-{
-	int	 i, n = 0;
-
-	for (i = 0; i < p->max; i++)
-		if ((p->w[i].pid > 0 && p->w[i].stop != STOP_IDLE) ||
-		    p->w[i].restart_at != 0)
-			n++;
-	return n;
-}
-
 /* Starts worker i of p.  Returns 0, or -1 when fork failed. */
 static int
 start_worker(struct program *p, int i, const sigset_t *orig)
@@ -495,117 +481,139 @@ row_of(pid_t pid)
 }
 
 /*
+ * Reads pool p's listening queue into *st (queue_known 0 when the kernel
+ * does not tell, said once) and keeps its figures.
+ */
+static void
+read_queue(struct program *p, struct pool_state *st)
+{
+	uint64_t	 limit = 0;
+
+	st->queue = 0;
+	st->queue_known = pool_listen_queue(p->fd, &st->queue, &limit) == 0;
+	if (st->queue_known) {
+		p->fig.queue = st->queue;
+		p->fig.queue_limit = limit;
+		if (st->queue > p->fig.queue_max)
+			p->fig.queue_max = st->queue;
+		return;
+	}
+	p->fig.queue = p->fig.queue_limit = 0;
+	if (!p->queue_unknown_said && p->min != p->max)
+		say("sigil-%s: the kernel does not tell its socket's "
+		    "listen queue (%s); the pool grows when every worker is "
+		    "busy, and keeps at least one", p->name, strerror(errno));
+	p->queue_unknown_said = 1;
+}
+
+/*
+ * Describes pool p's slots in slots (p->max of them), with what its
+ * workers' rows say when have_rows.
+ */
+static void
+read_slots(const struct program *p, int have_rows, struct pool_slot *slots)
+{
+	const struct metrics_worker_view *v;
+	const struct worker *w;
+	struct pool_slot *s;
+	int		 i;
+
+	for (i = 0; i < p->max; i++) {
+		w = &p->w[i];
+		s = &slots[i];
+		memset(s, 0, sizeof(*s));
+		if (w->pid > 0)
+			s->state = w->stop == STOP_IDLE ?
+			    POOL_SLOT_STOPPING_IDLE :
+			    w->stop == STOP_RECYCLE ?
+			    POOL_SLOT_STOPPING_RECYCLE : POOL_SLOT_RUNNING;
+		else
+			s->state = w->restart_at != 0 ?
+			    POOL_SLOT_RESTARTING : POOL_SLOT_EMPTY;
+		s->started = w->started;
+		if (w->pid <= 0 || !have_rows || (v = row_of(w->pid)) == NULL)
+			continue;
+		s->has_row = 1;
+		s->busy = v->busy;
+		s->idle_us = v->idle_us;
+		s->served = v->served;
+	}
+}
+
+/*
+ * Carries out plan pl for pool p, whose slots it was made from: starts,
+ * stops and replaces workers, saying why, and counts it in p's figures.
+ */
+static void
+carry_out(struct program *p, const struct pool_slot *slots,
+    const struct pool_plan *pl, const sigset_t *orig)
+{
+	int	 i, total = pl->total;
+
+	for (i = 0; i < p->max; i++)
+		if (pl->act[i] == POOL_RECYCLE) {
+			say("sigil-%s[%d]: served %llu requests "
+			    "(max_requests %llu): replacing it", p->name,
+			    (int)p->w[i].pid,
+			    (unsigned long long)slots[i].served,
+			    (unsigned long long)p->max_requests);
+			p->fig.recycled++;
+			ask_stop(p, i, STOP_RECYCLE);
+		}
+	if (pl->grow > 0)
+		say("sigil-%s: %llu waiting and all %d busy: starting %d "
+		    "(%d of %d-%d)", p->name, (unsigned long long)pl->queue,
+		    pl->busy, pl->grow, pl->total + pl->grow, p->min, p->max);
+	for (i = 0; i < p->max; i++)
+		if (pl->act[i] == POOL_START) {
+			if (start_worker(p, i, orig) == 0)
+				p->fig.grown++;
+			else	/* the next tick tries again */
+				p->w[i].restart_at = 0;
+		}
+	if (pl->saturated && !p->saturated) {
+		p->fig.max_reached++;
+		say("sigil-%s: all %d workers busy, the most it may have, "
+		    "and %llu waiting", p->name, p->max,
+		    (unsigned long long)pl->queue);
+	}
+	p->saturated = pl->saturated;
+	for (i = 0; i < p->max; i++)
+		if (pl->act[i] == POOL_STOP_IDLE) {
+			total--;
+			say("sigil-%s[%d]: idle for %d s: stopping it "
+			    "(%d of %d-%d)", p->name, (int)p->w[i].pid,
+			    p->idle, total, p->min, p->max);
+			p->fig.shrunk++;
+			ask_stop(p, i, STOP_IDLE);
+		}
+}
+
+/*
  * Looks at pool p once: its socket's queue, and with its workers' rows
  * which are busy, for how long the others have been idle and how much
- * each served.  Starts workers while connections wait and every worker
- * is busy (up to max), stops the idle ones past the idle timeout (down
- * to min), replaces those past max_requests, and publishes the figures.
+ * each served; lets pool_plan() decide, carries it out and publishes
+ * the figures.
  */
 static void
 regulate(struct program *p, const sigset_t *orig)
 {
-	const struct metrics_worker_view *v;
-	uint64_t	 queue = 0, limit = 0;
-	time_t		 now = uptime();
-	int		 i, running = 0, busy = 0, grow, have_rows, total, sat;
-	int		 queue_known, recycled = 0, floor;
+	static struct pool_slot slots[MAX_WORKERS];
+	struct pool_settings set = { p->min, p->max, p->idle,
+			    p->max_requests };
+	struct pool_state st;
+	struct pool_plan pl;
+	int		 i, running;
 
 	if (p->fd == -1 || metrics_dir == NULL)
 		return;
-	queue_known = pool_listen_queue(p->fd, &queue, &limit) == 0;
-	if (queue_known) {
-		p->fig.queue = queue;
-		p->fig.queue_limit = limit;
-		if (queue > p->fig.queue_max)
-			p->fig.queue_max = queue;
-	} else {
-		p->fig.queue = p->fig.queue_limit = 0;
-		if (!p->queue_unknown_said && p->min != p->max)
-			say("sigil-%s: the kernel does not tell its socket's "
-			    "listen queue (%s); the pool grows when every "
-			    "worker is busy, and keeps at least one",
-			    p->name, strerror(errno));
-		p->queue_unknown_said = 1;
-	}
-	have_rows = metrics_read_program(metrics_dir, p->name, rows);
-	for (i = 0; i < p->max; i++) {
-		if (p->w[i].pid <= 0 || p->w[i].stop != STOP_NONE)
-			continue;
-		v = have_rows ? row_of(p->w[i].pid) : NULL;
-		/* One without a row is starting (not busy), or after
-		 * a few seconds not counted (rows all taken): unknown. */
-		if (v == NULL && now - p->w[i].started > 5)
-			continue;
-		running++;
-		if (v != NULL && v->busy)
-			busy++;
-		/* One at a time, so that a pool whose workers reach it
-		 * together is not emptied; not one that just started
-		 * (its row may still show a predecessor's count). */
-		if (v != NULL && p->max_requests != 0 && !recycled &&
-		    now - p->w[i].started >= 1 &&
-		    v->served >= p->max_requests) {
-			say("sigil-%s[%d]: served %llu requests "
-			    "(max_requests %llu): replacing it", p->name,
-			    (int)p->w[i].pid, (unsigned long long)v->served,
-			    (unsigned long long)p->max_requests);
-			p->fig.recycled++;
-			recycled = 1;
-			ask_stop(p, i, STOP_RECYCLE);
-		}
-	}
-	total = occupied(p);
-	/* Unknown queue: every worker busy (or none running) stands for
-	 * one waiting, and one worker stays however long idle. */
-	floor = p->min;
-	if (!queue_known) {
-		queue = busy >= running ? 1 : 0;
-		if (floor == 0)
-			floor = 1;
-	}
-	/* Requests wait and no worker is free: more, up to max. */
-	if (queue > 0 && busy >= running && total < p->max) {
-		grow = p->max - total;
-		if ((uint64_t)grow > queue)
-			grow = (int)queue;
-		if (grow > GROW_STEP)
-			grow = GROW_STEP;
-		say("sigil-%s: %llu waiting and all %d busy: starting %d "
-		    "(%d of %d-%d)", p->name, (unsigned long long)queue, busy,
-		    grow, total + grow, p->min, p->max);
-		for (i = 0; i < p->max && grow > 0; i++)
-			if (p->w[i].pid == 0 && p->w[i].restart_at == 0) {
-				if (start_worker(p, i, orig) == 0)
-					p->fig.grown++;
-				else	/* the next tick tries again */
-					p->w[i].restart_at = 0;
-				grow--;
-			}
-		total = occupied(p);
-	}
-	/* At max, all busy, requests waiting (not: just started more). */
-	sat = queue > 0 && busy >= running && total >= p->max &&
-	    running >= p->max;
-	if (sat && !p->saturated) {
-		p->fig.max_reached++;
-		say("sigil-%s: all %d workers busy, the most it may have, "
-		    "and %llu waiting", p->name, p->max,
-		    (unsigned long long)queue);
-	}
-	p->saturated = sat;
-	/* Idle past the timeout and more than min: stop it. */
-	for (i = 0; have_rows && queue == 0 && total > floor && i < p->max;
-	    i++) {
-		if (p->w[i].pid <= 0 || p->w[i].stop != STOP_NONE ||
-		    (v = row_of(p->w[i].pid)) == NULL || v->busy ||
-		    v->idle_us < (uint64_t)p->idle * 1000000)
-			continue;
-		total--;
-		say("sigil-%s[%d]: idle for %d s: stopping it (%d of %d-%d)",
-		    p->name, (int)p->w[i].pid, p->idle, total, p->min, p->max);
-		p->fig.shrunk++;
-		ask_stop(p, i, STOP_IDLE);
-	}
+	read_queue(p, &st);
+	read_slots(p, metrics_read_program(metrics_dir, p->name, rows),
+	    slots);
+	st.slots = slots;
+	st.now = uptime();
+	pool_plan(&set, &st, &pl);
+	carry_out(p, slots, &pl, orig);
 	for (running = 0, i = 0; i < p->max; i++)
 		running += p->w[i].pid > 0;
 	p->fig.workers = (uint64_t)running;
@@ -720,21 +728,31 @@ usage(void)
 	exit(2);
 }
 
-int
-main(int argc, char **argv)
-{
-	const char	*workers = NULL, *sockdir = NULL, *group = NULL;
-	char		 self[PATH_MAX], *end;
-	sigset_t	 set, orig;
-	siginfo_t	 info;
-	struct timespec	 tick = { 0, TICK_MS * 1000 * 1000 };
-	struct group	*gr;
-	gid_t		 gid = (gid_t)-1;
-	mode_t		 mode = 0660;
-	time_t		 now;
-	size_t		 k;
-	int		 ch, i, sig;
+/* What the command line asks for. */
+struct options {
+	const char	*workers, *sockdir;
+	gid_t		 gid;		/* of the sockets; -1: unchanged */
+	mode_t		 mode;		/* of the sockets */
+	char *const	*only;		/* the programs to run, or all */
+	int		 nonly;
+};
 
+/*
+ * Reads the command line into *o, config and bindir (self holds the
+ * latter when found from argv[0]).  Returns 0, or -1 after saying why;
+ * exits with usage() on a malformed one.
+ */
+static int
+parse_args(int argc, char **argv, char *self, struct options *o)
+{
+	const char	*group = NULL;
+	struct group	*gr;
+	char		*end;
+	int		 ch;
+
+	o->workers = o->sockdir = NULL;
+	o->gid = (gid_t)-1;
+	o->mode = 0660;
 	while ((ch = getopt(argc, argv, "b:c:G:m:s:w:")) != -1)
 		switch (ch) {
 		case 'b':
@@ -747,80 +765,125 @@ main(int argc, char **argv)
 			group = optarg;
 			break;
 		case 'm':
-			mode = (mode_t)strtoul(optarg, &end, 8);
-			if (*end != '\0' || mode > 0777)
+			o->mode = (mode_t)strtoul(optarg, &end, 8);
+			if (*end != '\0' || o->mode > 0777)
 				usage();
 			break;
 		case 's':
-			sockdir = optarg;
+			o->sockdir = optarg;
 			break;
 		case 'w':
-			workers = optarg;
+			o->workers = optarg;
 			break;
 		default:
 			usage();
 		}
-	if (config == NULL || workers == NULL || sockdir == NULL)
+	if (config == NULL || o->workers == NULL || o->sockdir == NULL)
 		usage();
+	o->only = argv + optind;
+	o->nonly = argc - optind;
 	if (bindir == NULL) {
 		if (realpath(argv[0], self) == NULL) {
 			say("cannot find my own directory; pass -b");
-			return 1;
+			return -1;
 		}
 		bindir = dirname(self);
 	}
 	if (group != NULL) {
 		if ((gr = getgrnam(group)) == NULL) {
 			say("no group %s", group);
-			return 1;
+			return -1;
 		}
-		gid = gr->gr_gid;
+		o->gid = gr->gr_gid;
 	}
-	if (read_workers(workers, argv + optind, argc - optind) == -1)
-		return 1;
-	for (k = 0; k < nprogs; k++)
-		if (strcmp(progs[k].name, "notify") != 0 &&
-		    make_socket(&progs[k], sockdir, gid, mode) == -1)
-			return 1;
-	if (open_pools() == -1) {
-		stop_all();
-		return 1;
-	}
+	return 0;
+}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, &orig);
+/*
+ * Starts each pool's min workers (orig: the signal mask they get) and
+ * says what runs where.
+ */
+static void
+start_pools(const sigset_t *orig)
+{
+	struct program	*p;
+	size_t		 k;
+	int		 i;
+
 	for (k = 0; k < nprogs; k++) {
-		for (i = 0; i < progs[k].min; i++)
-			start_worker(&progs[k], i, &orig);
-		if (progs[k].min == progs[k].max)
-			say("sigil-%s: %d worker(s)%s%s", progs[k].name,
-			    progs[k].max, progs[k].fd != -1 ? " on " : "",
-			    progs[k].fd != -1 ? progs[k].sock : "");
+		p = &progs[k];
+		for (i = 0; i < p->min; i++)
+			start_worker(p, i, orig);
+		if (p->min == p->max)
+			say("sigil-%s: %d worker(s)%s%s", p->name, p->max,
+			    p->fd != -1 ? " on " : "",
+			    p->fd != -1 ? p->sock : "");
 		else
 			say("sigil-%s: %d-%d workers, idle %d s, on %s",
-			    progs[k].name, progs[k].min, progs[k].max,
-			    progs[k].idle, progs[k].sock);
+			    p->name, p->min, p->max, p->idle, p->sock);
 	}
+}
+
+/*
+ * Watches the pools until SIGTERM or SIGINT (in set, blocked): reaps,
+ * starts again the workers due, and regulates each pool every tick.
+ */
+static void
+watch(const sigset_t *set, const sigset_t *orig)
+{
+	struct timespec	 tick = { 0, TICK_MS * 1000 * 1000 };
+	struct program	*p;
+	siginfo_t	 info;
+	time_t		 now;
+	size_t		 k;
+	int		 i, sig;
+
 	for (;;) {
-		sig = sigtimedwait(&set, &info, &tick);
+		sig = sigtimedwait(set, &info, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;		/* SIGHUP: nothing to reload */
 		if (sig == SIGCHLD)
 			reap();
 		now = uptime();
 		for (k = 0; k < nprogs; k++) {
-			for (i = 0; i < progs[k].max; i++)
-				if (progs[k].w[i].pid == 0 &&
-				    progs[k].w[i].restart_at != 0 &&
-				    progs[k].w[i].restart_at <= now)
-					start_worker(&progs[k], i, &orig);
-			regulate(&progs[k], &orig);
+			p = &progs[k];
+			for (i = 0; i < p->max; i++)
+				if (p->w[i].pid == 0 &&
+				    p->w[i].restart_at != 0 &&
+				    p->w[i].restart_at <= now)
+					start_worker(p, i, orig);
+			regulate(p, orig);
 		}
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options	 o;
+	char		 self[PATH_MAX];
+	sigset_t	 set, orig;
+	size_t		 k;
+
+	if (parse_args(argc, argv, self, &o) == -1 ||
+	    read_workers(o.workers, o.only, o.nonly) == -1)
+		return 1;
+	for (k = 0; k < nprogs; k++)
+		if (strcmp(progs[k].name, "notify") != 0 &&
+		    make_socket(&progs[k], o.sockdir, o.gid, o.mode) == -1)
+			return 1;
+	if (open_pools() == -1) {
+		stop_all();
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &orig);
+	start_pools(&orig);
+	watch(&set, &orig);
 	say("stopping");
 	stop_all();
 	free(rows);

@@ -765,9 +765,9 @@ static const struct route routes[] = {
 };
 
 static const struct app validate_app = {
-	"sigil-validate", APP_NEEDS_DB | APP_NEEDS_MAIL | APP_MAIL_VERIFY |
-	    APP_NEEDS_HTTP, routes,
-	sizeof(routes) / sizeof(routes[0]), NULL,
+	"sigil-validate", routes, sizeof(routes) / sizeof(routes[0]),
+	{ .db = &app_db, .http = &app_http, .mail = &app_mail,
+	    .templates = APP_MAIL_VERIFY },
 };
 
 int

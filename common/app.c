@@ -15,38 +15,23 @@
 
 #include "app.h"
 #include "db.h"
-#include "http.h"
-#include "mail.h"
 #include "log.h"
 #include "metrics.h"
 #include "mxerr.h"
+#include "part.h"
 #include "req.h"
 #include "resp.h"
 #include "sign.h"
-#include "secret.h"
 #include "util.h"
 
 /*
- * The database, outbound HTTP and mail come into a program only when its
- * own code uses them: app.c and fcgi.c refer to their set-up weakly, so
- * that a program such as sigil-status links neither libpq nor libcurl
- * (and is that much smaller in memory).  A program whose flags ask for
- * one it does not use stops at start (parts_linked below).
+ * The database, outbound HTTP, mail and the signing key come into a
+ * program only when its table names them (struct app_needs): this file
+ * reaches them only through those tables, so that a program such as
+ * sigil-status links neither libpq nor libcurl (and is that much smaller
+ * in memory).  app_needs_check() below refuses a program whose code
+ * links a part its table does not name.
  */
-#pragma weak db_auth_lookup
-#pragma weak db_open
-#pragma weak db_listen
-#pragma weak db_ready
-#pragma weak db_signing_key_ref
-#pragma weak sha256_hex
-#pragma weak sign_key_free
-#pragma weak db_close
-#pragma weak http_init
-#pragma weak http_free
-#pragma weak http_budget_begin
-#pragma weak mail_header_safe
-#pragma weak mail_init
-#pragma weak mail_free
 
 #define PREFIX_ROOT	"/_matrix/identity/"
 #define PREFIX_V1	"/_matrix/identity/api/v1"
@@ -164,7 +149,7 @@ gate_token(const struct ctx *c, struct req *r, struct resp *rs)
 		resp_err(rs, MX_UNAUTHORIZED, "Unrecognised access token");
 		return -1;
 	}
-	sha256_hex(token, strlen(token), r->token_hash);
+	c->app->needs.db->sha256_hex(token, strlen(token), r->token_hash);
 	return 0;
 }
 
@@ -230,8 +215,8 @@ app_gate_refused_input(const struct ctx *c, const struct req *r,
 
 	if (r->gate_passed)
 		return 0;
-	res = db_auth_lookup(c->db, r->token_hash, c->terms.keys,
-	    c->terms.npolicies, now_ms(), &user_id, &agreed);
+	res = c->app->needs.db->auth_lookup(c->db, r->token_hash,
+	    c->terms.keys, c->terms.npolicies, now_ms(), &user_id, &agreed);
 	free(user_id);
 	return app_gate_decide(c, AUTH_USER, res, agreed, rs);
 }
@@ -249,8 +234,8 @@ gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
 
 	if (gate_token(c, r, rs) == -1)
 		return -1;
-	res = db_auth_lookup(c->db, r->token_hash, c->terms.keys,
-	    c->terms.npolicies, now_ms(), &r->user_id, &agreed);
+	res = c->app->needs.db->auth_lookup(c->db, r->token_hash,
+	    c->terms.keys, c->terms.npolicies, now_ms(), &r->user_id, &agreed);
 	if (app_gate_decide(c, auth, res, agreed, rs) == -1)
 		return -1;
 	r->gate_passed = 1;
@@ -337,8 +322,8 @@ app_dispatch(const struct app *app, struct ctx *c, struct req *r,
 	metrics_route((size_t)(found - app->routes), api,
 	    found->methods & r->method);
 	/* Every outbound call this request makes shares one time budget. */
-	if (http_budget_begin != NULL)
-		http_budget_begin();
+	if (app->needs.http != NULL)
+		app->needs.http->budget_begin();
 	if (req_params_parse(r->query_string, strlen(r->query_string),
 	    &r->query) == -1) {
 		/* Auth before input: the gate first, with the token of the
@@ -400,32 +385,51 @@ keys_consistent(const struct ctx *c)
 }
 
 /*
- * Returns 0 when every part the program's flags ask for is linked in, and
- * routes behind the gate have a database; else -1 after logging.
+ * Returns 0 when the parts app names are those linked into the program,
+ * routes behind the gate have the database and every option its part;
+ * else -1 after logging what does not match.
  */
-static int
-parts_linked(const struct app *app)
+int
+app_needs_check(const struct app *app)
 {
-	size_t	 i;
-	int	 gated = 0;
+	const struct app_needs	*n = &app->needs;
+	unsigned		 named = 0, linked = parts_linked();
+	size_t			 i;
+	int			 p, rc = 0;
 
-	for (i = 0; i < app->nroutes; i++)
-		if (app->routes[i].auth != AUTH_NONE)
-			gated = 1;
-	if (((app->flags & APP_NEEDS_DB) || gated) && (db_open == NULL ||
-	    !(app->flags & APP_NEEDS_DB))) {
-		log_err("%s: a route behind the gate, or APP_NEEDS_DB, without "
-		    "the database (a build error)", app->name);
-		return -1;
+	named |= n->db != NULL ? 1U << PART_DB : 0;
+	named |= n->http != NULL ? 1U << PART_HTTP : 0;
+	named |= n->mail != NULL ? 1U << PART_MAIL : 0;
+	named |= n->key != NULL ? 1U << PART_KEY : 0;
+	for (p = 0; p < PARTS; p++) {
+		if ((linked & ~named) & 1U << p) {
+			log_err("%s: its code uses the %s, which its struct "
+			    "app does not name (a build error)", app->name,
+			    part_name[p]);
+			rc = -1;
+		}
+		if ((named & ~linked) & 1U << p) {
+			log_err("%s: its struct app names the %s, which is "
+			    "not linked (a build error)", app->name,
+			    part_name[p]);
+			rc = -1;
+		}
 	}
-	if (((app->flags & APP_NEEDS_HTTP) && http_init == NULL) ||
-	    ((app->flags & APP_NEEDS_MAIL) && mail_init == NULL) ||
-	    (gated && sha256_hex == NULL)) {
-		log_err("%s: built without the HTTP, mail or secret module "
-		    "its flags or routes ask for", app->name);
-		return -1;
+	for (i = 0; i < app->nroutes && n->db == NULL; i++)
+		if (app->routes[i].auth != AUTH_NONE) {
+			log_err("%s: a route behind the gate without the "
+			    "database (a build error)", app->name);
+			rc = -1;
+			break;
+		}
+	if ((n->db_use != 0 && n->db == NULL) ||
+	    ((n->templates != 0) != (n->mail != NULL))) {
+		log_err("%s: database options without the database, or mail "
+		    "without templates or templates without mail (a build "
+		    "error)", app->name);
+		rc = -1;
 	}
-	return 0;
+	return rc;
 }
 
 /*
@@ -437,9 +441,9 @@ parts_linked(const struct app *app)
 int
 app_key_ref(struct ctx *c)
 {
-	if (c->key_ref == 0 && c->db != NULL && db_signing_key_ref != NULL &&
-	    db_signing_key_ref(c->db, c->key->id, c->key->public_b64,
-	    now_ms(), &c->key_ref) != DB_OK)
+	if (c->key_ref == 0 && c->db != NULL &&
+	    c->app->needs.db->signing_key_ref(c->db, c->key->id,
+	    c->key->public_b64, now_ms(), &c->key_ref) != DB_OK)
 		c->key_ref = 0;
 	return c->key_ref;
 }
@@ -455,32 +459,109 @@ tmpl_uses(const struct app *app, const struct cfg *c)
 {
 	unsigned	 uses = 0;
 
-	if (app->flags & APP_MAIL_VERIFY) {
+	if (app->needs.templates & APP_MAIL_VERIFY) {
 		uses |= TMPL_USES(TMPL_VERIFICATION_MAIL) |
 		    TMPL_USES(TMPL_VERIFY_PAGE);
 		/* As sms_configured(), which would link the SMS code. */
 		if (strcmp(c->sms_gateway, "none") != 0)
 			uses |= TMPL_USES(TMPL_SMS);
 	}
-	if (app->flags & APP_MAIL_INVITE)
+	if (app->needs.templates & APP_MAIL_INVITE)
 		uses |= TMPL_USES(TMPL_INVITE_MAIL);
 	return uses;
 }
 
 /*
+ * Loads the signing key named in the configuration of c with key.
+ * Returns 0, or -1 after logging why.
+ */
+static int
+start_key(const struct app_key_part *key, struct ctx *c)
+{
+	char	 err[1024];
+
+	if (key->load(c->cfg.signing_key, c->cfg.signing_key_id, &c->key, err,
+	    sizeof(err)) == -1) {
+		log_err("signing key: %s", err);
+		return -1;
+	}
+	return keys_consistent(c);
+}
+
+/*
+ * Checks the mail settings of c, loads the templates app uses and starts
+ * the mail part.  Returns 0, or -1 after logging why.
+ */
+static int
+start_mail(const struct app *app, struct ctx *c)
+{
+	char	 err[1024];	/* a template fault lists the names */
+
+	if (c->cfg.mail_from == NULL || c->cfg.template_dir == NULL) {
+		log_err("%s needs mail_from and template_dir in the "
+		    "configuration", app->name);
+		return -1;
+	}
+	if (!app->needs.mail->header_safe(c->cfg.mail_from)) {
+		log_err("mail_from holds a control character");
+		return -1;
+	}
+	if (tmpl_load(c->cfg.template_dir, c->cfg.default_brand,
+	    tmpl_uses(app, &c->cfg), &c->templates, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return -1;
+	}
+	if ((app->needs.templates & APP_MAIL_INVITE) &&
+	    (tmpl_check(c->cfg.invite_subject, TMPL_INVITE_MAIL) == -1 ||
+	    tmpl_check(c->cfg.invite_subject_space, TMPL_INVITE_MAIL) == -1)) {
+		log_err("invite_subject or invite_subject_space: a "
+		    "placeholder that is malformed or not an invite "
+		    "mail's");
+		return -1;
+	}
+	return app->needs.mail->init(&c->cfg);
+}
+
+/*
+ * Opens the database of c (and the replica, with APP_READ_REPLICA and one
+ * set).  Returns 0, or -1 when the schema is not this program's.
+ */
+static int
+start_db(const struct app *app, struct ctx *c)
+{
+	const struct app_db_part *db = app->needs.db;
+
+	c->db = db->open(c->cfg.database, app->name);
+	if (app->needs.db_use & APP_LISTEN)
+		db->listen(c->db);
+	if (db->ready(c->db) == DB_SCHEMA_MISMATCH)
+		return -1;
+	c->db_read = c->db;
+	if ((app->needs.db_use & APP_READ_REPLICA) &&
+	    c->cfg.database_replica != NULL) {
+		c->db_read = db->open(c->cfg.database_replica, app->name);
+		if (db->ready(c->db_read) == DB_SCHEMA_MISMATCH)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Builds the process context: configuration (from "-c path" or
- * $SIGIL_CONFIG), the signing key, and the database when the program
- * needs one.  Returns 0, or -1 after logging why the program cannot start.
+ * $SIGIL_CONFIG), and each part app needs: the signing key, the terms,
+ * outbound HTTP, mail, the database.  Returns 0, or -1 after logging why
+ * the program cannot start (c is then for app_ctx_free()).
  */
 int
 app_ctx_init(const struct app *app, int argc, char *const *argv,
     struct ctx *c)
 {
 	const char	*path;
-	char		 err[1024];	/* a template fault lists the names */
+	char		 err[1024];
 
 	memset(c, 0, sizeof(*c));
-	if (parts_linked(app) == -1)
+	c->app = app;
+	if (app_needs_check(app) == -1)
 		return -1;
 	if ((path = cfg_path(argc, argv)) == NULL) {
 		log_err("no configuration: pass -c <file> or set SIGIL_CONFIG");
@@ -490,17 +571,8 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 		log_err("%s", err);
 		return -1;
 	}
-	/* Only a program that signs or publishes keys loads the key (and
-	 * OpenSSL with it). */
-	if (app->key_load != NULL) {
-		if (app->key_load(c->cfg.signing_key, c->cfg.signing_key_id,
-		    &c->key, err, sizeof(err)) == -1) {
-			log_err("signing key: %s", err);
-			return -1;
-		}
-		if (keys_consistent(c) == -1)
-			return -1;
-	}
+	if (app->needs.key != NULL && start_key(app->needs.key, c) == -1)
+		return -1;
 	if (c->cfg.terms_file == NULL)
 		terms_empty(&c->terms);
 	else if (terms_load(c->cfg.terms_file, &c->terms, err,
@@ -508,51 +580,10 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 		log_err("%s", err);
 		return -1;
 	}
-	if ((app->flags & APP_NEEDS_HTTP) && http_init(&c->cfg) == -1)
+	if ((app->needs.http != NULL && app->needs.http->init(&c->cfg) ==
+	    -1) || (app->needs.mail != NULL && start_mail(app, c) == -1) ||
+	    (app->needs.db != NULL && start_db(app, c) == -1))
 		return -1;
-	if (app->flags & APP_NEEDS_MAIL) {
-		if (c->cfg.mail_from == NULL || c->cfg.template_dir == NULL) {
-			log_err("%s needs mail_from and template_dir in the "
-			    "configuration", app->name);
-			return -1;
-		}
-		if (!mail_header_safe(c->cfg.mail_from)) {
-			log_err("mail_from holds a control character");
-			return -1;
-		}
-		if (tmpl_load(c->cfg.template_dir, c->cfg.default_brand,
-		    tmpl_uses(app, &c->cfg), &c->templates, err,
-		    sizeof(err)) == -1) {
-			log_err("%s", err);
-			return -1;
-		}
-		if ((app->flags & APP_MAIL_INVITE) &&
-		    (tmpl_check(c->cfg.invite_subject, TMPL_INVITE_MAIL) ==
-		    -1 || tmpl_check(c->cfg.invite_subject_space,
-		    TMPL_INVITE_MAIL) == -1)) {
-			log_err("invite_subject or invite_subject_space: a "
-			    "placeholder that is malformed or not an invite "
-			    "mail's");
-			return -1;
-		}
-		if (mail_init(&c->cfg) == -1)
-			return -1;
-	}
-	if (app->flags & APP_NEEDS_DB) {
-		c->db = db_open(c->cfg.database, app->name);
-		if (app->flags & APP_LISTEN)
-			db_listen(c->db);
-		if (db_ready(c->db) == DB_SCHEMA_MISMATCH)
-			return -1;
-		c->db_read = c->db;
-		if ((app->flags & APP_READ_REPLICA) &&
-		    c->cfg.database_replica != NULL) {
-			c->db_read = db_open(c->cfg.database_replica,
-			    app->name);
-			if (db_ready(c->db_read) == DB_SCHEMA_MISMATCH)
-				return -1;
-		}
-	}
 	if (c->key != NULL)
 		log_info("started, signing as %s with %s",
 		    c->cfg.server_name, c->key->id);
@@ -588,19 +619,24 @@ app_metrics_open(const struct app *app, const char *dir, int claim,
 void
 app_ctx_free(struct ctx *c)
 {
-	if (http_free != NULL)
-		http_free();
-	if (mail_free != NULL)
-		mail_free();
+	const struct app_needs	*n;
+
+	if (c->app == NULL)
+		return;
+	n = &c->app->needs;
+	if (n->http != NULL)
+		n->http->free();
+	if (n->mail != NULL)
+		n->mail->free();
 	tmpl_free(&c->templates);
 	terms_free(&c->terms);
-	if (db_close != NULL) {
+	if (n->db != NULL) {
 		if (c->db_read != c->db)
-			db_close(c->db_read);
-		db_close(c->db);
+			n->db->close(c->db_read);
+		n->db->close(c->db);
 	}
-	if (sign_key_free != NULL)
-		sign_key_free(c->key);
+	if (n->key != NULL)
+		n->key->free(c->key);
 	cfg_free(&c->cfg);
 	memset(c, 0, sizeof(*c));
 }

@@ -15,6 +15,7 @@
 #include "terms.h"
 #include "tmpl.h"
 
+struct app;
 struct db;
 struct req;
 struct resp;
@@ -22,6 +23,7 @@ struct sign_key;
 
 /* Process-lifetime state, built before the first request. */
 struct ctx {
+	const struct app *app;		/* the program's, borrowed */
 	struct cfg	 cfg;
 	struct sign_key	*key;		/* the key that signs, or NULL */
 	int		 key_ref;	/* its signing_keys.id; see app_key_ref */
@@ -66,27 +68,76 @@ struct route {
 	enum route_auth	 auth;		/* on v2 */
 };
 
-#define APP_NEEDS_DB	0x01
-#define APP_NEEDS_HTTP	0x02	/* outbound HTTPS to homeservers */
-#define APP_NEEDS_MAIL	0x04	/* SMTP and the templates */
-#define APP_READ_REPLICA 0x08	/* reads may go to database_replica */
-#define APP_LISTEN	0x10	/* LISTEN for queued onbind deliveries */
-/* The templates a program with APP_NEEDS_MAIL uses, loaded and checked at
- * start (no others are read): */
-#define APP_MAIL_VERIFY	0x20	/* verification mail and page; the text
+/*
+ * What a program needs besides the shared code, stated once, in its
+ * struct app: each optional part (common/part.h) by the table of its
+ * functions, defined in common/part_<name>.c.  Naming a part links its
+ * code, and the shared code (app.c, fcgi.c) reaches a part only through
+ * its table, so a program links nothing it does not name; a part linked
+ * but not named (the program's own code uses it) stops the program at
+ * start, as does an option without its part.
+ */
+struct app_db_part {			/* PART_DB: PostgreSQL, the gate */
+	struct db	*(*open)(const char *, const char *);
+	enum db_ready_res (*ready)(struct db *);
+	void		 (*listen)(struct db *);
+	void		 (*end_request)(struct db *);
+	void		 (*close)(struct db *);
+	void		 (*one_request)(void);	/* CGI: one per process */
+	enum db_res	 (*auth_lookup)(struct db *, const char *,
+			    const char *const *, size_t, int64_t, char **,
+			    int64_t *);
+	enum db_res	 (*signing_key_ref)(struct db *, const char *,
+			    const char *, int64_t, int *);
+	void		 (*sha256_hex)(const void *, size_t, char *);
+};
+
+struct app_http_part {			/* PART_HTTP: HTTPS to homeservers */
+	int		 (*init)(const struct cfg *);
+	void		 (*free)(void);
+	void		 (*budget_begin)(void);	/* per request */
+};
+
+struct app_mail_part {			/* PART_MAIL: SMTP, the templates */
+	int		 (*init)(const struct cfg *);
+	void		 (*free)(void);
+	int		 (*header_safe)(const char *);
+};
+
+struct app_key_part {			/* PART_KEY: the signing key */
+	int		 (*load)(const char *, const char *,
+			    struct sign_key **, char *, size_t);
+	void		 (*free)(struct sign_key *);
+};
+
+extern const struct app_db_part		app_db;
+extern const struct app_http_part	app_http;
+extern const struct app_mail_part	app_mail;
+extern const struct app_key_part	app_key;
+
+/* Options of the database part (app_needs.db_use): */
+#define APP_READ_REPLICA 0x01	/* reads may go to database_replica */
+#define APP_LISTEN	0x02	/* LISTEN for queued onbind deliveries */
+/* The templates of the mail part (app_needs.templates), loaded and
+ * checked at start (no others are read): */
+#define APP_MAIL_VERIFY	0x01	/* verification mail and page; the text
 				 * too when an SMS gateway is set */
-#define APP_MAIL_INVITE	0x40	/* invite mail, invite_subject(_space) */
+#define APP_MAIL_INVITE	0x02	/* invite mail, invite_subject(_space) */
+
+struct app_needs {
+	const struct app_db_part	*db;	/* NULL: not needed */
+	unsigned			 db_use; /* APP_READ_REPLICA... */
+	const struct app_http_part	*http;
+	const struct app_mail_part	*mail;
+	unsigned			 templates; /* APP_MAIL_* */
+	const struct app_key_part	*key;	/* starts with c->key */
+};
 
 struct app {
 	const char		*name;		/* e.g. "sigil-pubkey" */
-	int			 flags;		/* APP_* */
 	const struct route	*routes;
 	size_t			 nroutes;
-	/* sign_key_load, in a program that signs or publishes keys: it then
-	 * starts with c->key loaded.  Named here, in the program's own
-	 * table, so that only such programs link libcrypto's signing. */
-	int			(*key_load)(const char *, const char *,
-				    struct sign_key **, char *, size_t);
+	struct app_needs	 needs;
 };
 
 int	 app_print_routes(const struct app *, FILE *);
@@ -98,6 +149,7 @@ int	 app_gate_decide(const struct ctx *, enum route_auth, enum db_res,
 	    int64_t, struct resp *);
 int	 app_gate_refused_input(const struct ctx *, const struct req *,
 	    struct resp *);
+int	 app_needs_check(const struct app *);
 int	 app_key_ref(struct ctx *);
 int	 app_ctx_init(const struct app *, int, char *const *, struct ctx *);
 void	 app_ctx_free(struct ctx *);

@@ -16,7 +16,10 @@
 #include "dbint.h"
 #include "log.h"
 #include "metrics.h"
+#include "part.h"
 #include "util.h"
+
+PART_LINKED(PART_DB)
 
 /*
  * A process that serves one request (CGI) prepares nothing: each of its

@@ -39,16 +39,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "mxerr.h"
-#include "ratelimit.h"
 #include "req.h"
 #include "resp.h"
 #include "util.h"
-
-/* Weak, as in app.c: a program without a database links no libpq. */
-#pragma weak db_end_request
-#pragma weak db_ready
-#pragma weak db_one_shot
-#pragma weak ratelimit_no_leases
 
 /* A request body past this (bytes) is a big one: see fcgi_main(). */
 #define BIG_REQUEST	(64 * 1024)
@@ -351,9 +344,9 @@ static void
 end_request(struct ctx *c, struct req *r, struct resp *rs)
 {
 	if (c->db != NULL) {
-		db_end_request(c->db);
+		c->app->needs.db->end_request(c->db);
 		if (c->db_read != c->db)
-			db_end_request(c->db_read);
+			c->app->needs.db->end_request(c->db_read);
 	}
 	req_free(r);
 	resp_free(rs);
@@ -392,69 +385,78 @@ serve_cgi(const struct app *app, struct ctx *c)
 	return 0;
 }
 
+/* How the program runs, from its arguments and its fd 0. */
+enum run_mode {
+	RUN_FASTCGI,		/* workers' loop on the socket at fd 0 */
+	RUN_CGI,		/* one request in the environment */
+	RUN_CHECK,		/* -t: check the configuration, then exit */
+};
+
 /*
- * Runs the program app: returns the process exit status, 0 after a
- * SIGTERM between requests or once a CGI request is answered, 1 when it
- * could not start.
+ * Decides how the program runs: -t checks, a process started as CGI (no
+ * FastCGI socket at fd 0) serves one request, else FastCGI.
  */
-int
-fcgi_main(const struct app *app, int argc, char **argv)
+static enum run_mode
+run_mode(int argc, char **argv)
+{
+	int	 cgi = FCGX_IsCGI();
+
+	if (argv_has(argc, argv, "-t"))
+		return RUN_CHECK;
+	return cgi ? RUN_CGI : RUN_FASTCGI;
+}
+
+/*
+ * Prepares the process for mode and builds the context c of app, with
+ * the shared counters.  Returns 0, or -1 after logging (c then freed).
+ */
+static int
+start_program(const struct app *app, enum run_mode mode, int argc, char **argv,
+    struct ctx *c)
+{
+	char	 err[512];
+
+	/* A process per request says nothing about starting and stopping:
+	 * the web server's error log would get two lines per request. */
+	if (mode == RUN_CGI) {
+		log_quiet_info(1);
+		/* One request: no statement is worth preparing, and a
+		 * rate limit's lease would never be spent. */
+		if (app->needs.db != NULL)
+			app->needs.db->one_request();
+	}
+	if (app_ctx_init(app, argc, argv, c) == -1) {
+		app_ctx_free(c);
+		return -1;
+	}
+	/* The shared counters (metrics_dir): with -t only made, not used. */
+	if (app_metrics_open(app, c->cfg.metrics_dir, mode != RUN_CHECK, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		app_ctx_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * FastCGI: serves requests on fd 0 until SIGTERM or SIGINT arrives
+ * between two.  Returns the exit status: 0, or 1 when the socket cannot
+ * be watched.
+ */
+static int
+serve_fastcgi(const struct app *app, struct ctx *c)
 {
 	FCGX_Request		 fr;
 	struct source		 src = { &fr };
-	struct ctx		 ctx;
 	struct req		 r;
 	struct resp		 rs;
 	struct sigaction	 sa;
 	sigset_t		 stop_set, unblocked;
 	unsigned long long	 served = 0;
-	int64_t			 start;
-	int			 big, cgi, status, ep, rc;
-	char			 err[512];
+	int64_t			 start_ms;
+	int			 big, ep, rc;
 
-	/* Its routes, for t/make/routes.t: no configuration is read. */
-	if (argv_has(argc, argv, "--routes"))
-		return app_print_routes(app, stdout);
-	log_init(app->name);
-	/* A fixed threshold: large buffers are mapped and unmapped rather
-	 * than kept in the heap (glibc raises it as it goes otherwise). */
-	mallopt(M_MMAP_THRESHOLD, BIG_REQUEST);
-	if (FCGX_Init() != 0) {
-		log_err("FCGX_Init failed");
-		return 1;
-	}
-	/* A process per request says nothing about starting and stopping:
-	 * the web server's error log would get two lines per request. */
-	cgi = FCGX_IsCGI() && !argv_has(argc, argv, "-t");
-	if (cgi) {
-		log_quiet_info(1);
-		if (db_one_shot != NULL)
-			db_one_shot();
-		/* One request: a rate limit's lease would never be spent. */
-		if (ratelimit_no_leases != NULL)
-			ratelimit_no_leases();
-	}
-	if (app_ctx_init(app, argc, argv, &ctx) == -1) {
-		app_ctx_free(&ctx);
-		return 1;
-	}
-	/* The shared counters (metrics_dir): with -t only made, not used. */
-	if (app_metrics_open(app, ctx.cfg.metrics_dir,
-	    !argv_has(argc, argv, "-t"), err, sizeof(err)) == -1) {
-		log_err("%s", err);
-		app_ctx_free(&ctx);
-		return 1;
-	}
-	if (argv_has(argc, argv, "-t") || cgi) {
-		status = 0;
-		if (cgi)
-			status = serve_cgi(app, &ctx);
-		else if (ctx.db != NULL && db_ready(ctx.db) != DB_READY)
-			status = 1;
-		metrics_close();
-		app_ctx_free(&ctx);
-		return status;
-	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -465,11 +467,8 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &stop_set, &unblocked);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if ((ep = watch_listener()) == -1) {
-		metrics_close();
-		app_ctx_free(&ctx);
+	if ((ep = watch_listener()) == -1)
 		return 1;
-	}
 	FCGX_InitRequest(&fr, 0, 0);
 
 	memset(&r, 0, sizeof(r));
@@ -483,17 +482,17 @@ fcgi_main(const struct app *app, int argc, char **argv)
 			log_err("accept: %s", strerror(-rc));
 			break;
 		}
-		start = ctx.cfg.slow_request < 0 ? 0 : mono_ms();
+		start_ms = c->cfg.slow_request < 0 ? 0 : mono_ms();
 		metrics_begin();
 		if (read_request(&src, &r, &rs) == 0)
-			app_dispatch(app, &ctx, &r, &rs);
+			app_dispatch(app, c, &r, &rs);
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
 		metrics_end(rs.status);
-		log_slow(&ctx, &r, &rs, start);
+		log_slow(c, &r, &rs, start_ms);
 		served++;
 		big = r.body_len > BIG_REQUEST;
-		end_request(&ctx, &r, &rs);
+		end_request(c, &r, &rs);
 		/* A list of thousands leaves the heap fragmented: give the
 		 * pages back, so a worker's memory stays flat. */
 		if (big)
@@ -502,7 +501,49 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	close(ep);
 	FCGX_Free(&fr, 1);
 	log_info("stopping after %llu requests", served);
+	return 0;
+}
+
+/*
+ * Runs the program app: returns the process exit status, 0 after a
+ * SIGTERM between requests or once a CGI request is answered, 1 when it
+ * could not start.
+ */
+int
+fcgi_main(const struct app *app, int argc, char **argv)
+{
+	struct ctx	 ctx;
+	enum run_mode	 mode;
+	int		 status = 0;
+
+	/* Its routes, for t/make/routes.t: no configuration is read. */
+	if (argv_has(argc, argv, "--routes"))
+		return app_print_routes(app, stdout);
+	log_init(app->name);
+	/* A fixed threshold: large buffers are mapped and unmapped rather
+	 * than kept in the heap (glibc raises it as it goes otherwise). */
+	mallopt(M_MMAP_THRESHOLD, BIG_REQUEST);
+	if (FCGX_Init() != 0) {
+		log_err("FCGX_Init failed");
+		return 1;
+	}
+	mode = run_mode(argc, argv);
+	if (start_program(app, mode, argc, argv, &ctx) == -1)
+		return 1;
+	switch (mode) {
+	case RUN_CGI:
+		status = serve_cgi(app, &ctx);
+		break;
+	case RUN_CHECK:
+		if (ctx.db != NULL && app->needs.db->ready(ctx.db) !=
+		    DB_READY)
+			status = 1;
+		break;
+	case RUN_FASTCGI:
+		status = serve_fastcgi(app, &ctx);
+		break;
+	}
 	metrics_close();
 	app_ctx_free(&ctx);
-	return 0;
+	return status;
 }

@@ -36,7 +36,10 @@
 #include "bounds.h"
 #include "log.h"
 #include "netrange.h"
+#include "part.h"
 #include "util.h"
+
+PART_LINKED(PART_HTTP)
 
 #define WELL_KNOWN_CACHE	64
 #define WELL_KNOWN_TTL		(24 * 3600)	/* spec: sensible default */

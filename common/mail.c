@@ -19,8 +19,11 @@
 #include "log.h"
 #include "mail.h"
 #include "metrics.h"
+#include "part.h"
 #include "secret.h"
 #include "util.h"
+
+PART_LINKED(PART_MAIL)
 
 static struct {
 	CURL			*curl;

@@ -14,6 +14,9 @@
  * accept queue: for TCP from TCP_INFO, for a unix socket from the
  * kernel's socket diagnostics (netlink, by the socket's inode), the
  * figures ss(8) shows as Recv-Q and Send-Q of a listening socket.
+ *
+ * And it decides, from those figures alone, what the supervisor does
+ * with a pool at each tick (pool_plan()).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -333,4 +336,84 @@ pool_listen_queue(int fd, uint64_t *queue, uint64_t *limit)
 	*queue = ti.tcpi_unacked;
 	*limit = ti.tcpi_sacked;
 	return 0;
+}
+
+/* Whether a slot counts as occupied: running, or about to run again. */
+static int
+slot_occupied(enum pool_slot_state s)
+{
+	return s == POOL_SLOT_RUNNING || s == POOL_SLOT_RESTARTING ||
+	    s == POOL_SLOT_STOPPING_RECYCLE;
+}
+
+/*
+ * Decides what pool set in state st does now, into *pl: start workers
+ * while connections wait and every worker is busy (up to max, at most
+ * POOL_GROW_STEP a tick), stop those idle past the timeout (down to min),
+ * and replace one that served max_requests (one a tick, so that a pool
+ * whose workers reach it together is not emptied; never one started
+ * within the second, whose row may still show a predecessor's count).
+ * Without the queue figure every worker busy stands for one waiting,
+ * and one worker stays however long idle.  A worker without a row is
+ * starting (not busy), or after 5 s not counted (rows all taken).
+ */
+void
+pool_plan(const struct pool_settings *set, const struct pool_state *st,
+    struct pool_plan *pl)
+{
+	const struct pool_slot *s;
+	int		 i, recycled = 0, floor, grow, total;
+
+	memset(pl, 0, sizeof(*pl));
+	for (i = 0; i < set->max; i++) {
+		s = &st->slots[i];
+		if (slot_occupied(s->state))
+			pl->total++;
+		if (s->state != POOL_SLOT_RUNNING ||
+		    (!s->has_row && st->now - s->started > 5))
+			continue;
+		pl->running++;
+		if (s->has_row && s->busy)
+			pl->busy++;
+		if (s->has_row && set->max_requests != 0 && !recycled &&
+		    st->now - s->started >= 1 &&
+		    s->served >= set->max_requests) {
+			pl->act[i] = POOL_RECYCLE;
+			recycled = 1;
+		}
+	}
+	floor = set->min;
+	pl->queue = st->queue;
+	if (!st->queue_known) {
+		pl->queue = pl->busy >= pl->running ? 1 : 0;
+		if (floor == 0)
+			floor = 1;
+	}
+	if (pl->queue > 0 && pl->busy >= pl->running && pl->total < set->max) {
+		grow = set->max - pl->total;
+		if ((uint64_t)grow > pl->queue)
+			grow = (int)pl->queue;
+		if (grow > POOL_GROW_STEP)
+			grow = POOL_GROW_STEP;
+		pl->grow = grow;
+		for (i = 0; i < set->max && grow > 0; i++)
+			if (st->slots[i].state == POOL_SLOT_EMPTY) {
+				pl->act[i] = POOL_START;
+				grow--;
+			}
+	}
+	/* Not when it just started more (running <= total < max then). */
+	pl->saturated = pl->queue > 0 && pl->busy >= pl->running &&
+	    pl->total >= set->max && pl->running >= set->max;
+	if (pl->queue != 0)
+		return;
+	for (total = pl->total, i = 0; total > floor && i < set->max; i++) {
+		s = &st->slots[i];
+		if (s->state != POOL_SLOT_RUNNING || pl->act[i] != POOL_KEEP ||
+		    !s->has_row || s->busy ||
+		    s->idle_us < (uint64_t)set->idle * 1000000)
+			continue;
+		pl->act[i] = POOL_STOP_IDLE;
+		total--;
+	}
 }

@@ -17,8 +17,11 @@
 #include "canon.h"
 #include "sign.h"
 #include "ident.h"
+#include "part.h"
 #include "secret.h"
 #include "util.h"
+
+PART_LINKED(PART_KEY)
 
 static struct sign_key *
 sign_key_wrap(EVP_PKEY *pkey, const char *id)

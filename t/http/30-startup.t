@@ -89,8 +89,8 @@ my $newest = (sort { $a <=> $b } map { /(\d{3})_/ ? $1 + 0 : () }
 is(`psql -X -A -t -h $dir/pgsock -U sigil -d sigil_fresh -c "SELECT max(version) FROM schema_migrations"`,
     "$newest\n", 'nor a schema_migrations row');
 
-# A program links only the parts it uses (common/app.c refers to the
-# database, HTTP and mail weakly): sigil-status has neither libpq nor
+# A program links only the parts its struct app names (common/app.c
+# reaches them through the tables named there): sigil-status has neither libpq nor
 # libcurl nor ICU, and still serves; sigil-lookup has libpq.  Only
 # sigil-validate, which parses phone numbers, carries libphonenumber and
 # with it ICU and the C++ runtime (case folding is libunistring's, which

@@ -38,8 +38,8 @@ static const struct route routes[] = {
 	{ METHOD_POST, API_V1 | API_V2 | API_V1_ALWAYS, "sign", h_any,
 	    AUTH_NONE },
 };
-static const struct app test_app = { "test", 0, routes,
-    sizeof(routes) / sizeof(routes[0]), NULL };
+static const struct app test_app = { "test", routes,
+    sizeof(routes) / sizeof(routes[0]), { 0 } };
 
 /* Dispatches method path?query; returns the status, body in *body. */
 static int
