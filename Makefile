@@ -68,7 +68,9 @@ LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 -include config.mk
 
 COMMON	 = app b64 buf canon cfg db dbaccount dbbind dbinvite dbsession dbstmt email fcgi http ident invmail invpolicy j2 json log mail metrics mxerr netrange part part_db part_http part_key part_mail pool ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix xmkeys
-PROGRAMS = status pubkey account validate bind lookup invite
+# The programs that serve routes: the rows of deploy/programs (one C file
+# each, cgi/NAME.c).
+PROGRAMS = $(shell sh deploy/gen-routes -l)
 DAEMONS	 = notify supervise
 TOOLS	 = canon-email
 UNITS	 = $(sort $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c)))
@@ -79,7 +81,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all check check-apache check-cgi check-fcgid check-lighttpd test test-unit sanitize valgrind fuzz lint \
+.PHONY: all routes check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
 	bench run deps deps-all clean
 
 all: $(PROG_BINS)
@@ -124,6 +126,13 @@ deps:
 	@$(INSTALL_DEPS) build
 deps-all: deps
 	@$(INSTALL_DEPS) all
+
+# The web fronts' routing, the limits' paths, the workers file and the
+# systemd target, from the table of programs (deploy/programs); the
+# generated parts are kept in git, and t/make/routes.t fails when they
+# are not up to date.
+routes:
+	sh deploy/gen-routes
 
 # The build checks, the unit tests, then the HTTP tests through a real
 # stack.
@@ -208,7 +217,7 @@ SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
 	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
-	  deploy/sigil-key-common deploy/sigil-shared-bundle
+	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes
 
 lint: deps-all
 	shellcheck -S warning -x $(SCRIPTS)

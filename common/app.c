@@ -249,6 +249,35 @@ gate(struct ctx *c, enum route_auth auth, struct req *r, struct resp *rs)
  * with the wrong method, 200 {} to OPTIONS on a known path, 400 for a bad
  * query string.  Always leaves a response in rs.
  */
+/*
+ * Prints app's routes, one full path a line, for each API a route is
+ * served on (sigil-NAME --routes; t/make/routes.t compares them with
+ * the web fronts' routing, made from deploy/programs).  A "*" segment
+ * stays "*".  Returns 0, or 1 when out could not be written.
+ */
+int
+app_print_routes(const struct app *app, FILE *out)
+{
+	static const struct {
+		unsigned	 bit;
+		const char	*prefix;
+	} apis[] = {
+		{ API_V1, "/_matrix/identity/api/v1" },
+		{ API_V2, "/_matrix/identity/v2" },
+		{ API_ROOT, "/_matrix/identity" },
+		{ API_OPS, "/_sigil" },
+	};
+	size_t	 i, j;
+
+	for (i = 0; i < app->nroutes; i++)
+		for (j = 0; j < sizeof(apis) / sizeof(apis[0]); j++)
+			if (app->routes[i].apis & apis[j].bit)
+				fprintf(out, "%s%s%s\n", apis[j].prefix,
+				    app->routes[i].path[0] != '\0' ? "/" : "",
+				    app->routes[i].path);
+	return fflush(out) == 0 && !ferror(out) ? 0 : 1;
+}
+
 void
 app_dispatch(const struct app *app, struct ctx *c, struct req *r,
     struct resp *rs)

@@ -8,6 +8,7 @@
 #define SIGIL_APP_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cfg.h"
 #include "db.h"
@@ -139,6 +140,7 @@ struct app {
 	struct app_needs	 needs;
 };
 
+int	 app_print_routes(const struct app *, FILE *);
 void	 app_dispatch(const struct app *, struct ctx *, struct req *,
 	    struct resp *);
 struct db_auth_check

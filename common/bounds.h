@@ -1,6 +1,8 @@
 /*
  * Every bound that sigil puts on its input, in one place.  Each limit says
- * where its number comes from; nginx's client_max_body_size mirrors MAX_BODY.
+ * where its number comes from.  The web fronts' body caps are MAX_BODY,
+ * written into their configuration by deploy/gen-routes, which reads the
+ * number here: keep it a product of plain integers.
  */
 #ifndef SIGIL_BOUNDS_H
 #define SIGIL_BOUNDS_H

@@ -516,6 +516,9 @@ fcgi_main(const struct app *app, int argc, char **argv)
 	enum run_mode	 mode;
 	int		 status = 0;
 
+	/* Its routes, for t/make/routes.t: no configuration is read. */
+	if (argv_has(argc, argv, "--routes"))
+		return app_print_routes(app, stdout);
 	log_init(app->name);
 	/* A fixed threshold: large buffers are mapped and unmapped rather
 	 * than kept in the heap (glibc raises it as it goes otherwise). */
