@@ -30,7 +30,7 @@ mkdir "$clone/t" or die;
 system('cp', '-R', "$top/deploy", "$top/sql", "$top/templates", $clone) == 0
     or die;
 system('cp', '-R', "$top/t/lib", "$clone/t/") == 0 or die;
-my $dir = "$clone/.run";
+our $dir = "$clone/.run";
 
 sub free_port {
 	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
@@ -143,9 +143,19 @@ is(left_on($real), '', 'and nothing of it runs');
 
 # --- A directory every user reaches stays where it is ------------------
 my $plain = "$place/plain";
-$out = `SIGIL_STACK_PLACE='$place' '$clone/deploy/sigil-stack' config '$plain' $port 2>&1`;
-is($?, 0, 'a reachable directory: config works') or diag($out);
-ok(-d $plain && !-l $plain && -f "$plain/sigil.conf",
-    'and it stays a directory of its own');
+{
+	local $dir = $plain;
+	($out, $ok) = stack('start');
+	$started = 1;
+	ok($ok, 'a stack in a directory every user reaches starts') or
+	    diag($out);
+	ok(-d $plain && !-l $plain && -f "$plain/pg/PG_VERSION",
+	    'and its data stays there');
+	is(join(' ', glob("$place/run.*")), $real, 'nothing else under the place');
+	($out, $ok) = stack('stop');
+	$started = 0;
+	ok($ok, 'it stops') or diag($out);
+	is(left_on($plain), '', 'and nothing of it runs');
+}
 
 done_testing();
