@@ -242,8 +242,9 @@ bench: deps-all all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \
 # The dev stack keeps its data in .run/ (git-ignored) between runs.
 RUN_DIR	?= $(CURDIR)/.run
 RUN_PORT ?= 8090
+RUN_MAIL_PORT ?= 8025
 run: deps-all all
-	SIGIL_BUILD=$(BUILD) SIGIL_MAIL_PORT=8025 deploy/sigil-stack run $(RUN_DIR) $(RUN_PORT)
+	SIGIL_BUILD=$(BUILD) SIGIL_MAIL_PORT=$(RUN_MAIL_PORT) deploy/sigil-stack run $(RUN_DIR) $(RUN_PORT)
 
 clean:
 	rm -rf build build-asan

@@ -12,7 +12,8 @@ my $v1 = '/_matrix/identity/api/v1';
 my ($bin) = sort { $b cmp $a } glob('/usr/lib/postgresql/*/bin');
 my $sb = "$dir/standby";
 my $sock = "$dir/standby-sock";
-my $as_pg = $> == 0 ? 'runuser -u postgres --' : '';
+# From /, which postgres can enter (the clone may be in root's 0700 home).
+my $as_pg = $> == 0 ? 'cd / && runuser -u postgres --' : '';
 
 mkdir $sock;
 mkdir $sb, 0700;
