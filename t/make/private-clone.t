@@ -27,7 +27,8 @@ chmod 0755, $place or die;
 my $clone = "$home/sigil";
 mkdir $clone or die;
 mkdir "$clone/t" or die;
-system('cp', '-R', "$top/deploy", "$top/sql", "$top/templates", $clone) == 0
+system('cp', '-R', "$top/deploy", "$top/sql", "$top/templates",
+    "$top/common", $clone) == 0	# common/: gen-routes reads MAX_BODY
     or die;
 system('cp', '-R', "$top/t/lib", "$clone/t/") == 0 or die;
 our $dir = "$clone/.run";
