@@ -246,11 +246,9 @@ cfg_path(int argc, char *const *argv)
 	const char	*env;
 	char		*slash;
 	ssize_t		 n;
-	int		 i;
 
-	for (i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "-c") == 0)
-			return argv[i + 1];
+	if ((env = argv_value(argc, argv, "-c")) != NULL)
+		return env;
 	if ((env = getenv("SIGIL_CONFIG")) != NULL && *env != '\0')
 		return env;
 	n = readlink("/proc/self/exe", beside, sizeof(beside) - 1);

@@ -197,6 +197,7 @@ struct db_outbox {
 	char	*destination;		/* owned */
 	char	*body;			/* owned */
 	int64_t	 attempts;
+	char	*last_error;		/* owned; "" before the first failure */
 };
 
 enum db_res	 db_ephemeral_key_exists(struct db *db, const char *public_key,

@@ -58,8 +58,8 @@ is(psql("SELECT string_agg(public_key, ',' ORDER BY public_key) FROM"
     'cleankeyforever,cleankeyheld,cleankeynew',
     'an expired key without an invite went; the others stayed');
 $out = `deploy/sigil-cleanup 'host=$dir/pgsock dbname=sigil user=sigil' 2>&1`;
-like($out, qr/removed 0 sessions, 0 rate-limit counters, 0 expired tokens, 0 undeliverable onbinds, 0 expired invites, 0 ephemeral keys/,
-    'a second run finds nothing');
+is($out, '', 'a second run finds nothing, and says nothing (cron mails '
+    . 'what a job prints)');
 psql('DELETE FROM onbind_outbox WHERE id > 900000');
 psql("DELETE FROM invites WHERE token LIKE 'clean%'");
 psql("DELETE FROM ephemeral_public_keys WHERE public_key LIKE 'cleankey%'");
