@@ -855,12 +855,12 @@ reopen_logs(void)
 	size_t	 k;
 	int	 i;
 
-	log_reopen();
-	say("log file opened again (SIGUSR1)");
 	for (k = 0; k < nprogs; k++)
 		for (i = 0; i < progs[k].max; i++)
 			if (progs[k].w[i].pid > 0)
 				kill(progs[k].w[i].pid, SIGUSR1);
+	log_reopen();
+	say("log file opened again (SIGUSR1), and the workers asked to");
 }
 
 /*

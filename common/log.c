@@ -34,9 +34,17 @@ under_journald(void)
 	const char		*js = getenv("JOURNAL_STREAM");
 	unsigned long long	 dev, ino;
 	struct stat		 st;
+	char			*end;
 
-	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
-	    fstat(STDERR_FILENO, &st) == -1)
+	if (js == NULL || fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	errno = 0;
+	dev = strtoull(js, &end, 10);
+	if (errno != 0 || end == js || *end != ':')
+		return 0;
+	js = end + 1;
+	ino = strtoull(js, &end, 10);
+	if (errno != 0 || end == js || *end != '\0')
 		return 0;
 	return (unsigned long long)st.st_dev == dev &&
 	    (unsigned long long)st.st_ino == ino;
@@ -74,7 +82,8 @@ open_as_stderr(const char *path)
 
 /*
  * Remembers path as the file stderr writes to, and opens it again by
- * that name on SIGUSR1.  path is borrowed for life.
+ * that name on SIGUSR1 (NULL: none, SIGUSR1 does nothing).  path is
+ * borrowed for life.
  */
 static void
 reopen_on_usr1(const char *path)
@@ -93,7 +102,8 @@ reopen_on_usr1(const char *path)
  * Sets the program name shown on every line (name is borrowed for life)
  * and sees where lines go: under journald they carry no time; in a
  * worker of sigil-supervise -l, SIGIL_LOG_FILE names the file its
- * inherited stderr is, to open again on SIGUSR1.
+ * inherited stderr is, to open again on SIGUSR1 (which, without it,
+ * does nothing).
  */
 void
 log_init(const char *name)
@@ -102,8 +112,10 @@ log_init(const char *name)
 
 	log_name = name;
 	log_journal = under_journald();
-	if ((path = getenv(LOG_FILE_ENV)) != NULL && *path == '/')
-		reopen_on_usr1(path);
+	/* Always taken, so that a rotation's SIGUSR1 never ends a program
+	 * that writes to no file of its own. */
+	path = getenv(LOG_FILE_ENV);
+	reopen_on_usr1(path != NULL && *path == '/' ? path : NULL);
 }
 
 /*
