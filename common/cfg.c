@@ -177,6 +177,7 @@ static const struct cfg_key cfg_keys[] = {
 	INT("http_budget", http_budget, b_budget, "8"),
 	INT("http_key_failure_ttl", http_key_failure_ttl, b_seconds, "60"),
 	INT("onbind_concurrency", onbind_concurrency, b_count, "8"),
+	INT("health_notify_age", health_notify_age, b_seconds, "300"),
 	{ KEY("metrics_dir", CFG_STRING, metrics_dir, 0) },
 	INT("slow_request", slow_request, b_seconds_or_off, NULL),
 };
@@ -246,11 +247,9 @@ cfg_path(int argc, char *const *argv)
 	const char	*env;
 	char		*slash;
 	ssize_t		 n;
-	int		 i;
 
-	for (i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "-c") == 0)
-			return argv[i + 1];
+	if ((env = argv_value(argc, argv, "-c")) != NULL)
+		return env;
 	if ((env = getenv("SIGIL_CONFIG")) != NULL && *env != '\0')
 		return env;
 	n = readlink("/proc/self/exe", beside, sizeof(beside) - 1);

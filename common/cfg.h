@@ -116,6 +116,9 @@ struct cfg {
 	int64_t	 http_budget;		/* seconds for a request's outbound */
 	int64_t	 http_key_failure_ttl;	/* seconds a failed key fetch holds */
 	int64_t	 onbind_concurrency;	/* deliveries in flight at once */
+	int64_t	 health_notify_age;	/* seconds sigil-notify's figures
+					   stay fresh for /_sigil/health;
+					   0: not checked */
 	struct cfg_rate ratelimit[RATELIMIT__MAX]; /* key ratelimit_<name> */
 };
 

@@ -62,6 +62,8 @@ static const struct {
 	{ "invite_redact_domain", 1, 1000,
 	    "want a whole number from 1 to 1000" },
 	{ "onbind_concurrency", 1, 1000, "want a whole number from 1 to 1000" },
+	{ "health_notify_age", 0, 3153600000LL,
+	    "want a whole number of seconds" },
 	{ "sms_code_length", 6, 12, "want 6 to 12 digits" },
 	{ "lookup_max_addresses", 1, 100000, "want 1 to 100000" },
 	{ "http_budget", 1, 12,
@@ -106,6 +108,7 @@ static const struct {
 	{ "http_budget", "8" },
 	{ "http_key_failure_ttl", "60" },
 	{ "onbind_concurrency", "8" },
+	{ "health_notify_age", "300" },
 };
 
 /* The default key name has always had, or NULL. */
@@ -343,7 +346,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 64, "64 keys");
+	is_int((long long)i, 65, "65 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
