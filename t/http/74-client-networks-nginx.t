@@ -73,7 +73,9 @@ END {
 	    '-p', $t, '-c', "$t/nginx.conf", '-s', 'stop') if defined $t;
 }
 
-my $http = HTTP::Tiny->new(timeout => 10);
+# A connection per request: a kept-alive one the server closes between
+# two would be a 599 here.
+my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
 sub status_from {
 	my ($client) = @_;
 	return $http->get("http://127.0.0.1:$port/limited",
