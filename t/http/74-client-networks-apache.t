@@ -13,7 +13,9 @@
 # ModSecurity sees it for a client connecting from there.  The rules'
 # numbers are the test's (a burst of 3 and no decay, so that a slow
 # machine's requests cannot leak out of the limit): from one client the
-# fourth request to a writing path is 429.
+# fourth request to a writing path is 429.  The shipped exempt list is
+# kept as shipped, so Apache must start with it (ModSecurity 2.9 refused
+# the old default, 0.0.0.0/32).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -44,8 +46,7 @@ close $fh;
 like($text, qr/initcol:ip=%\{TX\.sigil_client\}/,
     'the shipped rate limit counts the client key');
 $text =~ s/\@DATADIR\@/$t\/modsec/g;
-# As the stack has it (ModSecurity refuses the shipped 0.0.0.0/32).
-$text =~ s/^Define SIGIL_LIMIT_EXEMPT .*/Define SIGIL_LIMIT_EXEMPT 127.0.0.1/m;
+# The shipped exempt list stays: Apache must start with it.
 $text =~ s/^Define SIGIL_WRITE_BURST .*/Define SIGIL_WRITE_BURST 3/m;
 $text =~ s/^Define SIGIL_WRITE_RATE .*/Define SIGIL_WRITE_RATE 0/m;
 spew("$t/limits.conf", $text);
