@@ -1,5 +1,5 @@
 # nginx's per-client limits count an IPv6 client by its /64, as sigil's
-# own do (t/http/74-client-networks.t): the key $sigil_limit_key of
+# own do (t/http/73-client-networks.t): the key $sigil_limit_key of
 # deploy/nginx-sigil-upstreams.conf.in, which the shipped limit_conn and
 # limit_req zones use, is the same for every address of one /64, in
 # whichever text form (2001:db8::a, 2001:db8:0:0:1::), and another for

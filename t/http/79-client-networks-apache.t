@@ -1,6 +1,6 @@
 # Apache's per-client rate limit (ModSecurity, deploy/apache-sigil-
 # limits.conf.in) counts an IPv6 client by its /64, as sigil's own limits
-# do (t/http/74-client-networks.t): the rules that make the collection's
+# do (t/http/73-client-networks.t): the rules that make the collection's
 # key from REMOTE_ADDR's text give every address of one /64 the same
 # key, in whichever text form, and another /64 another; an IPv4 address
 # is a client alone, and its mapped form (::ffff:a.b.c.d) the same one.
