@@ -22,6 +22,7 @@ use lib 't/lib';
 use HTTP::Tiny;
 use Test::More;
 use SigilTest;
+use ClientNetworks;
 
 plan skip_all => 'no Apache with ModSecurity and mod_remoteip here'
     unless -x '/usr/sbin/apache2'
@@ -99,37 +100,6 @@ sub status_from {
 	undef $http if $s != 404;
 	return $s == 404 ? 'ok' : $s;
 }
-sub statuses { join ' ', map { status_from($_) } @_ }
-
-my $run = sprintf('%x', $$ % 0xffff + 1);
-is(statuses("2001:db8:$run:1::1", "2001:db8:$run:1:ffff:ffff:ffff:ffff",
-    "2001:db8:$run:1:a:b:c:d", "2001:db8:$run:1::99"), 'ok ok ok 429',
-    'four addresses of one /64: the fourth is 429, one client');
-is(statuses("2001:db8:$run:2::1"), 'ok', 'another /64 is another client');
-is(statuses("2001:db8:$run:1::1"), '429', '... and the first is still limited');
-# Every place of the "::" in a /64's first four hextets.
-my @forms = (
-	['2001:db8::a', '2001:db8:0:0:1::', '2001:db8::1:2:3:4',
-	    '2001:DB8:0:0:ffff::5'],
-	['2001:db8:7::1', '2001:db8:7:0:1::', '2001:db8:7:0:1:2:3:4',
-	    '2001:db8:7::9:9'],
-	['2001::1', '2001::1:0:0:1', '2001:0:0:0:a:b:c:d', '2001::5:6:7:8'],
-	['2001::1:2:3:4:5', '2001:0:0:1::', '2001:0:0:1:ffff::',
-	    '2001::1:0:0:0:1'],
-	['::1', '::a:b:c:d', '::', '0:0:0:0:1::'],
-	['::7:1:2:3:4', '0:0:0:7::', '::7:0:0:0:1', '0:0:0:7:1:1:1:1'],
-	['::6:7:1:2:3:4', '0:0:6:7::', '::6:7:0:0:0:1', '0:0:6:7:f:f:f:f'],
-);
-for my $f (@forms) {
-	is(statuses(@$f), 'ok ok ok 429', "one /64: @$f");
-}
-is(statuses('2001:db8:0:1::a'), 'ok', '2001:db8:0:1::/64 is another');
-is(statuses('::8:1:2:3:4', '2001:0:0:2::'), 'ok ok',
-    'and the networks beside those');
-my $v4 = '198.51.100.' . ($$ % 200 + 1);
-is(statuses($v4, $v4, "::ffff:$v4", $v4), 'ok ok ok 429',
-    'an IPv4 address and its mapped form: one client');
-my $other = '198.51.100.' . (($$ + 1) % 200 + 1);
-is(statuses($other), 'ok', 'the next IPv4 address is another client');
+client_network_checks(\&status_from);
 
 done_testing();
