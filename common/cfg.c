@@ -14,6 +14,7 @@
 
 #include "b64.h"
 #include "cfg.h"
+#include "clientnet.h"
 #include "ident.h"
 #include "json.h"
 #include "sign.h"
@@ -63,6 +64,8 @@ static const struct cfg_bounds b_code_length = { 6, 12, 0,
 	"want 6 to 12 digits" };
 static const struct cfg_bounds b_lookup_cap = { 1, 100000, 0,
 	"want 1 to 100000" };
+static const struct cfg_bounds b_v6_prefix = { CLIENTNET_PREFIX_MIN,
+	CLIENTNET_PREFIX_MAX, 0, "want a prefix length from 32 to 128" };
 static const struct cfg_bounds b_budget = { 1, 12, 0,
 	"want 1 to 12 seconds (the web server gives a request 15)" };
 
@@ -134,6 +137,7 @@ static const struct cfg_key cfg_keys[] = {
 	INT("max_token_attempts", max_token_attempts, b_count, "10"),
 	RATE(RATELIMIT_ADDRESS, "10 3600"),
 	RATE(RATELIMIT_REQUESTER, "50 3600"),
+	INT("client_ipv6_prefix", client_ipv6_prefix, b_v6_prefix, "64"),
 	{ KEY("sms_gateway", CFG_CHOICE, sms_gateway, 0),
 	    .def = "none", .choices = sms_gateways },
 	{ KEY("sms_url", CFG_URL, sms_url, 0) },

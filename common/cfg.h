@@ -82,6 +82,7 @@ struct cfg {
 	char	*default_brand;
 	char	*next_link_hosts[MAX_LIST];	/* empty: any host */
 	size_t	 n_next_link_hosts;
+	int64_t	 client_ipv6_prefix;	/* an IPv6 client: its /N (clientnet.h) */
 	int64_t	 max_token_attempts;	/* wrong tokens before a session dies */
 	char	*sms_gateway;		/* none, webhook or twilio */
 	char	*sms_url;		/* the webhook, or Twilio's API base */

@@ -68,6 +68,7 @@ static const struct {
 	{ "lookup_max_addresses", 1, 100000, "want 1 to 100000" },
 	{ "http_budget", 1, 12,
 	    "want 1 to 12 seconds (the web server gives a request 15)" },
+	{ "client_ipv6_prefix", 32, 128, "want a prefix length from 32 to 128" },
 };
 
 /* The defaults, as they have always been; a key not here has none. */
@@ -83,6 +84,7 @@ static const struct {
 	{ "max_token_attempts", "10" },
 	{ "ratelimit_address", "10 3600" },
 	{ "ratelimit_requester", "50 3600" },
+	{ "client_ipv6_prefix", "64" },
 	{ "sms_gateway", "none" },
 	{ "sms_code_length", "6" },
 	{ "ratelimit_msisdn", "5 3600" },
