@@ -348,7 +348,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 65, "65 keys");
+	is_int((long long)i, 66, "66 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
