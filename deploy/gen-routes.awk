@@ -321,11 +321,14 @@ function emit_errors(    i, s) {
 		# cannot go to a named location before it has chosen one).
 		for (i = 1; i <= ne; i++)
 			line("error_page " estatus[i] " /_sigil_error/" estatus[i] ";")
+		# nginx's own codes, which go out as 400: 494 a header too
+		# large (431's body), 497 plain HTTP to an HTTPS port.
 		line("error_page 494 /_sigil_error/494;")
+		line("error_page 497 /_sigil_error/497;")
 		for (i = 1; i <= ne; i++)
 			errloc("location = /_sigil_error/" estatus[i], estatus[i], estatus[i])
-		# nginx's own 494 (a header too large) goes out as 400.
 		errloc("location = /_sigil_error/494", 400, 431)
+		errloc("location = /_sigil_error/497", 400, 400)
 	} else if (ekind == "apache-docs" || ekind == "htaccess-docs") {
 		# Apache's, by the path its error documents are served at.
 		s = ekind == "apache-docs" ? "/_sigil_error/" : "/sigil/errors/"

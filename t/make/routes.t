@@ -151,7 +151,8 @@ for my $st (@statuses) {
 	    "nginx's /_sigil_error/$st says what $st.json says");
 }
 # ... every front's list of error pages is every status of deploy/errors
-# (nginx's server adds its own 494, a header too large), generated.
+# (nginx's server adds its own 494, a header too large, and 497, plain
+# HTTP to an HTTPS port), generated.
 for ([ 'sigil-location.conf', qr/^error_page (\d+) \@sigil_\1;$/m ],
     [ 'nginx-sigil-server.conf.in', qr{^error_page (\d+) /_sigil_error/\1;$}m ],
     [ 'apache-sigil.conf.in', qr{^ErrorDocument (\d+) /_sigil_error/\1\.json$}m ],
@@ -159,7 +160,7 @@ for ([ 'sigil-location.conf', qr/^error_page (\d+) \@sigil_\1;$/m ],
 	my ($f, $re) = @$_;
 	my $conf = slurp("deploy/$f");
 	my @got = $conf =~ /$re/g;
-	is_deeply([sort grep { $_ ne '494' } @got], [sort @table_statuses],
+	is_deeply([sort grep { !/^49[47]$/ } @got], [sort @table_statuses],
 	    "$f: an error page for every status of deploy/errors");
 	my $hand = join '', grep { /^\s*(error_page|ErrorDocument)\s/ }
 	    split /^/, strip_generated($conf);
@@ -169,6 +170,8 @@ like($server, qr{^error_page 494 /_sigil_error/494;$}m,
     "nginx-sigil-server.conf.in: nginx's 494 too");
 like($server, qr{^location = /_sigil_error/494 \{\n(?:\t[^\n]*\n)*?\treturn 400 '\Q${\ slurp('deploy/apache-errors/431.json')}\E';}m,
     '... as 400 with the body of 431');
+like($server, qr{^location = /_sigil_error/497 \{\n(?:\t[^\n]*\n)*?\treturn 400 '\Q${\ slurp('deploy/apache-errors/400.json')}\E';}m,
+    "and its 497 (plain HTTP to the HTTPS port) as 400");
 
 # No hand-kept copy of a route or an error body anywhere under deploy/:
 # outside the generated parts and the comments, no file names a route
