@@ -81,6 +81,10 @@ if (`nm -A $build/libsigil.a 2>/dev/null` =~ /__asan_/) {
 	    . '-fno-sanitize-recover=all -fno-omit-frame-pointer',
 	    'CFLAGS=-O1 -g';
 }
+sub slurp { open(my $fh, '<', $_[0]) or die "$_[0]: $!"; local $/; <$fh> }
+ok(!grep({ /sigil[-_]hello/ } map { slurp("$copy/deploy/$_") }
+    qw(nginx-sigil-locations.conf.in apache-sigil.conf.in
+    shared-hosting/.htaccess)), 'no front routes it before make routes');
 my $out = `cd '$copy' && make routes 2>&1`;
 is($?, 0, 'make routes') or diag($out);
 $out = `cd '$copy' && make @{[map { "'$_'" } @flags]} all 2>&1`;
