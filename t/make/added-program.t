@@ -10,9 +10,10 @@ use warnings;
 use Cwd qw(abs_path getcwd);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP ();
 use Test::More;
+use lib 't/lib';
+use SigilStack;
 
 my $top = getcwd();
 my $build = abs_path($ENV{SIGIL_BUILD} // 'build');
@@ -97,11 +98,6 @@ is(`sh '$copy/deploy/gen-routes' -p /_matrix/identity/v2/hello`, "hello\n",
     'the table sends its route to it');
 
 # 4. A stack on the copy under each front.
-sub free_port {
-	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
-	    or die "no free port: $!";
-	return $s->sockport;
-}
 my ($port, $mail_port) = (free_port(), free_port());
 my $dir = "$tmp/run";
 my $url = "http://127.0.0.1:$port/_matrix/identity";
@@ -111,14 +107,9 @@ my $http = HTTP::Tiny->new(timeout => 30);
 # output and whether it worked.
 sub stack {
 	my ($cmd, $front) = @_;
-	local $ENV{SIGIL_BUILD} = "$copy/build";
-	local $ENV{SIGIL_PG_FAST} = 1;
-	local $ENV{SIGIL_WORKERS} = 1;
-	local $ENV{SIGIL_MAIL_PORT} = $mail_port;
-	local $ENV{SIGIL_FRONT} = $front // 'nginx';
-	my $port_arg = $cmd eq 'start' ? $port : '';
-	my $o = `'$copy/deploy/sigil-stack' $cmd '$dir' $port_arg 2>&1`;
-	return ($o, $? == 0);
+	return sigil_stack("$copy/deploy/sigil-stack", $cmd, $dir, $port,
+	    SIGIL_BUILD => "$copy/build", SIGIL_WORKERS => 1,
+	    SIGIL_MAIL_PORT => $mail_port, SIGIL_FRONT => $front // 'nginx');
 }
 my $started = 0;
 END { stack('stop') if $started }
