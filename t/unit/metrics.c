@@ -4,7 +4,7 @@
  * back summed (a path served for GET and POST is two routes, each with
  * its own counts); a second worker (a process) beside it, whose counts outlive
  * it; a changed route table starts a new file; a foreign file is
- * skipped; a folder that cannot be used is an error naming it.  Events
+ * skipped; a folder that cannot be used is an error naming it for -t, and a worker serves uncounted without it.  Events
  * (mails, texts, database) and refusals counted by limit name, a limit
  * not of the configuration as "other", nothing while off; sigil-notify's
  * file: the outbox, deliveries and events, kept over runs, a dead
@@ -322,10 +322,16 @@ main(void)
 	ok(metrics_open("/dev/null", APP1, 0, err, sizeof(err)) == -1 &&
 	    strstr(err, "/dev/null") != NULL, "-t: not a folder: %s", err);
 
-	/* A folder that does not exist. */
-	ok(metrics_open("/nonexistent/sigil", APP1, 1, err,
+	/* A folder that does not exist: an error for -t; a worker says so
+	 * in its log and serves uncounted. */
+	ok(metrics_open("/nonexistent/sigil", APP1, 0, err,
 	    sizeof(err)) == -1 && strstr(err, "/nonexistent/sigil") != NULL,
-	    "a missing folder is an error naming it: %s", err);
+	    "-t: a missing folder is an error naming it: %s", err);
+	ok(metrics_open("/nonexistent/sigil", APP1, 1, err,
+	    sizeof(err)) == 0, "a worker serves on without it");
+	metrics_begin();
+	metrics_end(200);
+	metrics_close();
 	ok(metrics_read("/nonexistent/sigil", &progs, &n, err,
 	    sizeof(err)) == -1, "and cannot be read");
 
