@@ -4,8 +4,10 @@
  * back summed (a path served for GET and POST is two routes, each with
  * its own counts); a second worker (a process) beside it, whose counts outlive
  * it; a changed route table starts a new file; a foreign file is
- * skipped; a folder that cannot be used is an error naming it for -t, and a worker serves uncounted without it.  Events
- * (mails, texts, database) and refusals counted by limit name, a limit
+ * skipped; a folder that cannot be used is an error naming it for -t,
+ * and a worker serves uncounted without it; a file truncated under a
+ * worker costs it no more than the request then under way (it counts on
+ * in a new file).  Events (mails, texts, database) and refusals counted by limit name, a limit
  * not of the configuration as "other", nothing while off; sigil-notify's
  * file: the outbox, deliveries and events, kept over runs, a dead
  * writer told apart.
@@ -339,6 +341,25 @@ main(void)
 	metrics_close();
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640,
 	    "the file is 0640");
+
+	/* Truncated under the worker (SIGBUS on the next write, without
+	 * the guard): it lives, and counts on in a new file. */
+	ok(metrics_open(dir, APP1, 1, err, sizeof(err)) == 0, "opens");
+	metrics_begin();
+	metrics_end(200);
+	ok(truncate(path, 0) == 0, "the file is truncated");
+	metrics_begin();
+	metrics_route(0, API_V1, METHOD_GET);
+	metrics_end(200);
+	metrics_begin();
+	metrics_route(0, API_V1, METHOD_GET);
+	metrics_end(200);
+	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 1 &&
+	    progs[0].nworkers == 1 &&
+	    route(&progs[0], "v1/thing")->cls[0] == 1,
+	    "the worker lives and counts the next request in a new file");
+	free(progs);
+	metrics_close();
 	unlink(path);
 	rmdir(dir);
 	return done_testing();
