@@ -87,6 +87,7 @@ read_all(const struct ctx *c, struct resp *rs, struct metrics_program **progs,
 		resp_err(rs, MX_UNKNOWN, "The metrics could not be read");
 		return -1;
 	}
+	said[0] = '\0';
 	return 0;
 }
 

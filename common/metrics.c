@@ -261,7 +261,7 @@ detach(void)
  * Opens the counters of the program name, whose route table is the n
  * routes of rt (copied), under dir, and with claim takes a worker row;
  * without (-t, perhaps run by another user than the workers) only checks
- * that dir is a folder to trust (shmfile_dir_open()) that it may write,
+ * that dir is a folder to trust (shmfile_dir_check()) that it may write,
  * and makes no file.  dir NULL: metrics off, returns 0.  Returns 0, or
  * -1 with why in err: only without claim, since a worker that cannot
  * use dir says why here and serves uncounted (see the top).  A program
@@ -272,16 +272,14 @@ metrics_open(const char *dir, const char *name, const struct metrics_path *rt,
     size_t n, int claim, char *err, size_t errlen)
 {
 	char	 why[512];
-	int	 dfd;
 
 	if (dir == NULL)
 		return 0;
 	if (!claim) {
-		if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1) {
+		if (shmfile_dir_check(dir, why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "metrics_dir: %s", why);
 			return -1;
 		}
-		close(dfd);
 		if (access(dir, W_OK | X_OK) == -1) {
 			snprintf(err, errlen, "metrics_dir: %s: %s", dir,
 			    strerror(errno));

@@ -58,6 +58,8 @@ static _Atomic unsigned	 losses;	/* mappings lost so far */
 static struct sigaction	 old_bus;
 static int		 bus_installed;
 
+static int	 dir_open(const char *, int, char *, size_t);
+
 /*
  * SIGBUS: when the faulting address is in a guarded mapping, the
  * mapping becomes private zeroed memory (the access then goes on) and is
@@ -200,6 +202,30 @@ shmfile_lost(const void *m)
 int
 shmfile_dir_open(const char *dir, char *why, size_t whylen)
 {
+	return dir_open(dir, 0, why, whylen);
+}
+
+/*
+ * Checks the folder dir as shmfile_dir_open() would for the programs'
+ * user, from a check (-t) that root may run for them: as root, a folder
+ * of another user is taken to be theirs, and only its mode is judged.
+ * Returns 0, or -1 with why in why.
+ */
+int
+shmfile_dir_check(const char *dir, char *why, size_t whylen)
+{
+	int	 fd;
+
+	if ((fd = dir_open(dir, geteuid() == 0, why, whylen)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* shmfile_dir_open(), of any owner with any_owner. */
+static int
+dir_open(const char *dir, int any_owner, char *why, size_t whylen)
+{
 	struct stat	 st;
 	int		 fd, saved;
 
@@ -212,7 +238,7 @@ shmfile_dir_open(const char *dir, char *why, size_t whylen)
 		errno = saved;
 		return -1;
 	}
-	if (st.st_uid != geteuid() && st.st_uid != 0)
+	if (!any_owner && st.st_uid != geteuid() && st.st_uid != 0)
 		snprintf(why, whylen, "%s: refused: owned by uid %ld, not by "
 		    "this process's user (uid %ld) or root", dir,
 		    (long)st.st_uid, (long)geteuid());

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 int	 shmfile_dir_open(const char *, char *, size_t);
+int	 shmfile_dir_check(const char *, char *, size_t);
 int	 shmfile_check(int, size_t, char *, size_t);
 void	*shmfile_create(int, const char *, size_t, const void *, size_t,
 	    mode_t, int *);

@@ -5,7 +5,8 @@
  * others or another user's is refused to a reader and replaced by a
  * writer, never followed or written through), and a mapping whose file
  * is truncated under it does not kill the process (reading or writing),
- * while a SIGBUS outside the guarded mappings still does.  The cases of
+ * while a SIGBUS outside the guarded mappings still does.  Root's -t
+ * judges another user's folder by its mode only.  The cases of
  * another owner need root (chown to nobody); they are skipped otherwise.
  */
 #include <errno.h>
@@ -248,8 +249,18 @@ main(void)
 		    "chown");
 		ok(dir_refused(folder("theirs", 0755), "owned by uid"),
 		    "another user's folder, 0755: refused");
-	} else
+		/* -t as root, for the programs' user: the mode only. */
+		ok(shmfile_dir_check(folder("theirs", 0755), why,
+		    sizeof(why)) == 0, "but root's -t takes it for the "
+		    "programs' user's %s", why);
+		ok(shmfile_dir_check(folder("theirs", 0777), why,
+		    sizeof(why)) == -1 && strstr(why, "writable by others"),
+		    "not when writable by others");
+	} else {
 		ok(1, "# SKIP another owner needs root");
+		ok(1, "# SKIP another owner needs root");
+		ok(1, "# SKIP another owner needs root");
+	}
 
 	/* A writer: a new file. */
 	ok((m = map_rw(dfd, "new")) != NULL &&
