@@ -636,6 +636,7 @@ struct shm_notify {
 };
 
 static struct shm_notify	*nf;
+static char			*nf_dir;	/* metrics_dir, for reopening */
 
 /* The header of a notify file of this build's layout, in *h. */
 static void
@@ -685,6 +686,9 @@ metrics_notify_open(const char *dir, char *err, size_t errlen)
 	atomic_store(&m->pid, (int32_t)getpid());
 	nf = m;
 	ev = &m->ev;
+	free(nf_dir);
+	nf_dir = xstrdup(dir);
+	losses_seen = shmfile_losses();
 	return 0;
 }
 
@@ -695,8 +699,23 @@ metrics_notify_open(const char *dir, char *err, size_t errlen)
 void
 metrics_notify_outbox(int64_t rows, int64_t oldest_due_ms)
 {
+	char	*dir;
+
 	if (nf == NULL)
 		return;
+	/* Truncated under this process: said, and mapped anew (which
+	 * makes a new file), as a worker does. */
+	if (shmfile_losses() != losses_seen && shmfile_lost(nf)) {
+		log_warn("metrics: %s/" NOTIFY_FILE " was truncated under "
+		    "this process; counting again in a new file", nf_dir);
+		dir = nf_dir;
+		nf_dir = NULL;
+		metrics_notify_close();
+		metrics_notify_open(dir, NULL, 0);
+		free(dir);
+		if (nf == NULL)
+			return;
+	}
 	atomic_store_explicit(&nf->rows, rows, memory_order_relaxed);
 	atomic_store_explicit(&nf->oldest_due_ms, oldest_due_ms,
 	    memory_order_relaxed);
@@ -725,6 +744,8 @@ metrics_notify_close(void)
 	if (ev == &nf->ev)
 		ev = NULL;
 	shmfile_unmap(nf, sizeof(*nf));
+	free(nf_dir);
+	nf_dir = NULL;
 	nf = NULL;
 }
 

@@ -310,6 +310,15 @@ main(void)
 	ok(metrics_notify_open(dir, err, sizeof(err)) == 0 &&
 	    metrics_notify_read(dir, &nt) == 1 && nt.done == 0,
 	    "made anew from zero");
+	/* Truncated under sigil-notify: it lives, and writes on into a
+	 * new file from its next look at the outbox. */
+	metrics_notify_outbox(1, 0);
+	ok(truncate(path, 0) == 0, "the notify file is truncated");
+	metrics_notify_outbox(2, 0);		/* lost: private memory */
+	ok(metrics_notify_read(dir, &nt) == 0, "none to read meanwhile");
+	metrics_notify_outbox(4, 0);		/* mapped anew */
+	ok(metrics_notify_read(dir, &nt) == 1 && nt.rows == 4,
+	    "a new file with the next figures");
 	metrics_notify_close();
 	unlink(path);
 
