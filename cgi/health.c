@@ -18,6 +18,7 @@
 #include "db.h"
 #include "fcgi.h"
 #include "metrics.h"
+#include "req.h"
 #include "resp.h"
 #include "sign.h"
 #include "util.h"
