@@ -1,0 +1,174 @@
+# A dead database connection costs no request (issue 22, item 8).
+# After PostgreSQL restarts, every worker's connection is gone (the
+# server closed it with a FATAL); the first request each worker serves,
+# write or read, reconnects before it sends anything and answers 200,
+# once: no duplicate row, no second mail.  A connection that dies while
+# a write runs (pg_terminate_backend during a lock wait the test holds)
+# is not run again: 503, and nothing written.
+use strict;
+use warnings;
+use lib 't/lib';
+use POSIX ();
+use Test::More;
+use SigilTest;
+
+my $dir = stack_dir();
+my $v1 = '/_matrix/identity/api/v1';
+my $conn = "host=$dir/pgsock dbname=sigil user=sigil";
+
+# connections(PROGRAM): how many connections sigil-PROGRAM has now.
+sub connections {
+	return psql("SELECT count(*) FROM pg_stat_activity"
+	    . " WHERE application_name = 'sigil-$_[0]'") + 0;
+}
+
+# lock_table(TABLE): a psql session holding TABLE in EXCLUSIVE mode
+# (writes wait, reads do not) until unlock(); returns its handle once
+# the lock is granted.
+sub lock_table {
+	my ($table) = @_;
+	open(my $fh, '|-', "psql -X -q -v ON_ERROR_STOP=1 -d '$conn' >/dev/null")
+	    or die "psql: $!";
+	$fh->autoflush(1);
+	print $fh "BEGIN;\nLOCK TABLE $table IN EXCLUSIVE MODE;\n";
+	wait_for(sub { psql("SELECT count(*) FROM pg_locks l JOIN pg_class c"
+	    . " ON c.oid = l.relation WHERE c.relname = '$table'"
+	    . " AND l.mode = 'ExclusiveLock' AND l.granted") > 0 }, 30)
+	    or die "no lock on $table";
+	return $fh;
+}
+sub unlock { my ($fh) = @_; print $fh "COMMIT;\n"; close $fh }
+
+# in_child(CODE): runs CODE (a request) in a child; returns a function
+# that waits for it and returns its status and body.
+sub in_child {
+	my ($code) = @_;
+	my $pid = open(my $out, '-|') // die "fork: $!";
+	if ($pid == 0) {
+		my $r = $code->();
+		print "$r->{status}\n$r->{content}";
+		POSIX::_exit(0);
+	}
+	return sub {
+		my ($status, $content) = split /\n/, do { local $/; <$out> }, 2;
+		close $out;
+		return { status => $status // 0, content => $content // '' };
+	};
+}
+
+# What the requests after the restart need, made before it.
+my $sid = validated_session('reconnect-bind@example.org', 'rcbind');
+my $hs = $ENV{SIGIL_TEST_HS};
+my @progs = qw(validate bind lookup account);
+my %workers = map { $_ => scalar(my @p = worker_pids($_)) } @progs;
+unless (shared_host()) {
+	for my $p (@progs) {
+		is(connections($p), $workers{$p},
+		    "each sigil-$p worker is connected before the restart");
+	}
+}
+
+# The restart: pg_ctl waits for the old postmaster to stop and the new
+# one to accept; the test checks that it is a new one, and that none of
+# sigil's connections lived through it.
+my $started = psql('SELECT pg_postmaster_start_time()');
+my %log_before = map { $_ => length(program_log($_)) } @progs;
+system('sh', 'deploy/sigil-stack', 'pg-restart', $dir) == 0
+    or BAIL_OUT('pg-restart failed');
+ok(wait_for(sub { my $t = eval { psql('SELECT pg_postmaster_start_time()') };
+    defined $t && $t ne $started }, 60), 'PostgreSQL restarted');
+is(psql("SELECT count(*) FROM pg_stat_activity WHERE application_name IN ("
+    . join(',', map { "'sigil-$_'" } @progs) . ')'), 0,
+    'no worker\'s connection survived it');
+
+# first_requests(PROGRAM, NAME, CODE): CODE(i) makes the i-th request to
+# PROGRAM, four of them, each of which must answer 200.  (The front
+# may send them all to one worker: nginx keeps its FastCGI connection.)
+# Every worker that served one reconnected, and said so once (info).
+sub first_requests {
+	my ($prog, $name, $make) = @_;
+	my @bad;
+	for my $i (1 .. 4) {
+		my $r = $make->($i);
+		push @bad, "$r->{status} $r->{content}" unless $r->{status} == 200;
+	}
+	is(scalar @bad, 0, "after the restart, every $name answers 200")
+	    or diag(join("\n", @bad));
+	return if shared_host();
+	my $n = connections($prog);
+	ok($n >= 1, "sigil-$prog reconnected ($n of $workers{$prog} workers)");
+	my $log = substr(program_log($prog), $log_before{$prog});
+	my @lines = $log =~ /^sigil-\Q$prog\E\[\d+\] info: database: the server closed the connection; reconnecting$/mg;
+	is(scalar @lines, $n, 'each worker that did said so once (info)')
+	    or diag($log);
+}
+
+# requestToken: a write in a transaction, and a mail.
+my $mails = mail_count();
+first_requests('validate', 'requestToken', sub {
+	post("$v1/validate/email/requestToken", { client_secret => "rc$_[0]",
+	    email => "reconnect$_[0]\@example.org", send_attempt => 1 });
+});
+is(psql("SELECT count(*) FROM validation_sessions WHERE address LIKE"
+    . " 'reconnect_%\@example.org' AND address <> 'reconnect-bind\@example.org'"),
+    4, 'one session per requestToken, none twice');
+is(mail_count() - $mails, 4, 'one mail per requestToken, none twice');
+
+# bind: writes (the binding, its onbind) in a transaction.
+first_requests('bind', 'v1 bind', sub {
+	post("$v1/3pid/bind", { sid => $sid, client_secret => 'rcbind',
+	    mxid => '@reconnect:example.org' });
+});
+is(psql("SELECT count(*) FROM bindings WHERE address ="
+    . " 'reconnect-bind\@example.org'"), 1, 'one binding');
+
+# lookup: a read (and a write to the client's rate limit, unless a
+# lease of the worker covers the request).
+first_requests('lookup', 'v1 lookup', sub {
+	my $r = get("$v1/lookup?medium=email&address=reconnect-bind%40example.org");
+	$r->{status} = 0 unless ($r->{json}{mxid} // '') eq
+	    '@reconnect:example.org';
+	return $r;
+});
+
+# account/register: a write outside any transaction.
+first_requests('account', 'account/register', sub {
+	post('/_matrix/identity/v2/account/register', {
+	    access_token => "good-rc$_[0]\@$hs", token_type => 'Bearer',
+	    matrix_server_name => $hs, expires_in => 60 });
+});
+
+# A write whose connection dies while it runs may have run: it is not
+# run again.  account_tokens is locked, a register waits on the lock,
+# its backend is terminated, then the lock is let go: a register run
+# again would now go through.
+my $lock = lock_table('account_tokens');
+my $answer = in_child(sub {
+	post('/_matrix/identity/v2/account/register', {
+	    access_token => "good-rckill\@$hs", token_type => 'Bearer',
+	    matrix_server_name => $hs, expires_in => 60 });
+});
+my $waiting;
+ok(wait_for(sub {
+	$waiting = psql("SELECT pid FROM pg_stat_activity WHERE"
+	    . " application_name = 'sigil-account' AND wait_event_type = 'Lock'");
+	$waiting =~ /^\d+$/;
+}, 30), 'a register waits on the lock');
+is(psql("SELECT pg_terminate_backend($waiting)"), 't',
+    'its connection is ended while the statement runs');
+unlock($lock);
+my $r = $answer->();
+is($r->{status}, 503, 'the register answers 503: it may have run')
+    or diag("$r->{status} $r->{content}");
+is(psql("SELECT count(*) FROM account_tokens WHERE user_id LIKE '\@rckill:%'"),
+    0, 'and was not run again');
+
+# The same worker, and any other, serve the next request.
+$r = post('/_matrix/identity/v2/account/register', {
+    access_token => "good-rckill\@$hs", token_type => 'Bearer',
+    matrix_server_name => $hs, expires_in => 60 });
+is($r->{status}, 200, 'the next register works') or diag($r->{content});
+is(psql("SELECT count(*) FROM account_tokens WHERE user_id LIKE '\@rckill:%'"),
+    1, 'once');
+
+done_testing();
