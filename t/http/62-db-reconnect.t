@@ -8,6 +8,7 @@
 use strict;
 use warnings;
 use lib 't/lib';
+use IO::Socket::INET;
 use POSIX ();
 use Test::More;
 use SigilTest;
@@ -170,5 +171,75 @@ $r = post('/_matrix/identity/v2/account/register', {
 is($r->{status}, 200, 'the next register works') or diag($r->{content});
 is(psql("SELECT count(*) FROM account_tokens WHERE user_id LIKE '\@rckill:%'"),
     1, 'once');
+
+# A connection that dies inside a transaction took the transaction with
+# it: nothing after runs on a new connection, outside it.  A
+# requestToken's transaction stays open while its mail goes; here the
+# mail server holds its greeting until the test has ended the worker's
+# session (idle in transaction), then takes the mail.  Were the rest of
+# the transaction run on a new connection, the answer would be a 200
+# naming a session that was rolled back.
+my $port = (conf_value('smtp_url') =~ /:(\d+)$/)[0];
+is(system('sh', 'deploy/sigil-stack', 'mail-stop', $dir), 0,
+    'the mail sink stops');
+my $smtp = IO::Socket::INET->new(Listen => 1, ReuseAddr => 1,
+    LocalAddr => "127.0.0.1:$port") or die "listen on $port: $!";
+my $go = "$dir/smtp-go-$$";
+my $smtp_pid = fork() // die "fork: $!";
+if ($smtp_pid == 0) {
+	# One SMTP session, its greeting once $go exists; a minute at most.
+	alarm 60;
+	my $c = $smtp->accept or POSIX::_exit(1);
+	spew("$go.in", '');
+	for (1 .. 300) {
+		last if -e $go;
+		select(undef, undef, undef, 0.05);
+	}
+	$c->autoflush(1);
+	print $c "220 held ESMTP\r\n";
+	while (defined(my $l = <$c>)) {
+		if ($l =~ /^DATA/i) {
+			print $c "354 go on\r\n";
+			while (defined(my $d = <$c>)) { last if $d eq ".\r\n" }
+			print $c "250 kept\r\n";
+		} elsif ($l =~ /^QUIT/i) {
+			print $c "221 bye\r\n";
+			last;
+		} else {
+			print $c "250 ok\r\n";
+		}
+	}
+	POSIX::_exit(0);
+}
+close $smtp;
+$answer = in_child(sub {
+	post("$v1/validate/email/requestToken", { client_secret => 'rctx',
+	    email => 'reconnect-tx@example.org', send_attempt => 1 });
+});
+my $idle;
+ok(wait_for(sub {
+	return 0 unless -e "$go.in";
+	$idle = psql("SELECT pid FROM pg_stat_activity WHERE application_name"
+	    . " = 'sigil-validate' AND state = 'idle in transaction'");
+	$idle =~ /^\d+$/;
+}, 30), 'a requestToken holds its transaction open while it mails');
+is(psql("SELECT pg_terminate_backend($idle)"), 't',
+    'its connection is ended there');
+spew($go, '');
+$r = $answer->();
+kill 'TERM', $smtp_pid;
+waitpid($smtp_pid, 0);
+unlink $go, "$go.in";
+is($r->{status}, 503, 'the requestToken answers 503')
+    or diag("$r->{status} $r->{content}");
+is(psql("SELECT count(*) FROM validation_sessions"
+    . " WHERE address = 'reconnect-tx\@example.org'"), 0,
+    'and no session is left');
+is(system('sh', 'deploy/sigil-stack', 'mail-start', $dir), 0,
+    'the mail sink starts again');
+$r = post("$v1/validate/email/requestToken", { client_secret => 'rctx',
+    email => 'reconnect-tx@example.org', send_attempt => 1 });
+is($r->{status}, 200, 'the same requestToken then works')
+    or diag($r->{content});
 
 done_testing();
