@@ -203,6 +203,23 @@ db_run(struct db *db, enum stmt st, const char *const *params)
 }
 
 /*
+ * For a statement that answers at most one row: res, from db_exec() or
+ * db_exec_authed() (NULL: the statement failed).  DB_OK when it has the
+ * row, which the caller reads and then PQclears; else res is cleared and
+ * the answer is DB_NOTFOUND or DB_ERROR.
+ */
+enum db_res
+db_one_row(PGresult *res)
+{
+	if (res == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1)
+		return DB_OK;
+	PQclear(res);
+	return DB_NOTFOUND;
+}
+
+/*
  * Returns a handle for the database at conninfo (a libpq connection
  * string or URI, multi-host and target_session_attrs included; copied),
  * not yet connected: db_ready() connects, as application app_name unless

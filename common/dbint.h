@@ -88,6 +88,7 @@ PGresult	*db_exec(struct db *db, enum stmt s, const char *const *params,
 		    int *conflict);
 enum db_res	 db_run(struct db *db, enum stmt st,
 		    const char *const *params);
+enum db_res	 db_one_row(PGresult *res);
 PGresult	*db_exec_authed(struct db *db, enum stmt s,
 		    const struct db_auth_check *auth, const char **params);
 void		 db_text_array(struct buf *out, const char *const *items,
