@@ -40,6 +40,17 @@ sub lock_table {
 }
 sub unlock { my ($fh) = @_; print $fh "COMMIT;\n"; close $fh }
 
+# backend(CONDITION): the pid of the one session of pg_stat_activity
+# that CONDITION (SQL) picks, once there is one (30 s at most), or undef.
+sub backend {
+	my ($cond) = @_;
+	my $pid;
+	return wait_for(sub {
+		$pid = psql("SELECT pid FROM pg_stat_activity WHERE $cond");
+		$pid =~ /^\d+$/;
+	}, 30) ? $pid : undef;
+}
+
 # in_child(CODE): runs CODE (a request) in a child; returns a function
 # that waits for it and returns its status and body.
 sub in_child {
@@ -149,12 +160,9 @@ my $answer = in_child(sub {
 	    access_token => "good-rckill\@$hs", token_type => 'Bearer',
 	    matrix_server_name => $hs, expires_in => 60 });
 });
-my $waiting;
-ok(wait_for(sub {
-	$waiting = psql("SELECT pid FROM pg_stat_activity WHERE"
-	    . " application_name = 'sigil-account' AND wait_event_type = 'Lock'");
-	$waiting =~ /^\d+$/;
-}, 30), 'a register waits on the lock');
+my $waiting = backend("application_name = 'sigil-account'"
+    . " AND wait_event_type = 'Lock'");
+ok($waiting, 'a register waits on the lock');
 is(psql("SELECT pg_terminate_backend($waiting)"), 't',
     'its connection is ended while the statement runs');
 unlock($lock);
@@ -216,13 +224,10 @@ $answer = in_child(sub {
 	post("$v1/validate/email/requestToken", { client_secret => 'rctx',
 	    email => 'reconnect-tx@example.org', send_attempt => 1 });
 });
-my $idle;
-ok(wait_for(sub {
-	return 0 unless -e "$go.in";
-	$idle = psql("SELECT pid FROM pg_stat_activity WHERE application_name"
-	    . " = 'sigil-validate' AND state = 'idle in transaction'");
-	$idle =~ /^\d+$/;
-}, 30), 'a requestToken holds its transaction open while it mails');
+ok(wait_for(sub { -e "$go.in" }, 30), 'a requestToken connects to mail');
+my $idle = backend("application_name = 'sigil-validate'"
+    . " AND state = 'idle in transaction'");
+ok($idle, 'while it holds its transaction open');
 is(psql("SELECT pg_terminate_backend($idle)"), 't',
     'its connection is ended there');
 spew($go, '');
