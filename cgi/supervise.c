@@ -11,7 +11,12 @@
  * supervisor started from a login shell outlives it.
  *
  *	sigil-supervise -c CONFIG -w WORKERS -s SOCKET_DIR [-b BIN_DIR]
- *	    [-G GROUP] [-m MODE] [PROGRAM ...]
+ *	    [-G GROUP] [-m MODE] [-l LOG_FILE] [-p PID_FILE] [PROGRAM ...]
+ *
+ * With -l the supervisor and its workers write their lines to LOG_FILE
+ * (an absolute path), and SIGUSR1 makes each of them open it again by
+ * name (log rotation: deploy/logrotate/sigil).  -p writes the
+ * supervisor's pid to PID_FILE, removed when it stops.
  *
  * WORKERS is the one place pools are set: lines
  *
@@ -59,6 +64,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "log.h"
 #include "metrics.h"
 #include "pool.h"
 
@@ -122,11 +128,13 @@ say(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fputs("sigil-supervise: ", stderr);
+	char	 stamp[40], msg[1024];
+
+	log_stamp(stamp, sizeof(stamp));
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%ssigil-supervise: %s\n", stamp, msg);
 }
 
 /* Seconds on the monotonic clock, from 1: a wall clock set back or
@@ -399,6 +407,11 @@ start_worker(struct program *p, int i, const sigset_t *orig)
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, orig, NULL);
+		/*
+		 * Ignored until the worker's log_init() takes it: a
+		 * rotation's SIGUSR1 must not end a worker still starting.
+		 */
+		signal(SIGUSR1, SIG_IGN);
 		/* FastCGI: the listening socket is fd 0. */
 		if (p->fd != -1)
 			dup2(p->fd, 0);
@@ -724,13 +737,15 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: sigil-supervise -c CONFIG -w WORKERS -s "
-	    "SOCKET_DIR [-b BIN_DIR]\n\t[-G GROUP] [-m MODE] [PROGRAM ...]\n");
+	    "SOCKET_DIR [-b BIN_DIR]\n\t[-G GROUP] [-m MODE] [-l LOG_FILE] "
+	    "[-p PID_FILE] [PROGRAM ...]\n");
 	exit(2);
 }
 
 /* What the command line asks for. */
 struct options {
 	const char	*workers, *sockdir;
+	const char	*logfile, *pidfile;	/* NULL: none */
 	gid_t		 gid;		/* of the sockets; -1: unchanged */
 	mode_t		 mode;		/* of the sockets */
 	char *const	*only;		/* the programs to run, or all */
@@ -750,10 +765,10 @@ parse_args(int argc, char **argv, char *self, struct options *o)
 	char		*end;
 	int		 ch;
 
-	o->workers = o->sockdir = NULL;
+	o->workers = o->sockdir = o->logfile = o->pidfile = NULL;
 	o->gid = (gid_t)-1;
 	o->mode = 0660;
-	while ((ch = getopt(argc, argv, "b:c:G:m:s:w:")) != -1)
+	while ((ch = getopt(argc, argv, "b:c:G:l:m:p:s:w:")) != -1)
 		switch (ch) {
 		case 'b':
 			bindir = optarg;
@@ -763,6 +778,12 @@ parse_args(int argc, char **argv, char *self, struct options *o)
 			break;
 		case 'G':
 			group = optarg;
+			break;
+		case 'l':
+			o->logfile = optarg;
+			break;
+		case 'p':
+			o->pidfile = optarg;
 			break;
 		case 'm':
 			o->mode = (mode_t)strtoul(optarg, &end, 8);
@@ -825,8 +846,48 @@ start_pools(const sigset_t *orig)
 }
 
 /*
+ * After SIGUSR1: the supervisor's next line starts the log file opened
+ * again by name, and every worker is asked to do the same.
+ */
+static void
+reopen_logs(void)
+{
+	size_t	 k;
+	int	 i;
+
+	for (k = 0; k < nprogs; k++)
+		for (i = 0; i < progs[k].max; i++)
+			if (progs[k].w[i].pid > 0)
+				kill(progs[k].w[i].pid, SIGUSR1);
+	log_reopen();
+	say("log file opened again (SIGUSR1), and the workers asked to");
+}
+
+/*
+ * Writes this process's pid to path.  Returns 0, or -1 after saying why.
+ */
+static int
+write_pidfile(const char *path)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		say("cannot write the pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) == EOF) {
+		say("cannot write the pid file %s: %s", path, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Watches the pools until SIGTERM or SIGINT (in set, blocked): reaps,
- * starts again the workers due, and regulates each pool every tick.
+ * starts again the workers due, and regulates each pool every tick;
+ * SIGUSR1 (with -l) opens the log files again.
  */
 static void
 watch(const sigset_t *set, const sigset_t *orig)
@@ -844,6 +905,8 @@ watch(const sigset_t *set, const sigset_t *orig)
 			break;		/* SIGHUP: nothing to reload */
 		if (sig == SIGCHLD)
 			reap();
+		if (sig == SIGUSR1)
+			reopen_logs();
 		now = uptime();
 		for (k = 0; k < nprogs; k++) {
 			p = &progs[k];
@@ -865,27 +928,38 @@ main(int argc, char **argv)
 	sigset_t	 set, orig;
 	size_t		 k;
 
-	if (parse_args(argc, argv, self, &o) == -1 ||
-	    read_workers(o.workers, o.only, o.nonly) == -1)
-		return 1;
-	for (k = 0; k < nprogs; k++)
-		if (strcmp(progs[k].name, "notify") != 0 &&
-		    make_socket(&progs[k], o.sockdir, o.gid, o.mode) == -1)
-			return 1;
-	if (open_pools() == -1) {
-		stop_all();
-		return 1;
-	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, &orig);
+	if (parse_args(argc, argv, self, &o) == -1)
+		return 1;
+	if (o.logfile != NULL) {
+		if (log_open(o.logfile) == -1)
+			return 1;
+		setenv(LOG_FILE_ENV, o.logfile, 1);	/* for the workers */
+	} else
+		unsetenv(LOG_FILE_ENV);
+	if (read_workers(o.workers, o.only, o.nonly) == -1)
+		return 1;
+	for (k = 0; k < nprogs; k++)
+		if (strcmp(progs[k].name, "notify") != 0 &&
+		    make_socket(&progs[k], o.sockdir, o.gid, o.mode) == -1)
+			return 1;
+	if (open_pools() == -1 ||
+	    (o.pidfile != NULL && write_pidfile(o.pidfile) == -1)) {
+		stop_all();
+		return 1;
+	}
 	start_pools(&orig);
 	watch(&set, &orig);
 	say("stopping");
 	stop_all();
+	if (o.pidfile != NULL)
+		unlink(o.pidfile);
 	free(rows);
 	free((char *)metrics_dir);
 	return 0;
