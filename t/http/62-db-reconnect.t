@@ -110,7 +110,7 @@ sub first_requests {
 	my $n = connections($prog);
 	ok($n >= 1, "sigil-$prog reconnected ($n of $workers{$prog} workers)");
 	my $log = substr(program_log($prog), $log_before{$prog});
-	my @lines = $log =~ /^sigil-\Q$prog\E\[\d+\] info: database: the server closed the connection; reconnecting$/mg;
+	my @lines = $log =~ /^(?:\S+ )?sigil-\Q$prog\E\[\d+\] info: database: the server closed the connection; reconnecting$/mg;
 	is(scalar @lines, $n, 'each worker that did said so once (info)')
 	    or diag($log);
 }
