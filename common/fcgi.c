@@ -66,6 +66,10 @@
 #define DEADLINE_REPEAT_MS	100
 
 static volatile sig_atomic_t	 stopping;
+/* Set by SIGALRM: the request's input is late (deadline_set()). */
+static volatile sig_atomic_t	 input_late;
+/* The request_timeout in force, seconds, for the 408's message. */
+static int64_t			 deadline_secs;
 
 /* Now in milliseconds of CLOCK_MONOTONIC. */
 static int64_t
@@ -76,10 +80,6 @@ mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-/* Set by SIGALRM: the request's input is late (deadline_set()). */
-static volatile sig_atomic_t	 input_late;
-/* The request_timeout in force, seconds, for the 408's message. */
-static int64_t			 deadline_secs;
 
 /*
  * SIGTERM or SIGINT: stop between requests.  Both are blocked except
@@ -105,7 +105,7 @@ on_deadline(int sig)
 
 /*
  * Installs on_deadline() for SIGALRM, without SA_RESTART: the signal
- * ends the read() it interrupts (EINTR), which libfcgi and read_body()
+ * ends the read() it interrupts (EINTR), which libfcgi and source_read()
  * take as the end of the input.
  */
 static void
