@@ -66,6 +66,8 @@ static const struct {
 	{ "lookup_max_addresses", 1, 100000, "want 1 to 100000" },
 	{ "http_budget", 1, 12,
 	    "want 1 to 12 seconds (the web server gives a request 15)" },
+	{ "request_timeout", 1, 12,
+	    "want 1 to 12 seconds (the web server gives a request 15)" },
 };
 
 /* The defaults, as they have always been; a key not here has none. */
@@ -106,6 +108,7 @@ static const struct {
 	{ "http_budget", "8" },
 	{ "http_key_failure_ttl", "60" },
 	{ "onbind_concurrency", "8" },
+	{ "request_timeout", "10" },
 };
 
 /* The default key name has always had, or NULL. */
@@ -343,7 +346,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 64, "64 keys");
+	is_int((long long)i, 65, "65 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
@@ -434,6 +437,8 @@ main(void)
 	is_int(c.ratelimit[RATELIMIT_INVITE_USER].count,
 	    20, "20 by a v2 user");
 	is_int(c.slow_request, -1, "no slow-request log by default");
+	is_int(c.request_timeout, 10, "a request's input has 10 s by "
+	    "default, under the web server's 15");
 	is_int(c.token_lifetime, 0, "tokens never expire by default");
 	is_int(c.allow_access_token_query, 1, "?access_token= accepted by "
 	    "default: Synapse sends hash_details that way");
