@@ -742,7 +742,11 @@ start_program(const struct app *app, enum run_mode mode, int argc, char **argv,
 		app_ctx_free(c);
 		return -1;
 	}
-	return mode == RUN_CGI ? 0 : start_parts(app, mode, c);
+	/* A CGI request: the rest once its input has come.  Started as
+	 * CGI with no request, it builds all and says what is wrong. */
+	if (mode == RUN_CGI && getenv("REQUEST_METHOD") != NULL)
+		return 0;
+	return start_parts(app, mode, c);
 }
 
 /*
