@@ -80,11 +80,12 @@ sub params {
 }
 
 # The head of a POST of LENGTH body bytes to the v2 lookup path, as the
-# front sends it: FCGI_BEGIN_REQUEST (a responder, connection not kept),
-# the parameters, the empty FCGI_PARAMS record that ends them.
+# front sends it: FCGI_BEGIN_REQUEST (a responder, the connection kept
+# with KEEP true: FCGI_KEEP_CONN), the parameters, the empty FCGI_PARAMS
+# record that ends them.
 sub head {
-	my ($length) = @_;
-	return record(BEGIN_REQUEST, pack('nCx5', 1, 0)) .
+	my ($length, $keep) = @_;
+	return record(BEGIN_REQUEST, pack('nCx5', 1, $keep ? 1 : 0)) .
 	    params(REQUEST_METHOD => 'POST',
 		DOCUMENT_URI => '/_matrix/identity/v2/lookup',
 		REQUEST_URI => '/_matrix/identity/v2/lookup',
@@ -205,6 +206,31 @@ $r = converse($s, head(6) . record(FCGI_STDIN, '{}') . record(FCGI_STDIN, '{}{}'
 is($r->{status}, 404, 'a body in time reaches the dispatcher (404 here)')
     or diag(explain($r));
 close $s;
+
+# A front that keeps its connections (FCGI_KEEP_CONN): the next request
+# on one has the same time, and an idle one is closed once it is up.
+$s = connect_to($w);
+$r = converse($s, head(2, 1) . record(FCGI_STDIN, '{}') .
+    record(FCGI_STDIN, ''), undef, 30);
+ok($r->{status} == 404 && $r->{ended}, 'a kept connection: answered');
+$r = converse($s, head(2, 1) . record(FCGI_STDIN, '{}') .
+    record(FCGI_STDIN, ''), undef, 30);
+ok($r->{status} == 404 && $r->{ended}, '... and its next request too');
+$r = converse($s, head(4000, 1), 'x' x 3, 30);
+is($r->{status}, 408, '... a slow body on it: 408') or diag(explain($r));
+$r = converse($s, '', undef, 30);
+is($r->{ended}, 0, '... after which the connection is closed')
+    or diag(explain($r));
+close $s;
+$s = connect_to($w);
+converse($s, head(2, 1) . record(FCGI_STDIN, '{}') . record(FCGI_STDIN, ''),
+    undef, 30);
+$r = converse($s, '', undef, 30);
+ok(defined $r->{ended} && $r->{ended} == 0 && $r->{secs} < 15,
+    'an idle kept connection is closed after the deadline')
+    or diag(explain($r));
+close $s;
+ordinary($w, 'after kept connections');
 stop_worker($w);
 
 # --- through Apache: mod_proxy_fcgi streams ------------------------------
