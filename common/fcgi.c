@@ -343,6 +343,8 @@ read_request(const struct source *src, struct req *r, struct resp *rs)
 	r->body = xmalloc((size_t)n + 1);
 	got = source_read(src, r->body, (int)n);
 	if (got != n && input_late) {
+		log_warn("a request's body did not arrive within %lld s: 408",
+		    (long long)deadline_secs);
 		resp_err(rs, MX_REQUEST_TIMEOUT, "The request body did not "
 		    "arrive within %lld seconds", (long long)deadline_secs);
 		return -1;
@@ -598,6 +600,8 @@ head_in_time(int fd, int64_t until_ms, int64_t secs)
 	if (wait_head(fd, until_ms, &id) == 1)
 		return 1;
 	if (id >= 0) {
+		log_warn("a request's parameters did not arrive within %lld "
+		    "s: 408", (long long)secs);
 		memset(&rs, 0, sizeof(rs));
 		resp_err(&rs, MX_REQUEST_TIMEOUT, "The request's headers did "
 		    "not arrive within %lld seconds", (long long)secs);
@@ -818,8 +822,6 @@ serve_fastcgi(const struct app *app, struct ctx *c)
 		start_ms = mono_ms();
 		until_ms = start_ms + secs * 1000;
 		if (!head_in_time(fd, until_ms, secs)) {
-			log_warn("a request's parameters did not arrive within "
-			    "%lld s: 408", (long long)secs);
 			fr.ipcFd = -1;
 			fr.keepConnection = 0;
 			continue;
@@ -846,9 +848,6 @@ serve_fastcgi(const struct app *app, struct ctx *c)
 		deadline_clear();
 		if (rc == 0)
 			app_dispatch(app, c, &r, &rs);
-		else if (rs.status == 408)
-			log_warn("a request's body did not arrive within "
-			    "%lld s: 408", (long long)secs);
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
 		metrics_end(rs.status);
