@@ -70,7 +70,8 @@ static int
 read_all(const struct ctx *c, struct resp *rs, struct metrics_program **progs,
     size_t *n)
 {
-	char	 err[512];
+	static char	 said[512];	/* the last error logged */
+	char		 err[512];
 
 	if (c->cfg.metrics_dir == NULL) {
 		resp_err(rs, MX_UNRECOGNIZED, "Metrics are off (metrics_dir "
@@ -79,10 +80,14 @@ read_all(const struct ctx *c, struct resp *rs, struct metrics_program **progs,
 	}
 	if (metrics_read(c->cfg.metrics_dir, progs, n, err,
 	    sizeof(err)) == -1) {
-		log_warn("%s", err);
+		/* Once, not on every scrape, while it stays the same. */
+		if (strcmp(err, said) != 0)
+			log_warn("%s", err);
+		snprintf(said, sizeof(said), "%s", err);
 		resp_err(rs, MX_UNKNOWN, "The metrics could not be read");
 		return -1;
 	}
+	said[0] = '\0';
 	return 0;
 }
 

@@ -90,6 +90,7 @@ struct app_db_part {			/* PART_DB: PostgreSQL, the gate */
 	enum db_res	 (*signing_key_ref)(struct db *, const char *,
 			    const char *, int64_t, int *);
 	void		 (*sha256_hex)(const void *, size_t, char *);
+	enum db_ready_res (*check)(struct db *, long *);
 };
 
 struct app_http_part {			/* PART_HTTP: HTTPS to homeservers */
