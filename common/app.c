@@ -547,13 +547,13 @@ start_db(const struct app *app, struct ctx *c)
 }
 
 /*
- * Builds the process context: configuration (from "-c path" or
- * $SIGIL_CONFIG), and each part app needs: the signing key, the terms,
- * outbound HTTP, mail, the database.  Returns 0, or -1 after logging why
- * the program cannot start (c is then for app_ctx_free()).
+ * The first half of app_ctx_init(): checks app's parts and reads the
+ * configuration (from "-c path" or $SIGIL_CONFIG) into c, and nothing
+ * else.  Returns 0, or -1 after logging why the program cannot start (c
+ * is then for app_ctx_free()).
  */
 int
-app_ctx_init(const struct app *app, int argc, char *const *argv,
+app_ctx_config(const struct app *app, int argc, char *const *argv,
     struct ctx *c)
 {
 	const char	*path;
@@ -571,6 +571,21 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 		log_err("%s", err);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The second half: builds each part the program of c (configured by
+ * app_ctx_config()) needs: the signing key, the terms, outbound HTTP,
+ * mail, the database.  Returns 0, or -1 after logging why the program
+ * cannot start (c is then for app_ctx_free()).
+ */
+int
+app_ctx_start(struct ctx *c)
+{
+	const struct app	*app = c->app;
+	char			 err[1024];
+
 	if (app->needs.key != NULL && start_key(app->needs.key, c) == -1)
 		return -1;
 	if (c->cfg.terms_file == NULL)
@@ -590,6 +605,20 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 	else
 		log_info("started as %s", c->cfg.server_name);
 	return 0;
+}
+
+/*
+ * Builds the process context: app_ctx_config(), then app_ctx_start().
+ * Returns 0, or -1 after logging why the program cannot start (c is then
+ * for app_ctx_free()).
+ */
+int
+app_ctx_init(const struct app *app, int argc, char *const *argv,
+    struct ctx *c)
+{
+	if (app_ctx_config(app, argc, argv, c) == -1)
+		return -1;
+	return app_ctx_start(c);
 }
 
 /*

@@ -153,6 +153,8 @@ int	 app_gate_refused_input(const struct ctx *, const struct req *,
 int	 app_needs_check(const struct app *);
 int	 app_key_ref(struct ctx *);
 int	 app_ctx_init(const struct app *, int, char *const *, struct ctx *);
+int	 app_ctx_config(const struct app *, int, char *const *, struct ctx *);
+int	 app_ctx_start(struct ctx *);
 void	 app_ctx_free(struct ctx *);
 int	 app_metrics_open(const struct app *, const char *, int, char *,
 	    size_t);

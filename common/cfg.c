@@ -184,6 +184,7 @@ static const struct cfg_key cfg_keys[] = {
 	INT("health_notify_age", health_notify_age, b_seconds, "300"),
 	{ KEY("metrics_dir", CFG_STRING, metrics_dir, 0) },
 	INT("slow_request", slow_request, b_seconds_or_off, NULL),
+	INT("request_timeout", request_timeout, b_budget, "10"),
 };
 
 #define CFG_NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))

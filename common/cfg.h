@@ -79,6 +79,7 @@ struct cfg {
 	char	*template_dir;		/* brand folders of templates */
 	char	*metrics_dir;		/* shared counters; NULL: none */
 	int64_t	 slow_request;		/* seconds; -1: no slow-request log */
+	int64_t	 request_timeout;	/* seconds for a request's input */
 	char	*default_brand;
 	char	*next_link_hosts[MAX_LIST];	/* empty: any host */
 	size_t	 n_next_link_hosts;
