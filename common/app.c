@@ -580,8 +580,8 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 		log_err("%s", err);
 		return -1;
 	}
-	if ((app->needs.http != NULL && app->needs.http->init(&c->cfg) ==
-	    -1) || (app->needs.mail != NULL && start_mail(app, c) == -1) ||
+	if ((app->needs.http != NULL && app->needs.http->init(&c->cfg,
+	    app->name) == -1) || (app->needs.mail != NULL && start_mail(app, c) == -1) ||
 	    (app->needs.db != NULL && start_db(app, c) == -1))
 		return -1;
 	if (c->key != NULL)

@@ -62,6 +62,8 @@ static const struct {
 	{ "invite_redact_domain", 1, 1000,
 	    "want a whole number from 1 to 1000" },
 	{ "onbind_concurrency", 1, 1000, "want a whole number from 1 to 1000" },
+	{ "outbound_concurrency", 1, 1000,
+	    "want a whole number from 1 to 1000" },
 	{ "sms_code_length", 6, 12, "want 6 to 12 digits" },
 	{ "lookup_max_addresses", 1, 100000, "want 1 to 100000" },
 	{ "http_budget", 1, 12,
@@ -138,6 +140,7 @@ static const struct {
 	{ "signing_key", "/etc/sigil/signing.key", 0 },
 	{ "signing_key_id", "ed25519:k", 0 },
 	{ "terms_file", "/etc/sigil/terms.json", 0 },
+	{ "outbound_concurrency", "2", 0 },
 	{ "token_lifetime", "60", 0 },
 	{ "http_ca_file", "/etc/ssl/ca.pem", 0 },
 	{ "smtp_user", "sigil", 0 },
@@ -343,7 +346,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 64, "64 keys");
+	is_int((long long)i, 65, "65 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
