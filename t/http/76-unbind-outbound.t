@@ -95,8 +95,11 @@ is(bound_to('stalled@example.org'), $user, 'still bound');
 my $conf = slurp("$dir/sigil.conf");
 my ($w, $before);
 SKIP: {
-	skip('the stack\'s workers are another user on a shared host', 5)
+	skip('the stack\'s workers are another user on a shared host', 6)
 	    if shared_host();
+	my $remembered = 'sigil_outbound_remembered_failures_total'
+	    . '{program="bind"}';
+	my $counted = (scrape())[0]{$remembered} // 0;
 	$w = start_worker('bind', $conf);
 	ok(wait_for(sub { -S $w->{sock} }, 10), 'another bind worker');
 	$before = lines($conns);
@@ -111,6 +114,9 @@ SKIP: {
 	like(slurp($w->{log}),
 	    qr/\Q$origin key ed25519:k1: key fetch failed less than 60 s ago\E/,
 	    'the worker logged the remembered failure');
+	ok(wait_for(sub { ((scrape())[0]{$remembered} // 0) >= $counted + 4 },
+	    10), 'counted, once per credential (sigil_outbound_remembered_'
+	    . 'failures_total)');
 	stop_worker($w);
 }
 
