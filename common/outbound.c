@@ -17,8 +17,9 @@
  * process killed meanwhile is taken for none.  Expiry is in Unix time
  * (ms), the same clock in every process.
  *
- * Both files are made 0600 without following a link, and refused when
- * not a regular file of this user that no one else may write.
+ * Both files are made 0600 without following a link, in a folder and
+ * as files trusted as the shared counters are (shmfile.c), else not
+ * used.
  */
 #define _GNU_SOURCE		/* F_OFD_SETLK */
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include "metrics.h"
 #include "outbound.h"
 #include "pool.h"
+#include "shmfile.h"
 #include "util.h"
 
 #define MEMO_MAGIC	UINT64_C(0x314f474f4c474953)	/* "SIGLOGO1" */
@@ -76,29 +78,31 @@ static struct {
 
 /*
  * Opens (making it when missing) the file name under dir for this user
- * alone.  Returns the descriptor, or -1 after logging why.
+ * alone, trusted as the shared counters are (shmfile.c: the folder and
+ * the file this user's, writable by no one else; the file's size is the
+ * caller's to check).  Returns the descriptor, or -1 after logging why.
  */
 static int
 open_private(const char *dir, const char *name)
 {
-	struct stat	 st;
-	char		 path[4096];
-	int		 fd;
+	char	 why[512];
+	int	 dfd, fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    sizeof(path)) {
-		log_warn("outbound: %s/%s: path too long", dir, name);
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1) {
+		log_warn("outbound: %s; nothing shared", why);
 		return -1;
 	}
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC, 0600)) == -1) {
-		log_warn("outbound: %s: %s", path, strerror(errno));
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0600);
+	close(dfd);
+	if (fd == -1) {
+		log_warn("outbound: %s/%s: %s; not shared", dir, name,
+		    strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
-		log_warn("outbound: %s: not a regular file of this user that "
-		    "only it may write; not used", path);
+	if (shmfile_check(fd, 0, why, sizeof(why)) == -1) {
+		log_warn("outbound: %s/%s: refused: %s; not shared", dir, name,
+		    why);
 		close(fd);
 		return -1;
 	}

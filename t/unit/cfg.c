@@ -64,10 +64,13 @@ static const struct {
 	{ "onbind_concurrency", 1, 1000, "want a whole number from 1 to 1000" },
 	{ "outbound_concurrency", 1, 1000,
 	    "want a whole number from 1 to 1000" },
+	{ "health_notify_age", 0, 3153600000LL,
+	    "want a whole number of seconds" },
 	{ "sms_code_length", 6, 12, "want 6 to 12 digits" },
 	{ "lookup_max_addresses", 1, 100000, "want 1 to 100000" },
 	{ "http_budget", 1, 12,
 	    "want 1 to 12 seconds (the web server gives a request 15)" },
+	{ "client_ipv6_prefix", 32, 128, "want a prefix length from 32 to 128" },
 };
 
 /* The defaults, as they have always been; a key not here has none. */
@@ -83,6 +86,7 @@ static const struct {
 	{ "max_token_attempts", "10" },
 	{ "ratelimit_address", "10 3600" },
 	{ "ratelimit_requester", "50 3600" },
+	{ "client_ipv6_prefix", "64" },
 	{ "sms_gateway", "none" },
 	{ "sms_code_length", "6" },
 	{ "ratelimit_msisdn", "5 3600" },
@@ -108,6 +112,7 @@ static const struct {
 	{ "http_budget", "8" },
 	{ "http_key_failure_ttl", "60" },
 	{ "onbind_concurrency", "8" },
+	{ "health_notify_age", "300" },
 };
 
 /* The default key name has always had, or NULL. */
@@ -346,7 +351,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 65, "65 keys");
+	is_int((long long)i, 67, "67 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
