@@ -595,8 +595,8 @@ app_ctx_start(struct ctx *c)
 		log_err("%s", err);
 		return -1;
 	}
-	if ((app->needs.http != NULL && app->needs.http->init(&c->cfg) ==
-	    -1) || (app->needs.mail != NULL && start_mail(app, c) == -1) ||
+	if ((app->needs.http != NULL && app->needs.http->init(&c->cfg,
+	    app->name) == -1) || (app->needs.mail != NULL && start_mail(app, c) == -1) ||
 	    (app->needs.db != NULL && start_db(app, c) == -1))
 		return -1;
 	if (c->key != NULL)

@@ -94,7 +94,7 @@ struct app_db_part {			/* PART_DB: PostgreSQL, the gate */
 };
 
 struct app_http_part {			/* PART_HTTP: HTTPS to homeservers */
-	int		 (*init)(const struct cfg *);
+	int		 (*init)(const struct cfg *, const char *);
 	void		 (*free)(void);
 	void		 (*budget_begin)(void);	/* per request */
 };

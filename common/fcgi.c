@@ -376,15 +376,19 @@ read_request(const struct source *src, struct req *r, struct resp *rs)
 static int
 response_head(const struct resp *rs, char *head)
 {
+	char	 retry[40] = "";
 	int	 n;
 
 	if (rs->location != NULL && (strlen(rs->location) > MAX_HEADER_VALUE * 2
 	    || strpbrk(rs->location, "\r\n") != NULL))
 		abort();		/* handlers pass only checked URLs */
+	if (rs->retry_after > 0)
+		snprintf(retry, sizeof(retry), "Retry-After: %d\r\n",
+		    rs->retry_after);
 	n = snprintf(head, HEAD_MAX,
 	    "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
-	    "%s%s%s"
+	    "%s%s%s%s"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Access-Control-Allow-Origin: *\r\n"
@@ -395,7 +399,7 @@ response_head(const struct resp *rs, char *head)
 	    rs->content_type == NULL ? "application/json" : rs->content_type,
 	    rs->location == NULL ? "" : "Location: ",
 	    rs->location == NULL ? "" : rs->location,
-	    rs->location == NULL ? "" : "\r\n", rs->body.len);
+	    rs->location == NULL ? "" : "\r\n", retry, rs->body.len);
 	if (n < 0 || n >= HEAD_MAX)
 		abort();
 	return n;
