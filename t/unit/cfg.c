@@ -354,7 +354,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 67, "67 keys");
+	is_int((long long)i, 68, "68 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
