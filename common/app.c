@@ -644,6 +644,38 @@ app_metrics_open(const struct app *app, const char *dir, int claim,
 	return rc;
 }
 
+/*
+ * -t, after app_ctx_init() checked the configuration, key and templates:
+ * what the program reaches at run time, now (the database and replica,
+ * the SMTP server of a program that mails), and plainly what it does
+ * not have, with the program that checks it.  Returns the exit status:
+ * 0 when all is well, else 1 (the reasons logged).
+ */
+int
+app_check(const struct app *app, struct ctx *c)
+{
+	const struct app_db_part	*db = app->needs.db;
+	char				 err[256];
+	int				 rc = 0;
+
+	if (db == NULL)
+		log_info("-t: %s has no database (sigil-health -t, or any "
+		    "program with one, checks it)", app->name);
+	else if (db->ready(c->db) != DB_READY ||
+	    (c->db_read != c->db && db->ready(c->db_read) != DB_READY))
+		rc = 1;			/* db_ready said why */
+	if (app->needs.mail == NULL)
+		log_info("-t: %s sends no mail (sigil-validate -t checks the "
+		    "SMTP server)", app->name);
+	else if (app->needs.mail->check(err, sizeof(err)) == -1) {
+		log_err("-t: the SMTP server %s: %s", c->cfg.smtp_url, err);
+		rc = 1;
+	}
+	if (rc == 0)
+		log_info("-t: %s: all it needs is in order", app->name);
+	return rc;
+}
+
 /* Frees the context so that leak checkers see nothing left. */
 void
 app_ctx_free(struct ctx *c)

@@ -103,6 +103,7 @@ struct app_mail_part {			/* PART_MAIL: SMTP, the templates */
 	int		 (*init)(const struct cfg *);
 	void		 (*free)(void);
 	int		 (*header_safe)(const char *);
+	int		 (*check)(char *, size_t);	/* -t: SMTP reachable */
 };
 
 struct app_key_part {			/* PART_KEY: the signing key */
@@ -156,6 +157,7 @@ int	 app_ctx_init(const struct app *, int, char *const *, struct ctx *);
 int	 app_ctx_config(const struct app *, int, char *const *, struct ctx *);
 int	 app_ctx_start(struct ctx *);
 void	 app_ctx_free(struct ctx *);
+int	 app_check(const struct app *, struct ctx *);
 int	 app_metrics_open(const struct app *, const char *, int, char *,
 	    size_t);
 

@@ -13,7 +13,9 @@
  *    socket and REQUEST_METHOD is set; serve the one request in the
  *    environment and stdin, write a CGI response to stdout, free
  *    everything and exit 0.
- *  - "-t": check the configuration, key, templates and database, exit.
+ *  - "-t": check the configuration, key and templates, then what the
+ *    program reaches (database, replica, SMTP server: app_check), exit;
+ *    with "--config-only" the first part only.
  *
  * Either way a request is copied into a struct req, dispatched, and the
  * response written with the headers every response carries.
@@ -901,9 +903,10 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		status = serve_cgi(app, &ctx);
 		break;
 	case RUN_CHECK:
-		if (ctx.db != NULL && app->needs.db->ready(ctx.db) !=
-		    DB_READY)
-			status = 1;
+		/* --config-only: what start-up reads, not what is reached
+		 * at run time (sigil-supervise's reload asks that). */
+		if (!argv_has(argc, argv, "--config-only"))
+			status = app_check(app, &ctx);
 		break;
 	case RUN_FASTCGI:
 		status = serve_fastcgi(app, &ctx);
