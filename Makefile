@@ -235,8 +235,11 @@ $(BUILD)/bench-baseline-db: t/bench/baseline_db.c | deps
 $(BUILD)/bench-smtp-sink: t/bench/smtp_sink.c | deps
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/smtp_sink.c
 
+$(BUILD)/bench-attack: t/bench/attack.c | deps
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/attack.c
+
 bench: deps-all all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \
-    $(BUILD)/bench-smtp-sink
+    $(BUILD)/bench-smtp-sink $(BUILD)/bench-attack
 	SIGIL_BUILD=$(BUILD) t/bench/run
 
 # The dev stack keeps its data in .run/ (git-ignored) between runs.
