@@ -213,7 +213,8 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%) | deps-all
 
 # The shell scripts, which shellcheck reads (deploy/sigil-key-common is
 # sourced by the key scripts, so it is checked through them too).
-SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
+SCRIPTS = .ci/run t/bench/run t/bench/under-attack t/lib/with-stack \
+	  t/lib/make-test-ca \
 	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \

@@ -168,12 +168,16 @@ start_connect(const struct sockaddr_in *src, int port)
 static int
 status_of(const char *in, size_t len)
 {
-	int	 s;
+	int	 s = 0, i;
 
-	if (len < 12 || strncmp(in, "HTTP/1.", 7) != 0 ||
-	    sscanf(in + 9, "%3d", &s) != 1 || s < 100 || s >= MAX_STATUS)
+	if (len < 12 || strncmp(in, "HTTP/1.", 7) != 0)
 		return 0;
-	return s;
+	for (i = 9; i < 12; i++) {
+		if (in[i] < '0' || in[i] > '9')
+			return 0;
+		s = s * 10 + (in[i] - '0');
+	}
+	return s >= 100 && s < MAX_STATUS ? s : 0;
 }
 
 /* ---- attack ---- */
@@ -504,7 +508,7 @@ run_attack(int port, double seconds, int nslow, int nout, int hsport)
 		/* Spread the first connections over the first second. */
 		atk[i].t_next = t + (double)i / na;
 	}
-	while (!stopping && (t = now()) < end) {
+	while (!stopping && now() < end) {
 		n = 0;
 		for (i = 0; i <= DEAD_ORIGINS; i++) {
 			pfd[n] = (struct pollfd){ listeners[i], POLLIN, 0 };
@@ -707,6 +711,23 @@ run_client(int port, double seconds, const char *lookup,
 	return 0;
 }
 
+/* argv's number s, from 0 to max; exits with a message if it is not. */
+static long
+num(const char *s, long max)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max) {
+		fprintf(stderr, "bench-attack: %s: not a number from 0 to "
+		    "%ld\n", s, max);
+		exit(2);
+	}
+	return v;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -719,11 +740,15 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 7 && strcmp(argv[1], "attack") == 0)
-		return run_attack(atoi(argv[2]), atof(argv[3]), atoi(argv[4]),
-		    atoi(argv[5]), atoi(argv[6]));
-	if (argc == 8 && strcmp(argv[1], "client") == 0 && atoi(argv[6]) > 0)
-		return run_client(atoi(argv[2]), atof(argv[3]), argv[4],
-		    argv[5], atoi(argv[6]), argv[7]);
+		return run_attack((int)num(argv[2], 65535),
+		    (double)num(argv[3], 3600), (int)num(argv[4],
+		    MAX_ATTACKERS), (int)num(argv[5], MAX_ATTACKERS),
+		    (int)num(argv[6], 65535));
+	if (argc == 8 && strcmp(argv[1], "client") == 0 &&
+	    num(argv[6], 1000000) > 0)
+		return run_client((int)num(argv[2], 65535),
+		    (double)num(argv[3], 3600), argv[4], argv[5],
+		    (int)num(argv[6], 1000000), argv[7]);
 	fprintf(stderr, "usage: bench-attack attack PORT SECONDS SLOW "
 	    "OUTBOUND HSPORT\n"
 	    "       bench-attack client PORT SECONDS LOOKUP_PATH SID_PREFIX "
