@@ -30,6 +30,7 @@
 
 #include "app.h"
 #include "buf.h"
+#include "clientnet.h"
 #include "db.h"
 #include "fcgi.h"
 #include "json.h"
@@ -57,19 +58,21 @@ lookup_cap(const struct ctx *c, const struct cfg_rate *rate)
 }
 
 /*
- * Takes n addresses from the v1 limit of the client's address.  Returns
- * 0, or -1 with 429 (or 503) in rs.
+ * Takes n addresses from the v1 limit of the client's network
+ * (clientnet.h).  Returns 0, or -1 with 429 (or 503) in rs.
  */
 static int
 v1_limit(struct ctx *c, const struct req *r, size_t n, struct resp *rs)
 {
 	struct buf	 bucket = { 0 };
+	char		 client[CLIENTNET_KEY_MAX];
 	int		 rc;
 
 	if (c->cfg.ratelimit[RATELIMIT_LOOKUP_IP].count == 0 || n == 0)
 		return 0;
-	buf_printf(&bucket, "lookup:ip:%s", r->remote_addr == NULL ? "" :
-	    r->remote_addr);
+	(void)clientnet_key(r->remote_addr, (int)c->cfg.client_ipv6_prefix,
+	    client, sizeof(client));
+	buf_printf(&bucket, "lookup:ip:%s", client);
 	rc = ratelimit_take(c->db, buf_str(&bucket),
 	    &c->cfg.ratelimit[RATELIMIT_LOOKUP_IP], (int64_t)n, rs);
 	buf_free(&bucket);

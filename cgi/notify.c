@@ -18,14 +18,15 @@
  * PostgreSQL, so a restart of the daemon, of the homeserver or of
  * PostgreSQL loses nothing.
  *
- *	sigil-notify -c /etc/sigil/sigil.conf
+ *	sigil-notify -c /etc/sigil/sigil.conf [-l /var/log/sigil/notify.log]
  *	sigil-notify --once -c sigil.conf	(from cron, where no daemon
  *						 may run: a shared host)
  *
  * With --once it delivers what is due now (retries included), reschedules
  * what fails, and exits: 0, or 1 when the database could not be used.
  * Two runs at once (a slow run overlapping the next cron tick, two
- * hosts) never deliver one row twice, for the reason above.
+ * hosts) never deliver one row twice, for the reason above.  With -l
+ * its lines go to that file, opened again on SIGUSR1 (log rotation).
  *
  * With metrics_dir set, the outbox's rows and the age of its oldest due
  * row go into <metrics_dir>/notify.onbind (common/metrics.c) at least
@@ -70,6 +71,9 @@ struct slot {
 static volatile sig_atomic_t	 stopping;
 static int			 wake_pipe[2] = { -1, -1 };
 static int64_t			 looked;	/* the outbox, last, now_ms() */
+static int			 once;		/* --once: from cron */
+static int			 news;		/* rows delivered or newly
+						   failing: --once says so */
 
 static void
 on_stop(int sig)
@@ -106,6 +110,27 @@ retry_delay(const struct cfg *cfg, int64_t attempts)
 }
 
 /*
+ * Says that the attempt on row o failed for why, and that the next is
+ * delay ms away: a warning when the row's failure is new (its first, or
+ * another reason than last time), else a line at info level (which a
+ * --once run from cron keeps to itself, so that a row failing the same
+ * way for days does not mail every run).
+ */
+static void
+say_failure(const struct db_outbox *o, const char *why, int64_t delay)
+{
+	if (o->attempts == 0 || strcmp(o->last_error, why) != 0) {
+		news++;
+		log_warn("onbind %lld to %s: %s; attempt %lld failed, next in "
+		    "%lld s", (long long)o->id, o->destination, why,
+		    (long long)o->attempts + 1, (long long)(delay / 1000));
+	} else if (!once)
+		log_info("onbind %lld to %s: still %s; attempt %lld failed, "
+		    "next in %lld s", (long long)o->id, o->destination, why,
+		    (long long)o->attempts + 1, (long long)(delay / 1000));
+}
+
+/*
  * Ends the delivery in slot sl: what res and the answer hr (NULL when
  * nothing was sent) say goes into its row, and its transaction ends.
  * Returns 0, or -1 when the database failed.
@@ -127,6 +152,8 @@ deliver_end(struct ctx *c, struct slot *sl, enum http_res res,
 		else
 			dr = DB_ERROR;
 		if (dr == DB_OK)
+			news++;
+		if (dr == DB_OK)
 			log_info("onbind %lld to %s: delivered after %lld "
 			    "failed attempt(s)", (long long)sl->o.id,
 			    sl->o.destination, (long long)sl->o.attempts);
@@ -134,15 +161,14 @@ deliver_end(struct ctx *c, struct slot *sl, enum http_res res,
 		if (res == HTTP_OK && hr != NULL)
 			snprintf(why, sizeof(why), "HTTP %ld", hr->status);
 		else
-			snprintf(why, sizeof(why), "%s", http_res_str(res));
+			snprintf(why, sizeof(why), "%s (%s)",
+			    http_res_str(res), http_call_detail(sl->call));
 		delay = retry_delay(&c->cfg, sl->o.attempts);
 		dr = db_outbox_retry(sl->db, sl->o.id, now_ms() + delay, why);
 		if (dr == DB_OK)
 			dr = db_commit(sl->db);
 		metrics_notify_delivery(0);
-		log_warn("onbind %lld to %s: %s; attempt %lld failed, next in "
-		    "%lld s", (long long)sl->o.id, sl->o.destination, why,
-		    (long long)sl->o.attempts + 1, (long long)(delay / 1000));
+		say_failure(&sl->o, why, delay);
 	}
 	if (dr != DB_OK) {
 		db_rollback(sl->db);
@@ -311,8 +337,9 @@ deliver_due(struct ctx *c)
 	free(slots);
 	if (c->cfg.metrics_dir != NULL && db_ready(c->db) == DB_READY)
 		outbox_look(c, &(int64_t){ 0 }, &(int64_t){ 0 });
-	if (n > 0)
-		log_info("--once: %d delivery attempt(s)", n);
+	if (news > 0)
+		log_info("--once: %d delivery attempt(s), %d of them delivered "
+		    "or failing anew", n, news);
 	return rc;
 }
 
@@ -336,12 +363,16 @@ main(int argc, char **argv)
 	const struct http_resp	*hr;
 	enum http_res		 res;
 	char			 drain[64], err[512];
+	const char		*logfile;
 	int			 rc = 0, ms, busy;
 	size_t			 nslots;
 	void			*arg;
 
 	log_init(notify_app.name);
-	if (argv_has(argc, argv, "--once")) {
+	if ((logfile = argv_value(argc, argv, "-l")) != NULL &&
+	    log_open(logfile) == -1)
+		return 1;
+	if ((once = argv_has(argc, argv, "--once"))) {
 		/* From cron: say nothing unless something happened. */
 		log_quiet_info(1);
 		if (app_ctx_init(&notify_once_app, argc, argv, &ctx) == -1) {

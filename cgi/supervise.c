@@ -7,11 +7,23 @@
  * a worker that exits or is killed is started again, at once, or after
  * a second when it lived less than one (a program that cannot start
  * does not spin).  SIGTERM or SIGINT stops every worker (SIGTERM, then
- * SIGKILL after 5 s) and removes the sockets; SIGHUP is ignored, so a
- * supervisor started from a login shell outlives it.
+ * SIGKILL after 5 s) and removes the sockets.  SIGHUP reloads: the
+ * workers file and the configuration are read again and checked as the
+ * workers will read them (each FastCGI program's -t); when all is well
+ * every worker is replaced, after the request it is serving, by one that
+ * reads them, and the pools take their new sizes.  The sockets stay open
+ * throughout, so a request waits at most for a worker to start; a bad
+ * file is refused with its reason and the running workers keep serving.
+ * A reload cannot change which programs run or where they listen
+ * (restart for that).
  *
  *	sigil-supervise -c CONFIG -w WORKERS -s SOCKET_DIR [-b BIN_DIR]
- *	    [-G GROUP] [-m MODE] [PROGRAM ...]
+ *	    [-G GROUP] [-m MODE] [-l LOG_FILE] [-p PID_FILE] [PROGRAM ...]
+ *
+ * With -l the supervisor and its workers write their lines to LOG_FILE
+ * (an absolute path), and SIGUSR1 makes each of them open it again by
+ * name (log rotation: deploy/logrotate/sigil).  -p writes the
+ * supervisor's pid to PID_FILE, removed when it stops.
  *
  * WORKERS is the one place pools are set: lines
  *
@@ -59,6 +71,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "log.h"
 #include "metrics.h"
 #include "pool.h"
 
@@ -106,6 +119,8 @@ struct program {
 	char		 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char		 tcp[128];	/* "host:port" to listen on, or "" */
 	struct worker	 w[MAX_WORKERS];
+	int		 nslots;	/* slots that may hold a worker: max,
+					   or more after a reload shrank it */
 	struct pool_file *pf;		/* NULL: no metrics_dir */
 	struct pool_figures fig;
 	int		 saturated;	/* at max, all busy, a queue */
@@ -122,11 +137,13 @@ say(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fputs("sigil-supervise: ", stderr);
+	char	 stamp[40], msg[1024];
+
+	log_stamp(stamp, sizeof(stamp));
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%ssigil-supervise: %s\n", stamp, msg);
 }
 
 /* Seconds on the monotonic clock, from 1: a wall clock set back or
@@ -228,9 +245,13 @@ parse_option(const char *field, struct program *p)
 	return 0;
 }
 
-/* Reads the workers file.  Returns 0, or -1 after saying why. */
+/*
+ * Reads the workers file into out (MAX_PROGRAMS) and *nout.  Returns 0,
+ * or -1 after saying why.
+ */
 static int
-read_workers(const char *path, char *const *only, int nonly)
+read_workers(const char *path, char *const *only, int nonly,
+    struct program *out, size_t *nout)
 {
 	FILE		*f;
 	struct program	 p;
@@ -239,6 +260,7 @@ read_workers(const char *path, char *const *only, int nonly)
 	int		 n, k, bad;
 	size_t		 i;
 
+	*nout = 0;
 	if ((f = fopen(path, "r")) == NULL) {
 		say("%s: %s", path, strerror(errno));
 		return -1;
@@ -283,8 +305,8 @@ read_workers(const char *path, char *const *only, int nonly)
 			return -1;
 		}
 		snprintf(p.name, sizeof(p.name), "%s", field[0]);
-		for (i = 0; i < nprogs; i++)
-			if (strcmp(progs[i].name, p.name) == 0) {
+		for (i = 0; i < *nout; i++)
+			if (strcmp(out[i].name, p.name) == 0) {
 				say("%s:%ld: %s is listed twice", path, lineno,
 				    p.name);
 				fclose(f);
@@ -292,21 +314,22 @@ read_workers(const char *path, char *const *only, int nonly)
 			}
 		if (!wanted(p.name, only, nonly) || p.max == 0)
 			continue;
-		if (nprogs == MAX_PROGRAMS)
+		if (*nout == MAX_PROGRAMS)
 			break;
-		progs[nprogs++] = p;
+		p.nslots = p.max;
+		out[(*nout)++] = p;
 	}
 	fclose(f);
 	for (n = 0; n < nonly; n++) {
-		for (i = 0; i < nprogs; i++)
-			if (strcmp(progs[i].name, only[n]) == 0)
+		for (i = 0; i < *nout; i++)
+			if (strcmp(out[i].name, only[n]) == 0)
 				break;
-		if (i == nprogs) {
+		if (i == *nout) {
 			say("%s is not in %s (or has 0 workers)", only[n], path);
 			return -1;
 		}
 	}
-	if (nprogs == 0) {
+	if (*nout == 0) {
 		say("%s: no programs to run", path);
 		return -1;
 	}
@@ -399,6 +422,11 @@ start_worker(struct program *p, int i, const sigset_t *orig)
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, orig, NULL);
+		/*
+		 * Ignored until the worker's log_init() takes it: a
+		 * rotation's SIGUSR1 must not end a worker still starting.
+		 */
+		signal(SIGUSR1, SIG_IGN);
 		/* FastCGI: the listening socket is fd 0. */
 		if (p->fd != -1)
 			dup2(p->fd, 0);
@@ -434,7 +462,7 @@ reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		for (k = 0; k < nprogs; k++)
-			for (p = &progs[k], i = 0; i < p->max; i++) {
+			for (p = &progs[k], i = 0; i < p->nslots; i++) {
 				w = &p->w[i];
 				if (w->pid != pid)
 					continue;
@@ -614,7 +642,7 @@ regulate(struct program *p, const sigset_t *orig)
 	st.now = uptime();
 	pool_plan(&set, &st, &pl);
 	carry_out(p, slots, &pl, orig);
-	for (running = 0, i = 0; i < p->max; i++)
+	for (running = 0, i = 0; i < p->nslots; i++)
 		running += p->w[i].pid > 0;
 	p->fig.workers = (uint64_t)running;
 	pool_file_publish(p->pf, &p->fig);
@@ -631,7 +659,7 @@ stop_all(void)
 	int		 i, alive, round;
 
 	for (k = 0; k < nprogs; k++)
-		for (i = 0; i < progs[k].max; i++)
+		for (i = 0; i < progs[k].nslots; i++)
 			if (progs[k].w[i].pid > 0)
 				kill(progs[k].w[i].pid, SIGTERM);
 	/* A worker is gone once reaped here (not by kill(pid, 0), which
@@ -639,19 +667,19 @@ stop_all(void)
 	for (round = 0; round < STOP_GRACE_S * 10; round++) {
 		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
 			for (k = 0; k < nprogs; k++)
-				for (i = 0; i < progs[k].max; i++)
+				for (i = 0; i < progs[k].nslots; i++)
 					if (progs[k].w[i].pid == pid)
 						progs[k].w[i].pid = 0;
 		alive = 0;
 		for (k = 0; k < nprogs; k++)
-			for (i = 0; i < progs[k].max; i++)
+			for (i = 0; i < progs[k].nslots; i++)
 				alive |= progs[k].w[i].pid > 0;
 		if (!alive)
 			break;
 		nanosleep(&tick, NULL);
 	}
 	for (k = 0; k < nprogs; k++)
-		for (i = 0; i < progs[k].max; i++)
+		for (i = 0; i < progs[k].nslots; i++)
 			if ((w = &progs[k].w[i])->pid > 0) {
 				say("sigil-%s[%d] did not stop; killing it",
 				    progs[k].name, (int)w->pid);
@@ -707,11 +735,14 @@ open_pools(void)
 		progs[k].fig.max_requests = progs[k].max_requests;
 		if (metrics_dir == NULL || progs[k].fd == -1)
 			continue;
+		/* A folder that cannot be used (missing, or not to be
+		 * trusted: common/shmfile.c) costs the figures, not the
+		 * service: the workers serve uncounted too, and a range
+		 * grows as if they were all busy. */
 		if ((progs[k].pf = pool_file_open(metrics_dir, progs[k].name,
-		    err, sizeof(err))) == NULL) {
-			say("%s", err);
-			return -1;
-		}
+		    err, sizeof(err))) == NULL)
+			say("%s; sigil-%s's pool figures are not published",
+			    err, progs[k].name);
 	}
 	if (metrics_dir != NULL && (rows = calloc(1, sizeof(*rows))) == NULL) {
 		say("out of memory");
@@ -724,13 +755,15 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: sigil-supervise -c CONFIG -w WORKERS -s "
-	    "SOCKET_DIR [-b BIN_DIR]\n\t[-G GROUP] [-m MODE] [PROGRAM ...]\n");
+	    "SOCKET_DIR [-b BIN_DIR]\n\t[-G GROUP] [-m MODE] [-l LOG_FILE] "
+	    "[-p PID_FILE] [PROGRAM ...]\n");
 	exit(2);
 }
 
 /* What the command line asks for. */
 struct options {
 	const char	*workers, *sockdir;
+	const char	*logfile, *pidfile;	/* NULL: none */
 	gid_t		 gid;		/* of the sockets; -1: unchanged */
 	mode_t		 mode;		/* of the sockets */
 	char *const	*only;		/* the programs to run, or all */
@@ -750,10 +783,10 @@ parse_args(int argc, char **argv, char *self, struct options *o)
 	char		*end;
 	int		 ch;
 
-	o->workers = o->sockdir = NULL;
+	o->workers = o->sockdir = o->logfile = o->pidfile = NULL;
 	o->gid = (gid_t)-1;
 	o->mode = 0660;
-	while ((ch = getopt(argc, argv, "b:c:G:m:s:w:")) != -1)
+	while ((ch = getopt(argc, argv, "b:c:G:l:m:p:s:w:")) != -1)
 		switch (ch) {
 		case 'b':
 			bindir = optarg;
@@ -763,6 +796,12 @@ parse_args(int argc, char **argv, char *self, struct options *o)
 			break;
 		case 'G':
 			group = optarg;
+			break;
+		case 'l':
+			o->logfile = optarg;
+			break;
+		case 'p':
+			o->pidfile = optarg;
 			break;
 		case 'm':
 			o->mode = (mode_t)strtoul(optarg, &end, 8);
@@ -825,11 +864,190 @@ start_pools(const sigset_t *orig)
 }
 
 /*
- * Watches the pools until SIGTERM or SIGINT (in set, blocked): reaps,
- * starts again the workers due, and regulates each pool every tick.
+ * After SIGUSR1: the supervisor's next line starts the log file opened
+ * again by name, and every worker is asked to do the same.
  */
 static void
-watch(const sigset_t *set, const sigset_t *orig)
+reopen_logs(void)
+{
+	size_t	 k;
+	int	 i;
+
+	for (k = 0; k < nprogs; k++)
+		for (i = 0; i < progs[k].nslots; i++)
+			if (progs[k].w[i].pid > 0)
+				kill(progs[k].w[i].pid, SIGUSR1);
+	log_reopen();
+	say("log file opened again (SIGUSR1), and the workers asked to");
+}
+
+/*
+ * Writes this process's pid to path.  Returns 0, or -1 after saying why.
+ */
+static int
+write_pidfile(const char *path)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		say("cannot write the pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) == EOF) {
+		say("cannot write the pid file %s: %s", path, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Runs "sigil-<p's name> -t -c CONFIG" (orig: its signal mask), which checks
+ * all that the program needs as a new worker would find it.  Returns 1
+ * when it passed, else 0 (it said why, on the log).
+ */
+static int
+program_checks(const struct program *p, const sigset_t *orig)
+{
+	char	 path[PATH_MAX], argv0[80];
+	pid_t	 pid;
+	int	 status;
+
+	snprintf(path, sizeof(path), "%s/sigil-%.64s", bindir, p->name);
+	snprintf(argv0, sizeof(argv0), "sigil-%.64s", p->name);
+	if ((pid = fork()) == -1)
+		return 0;
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, orig, NULL);
+		execl(path, argv0, "-t", "-c", config, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * Whether the workers file just read (next, n) may replace the running
+ * one: the same programs, listening where they do, each FastCGI program
+ * content with the configuration (-t), metrics_dir unchanged.  Returns 1,
+ * or 0 after saying why.
+ */
+static int
+reload_acceptable(const struct program *next, size_t n, const sigset_t *orig)
+{
+	struct cfg	 cfg;
+	char		 err[512];
+	size_t		 k;
+	int		 same;
+
+	if (n != nprogs) {
+		say("reload refused: the workers file names other programs "
+		    "than run now; restart to change which run");
+		return 0;
+	}
+	for (k = 0; k < n; k++)
+		if (strcmp(next[k].name, progs[k].name) != 0 ||
+		    strcmp(next[k].tcp, progs[k].tcp) != 0) {
+			say("reload refused: sigil-%s is new, gone or listens "
+			    "elsewhere; restart for that", next[k].name);
+			return 0;
+		}
+	memset(&cfg, 0, sizeof(cfg));
+	if (cfg_load(config, &cfg, err, sizeof(err)) == -1) {
+		say("reload refused: %s", err);
+		cfg_free(&cfg);
+		return 0;
+	}
+	same = (cfg.metrics_dir == NULL) == (metrics_dir == NULL) &&
+	    (metrics_dir == NULL || strcmp(cfg.metrics_dir, metrics_dir) == 0);
+	cfg_free(&cfg);
+	if (!same) {
+		say("reload refused: metrics_dir changed; restart for that");
+		return 0;
+	}
+	for (k = 0; k < n; k++) {
+		if (metrics_dir == NULL && (next[k].min != next[k].max ||
+		    next[k].max_requests != 0)) {
+			say("reload refused: sigil-%s: a pool of %d-%d workers "
+			    "or max_requests needs metrics_dir", next[k].name,
+			    next[k].min, next[k].max);
+			return 0;
+		}
+		if (strcmp(next[k].name, "notify") != 0 &&
+		    !program_checks(&next[k], orig)) {
+			say("reload refused: sigil-%s -t failed with %s (its "
+			    "reason is above); the running workers go on",
+			    next[k].name, config);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * Gives pool p the sizes of next and asks each of its workers to make
+ * way, after its request, for one that reads the files anew: replaced
+ * in its slot, or stopped when the pool shrank below it.
+ */
+static void
+renew_pool(struct program *p, const struct program *next)
+{
+	time_t	 now = uptime();
+	int	 i;
+
+	p->min = next->min;
+	p->max = next->max;
+	p->idle = next->idle;
+	p->max_requests = next->max_requests;
+	if (p->max > p->nslots)
+		p->nslots = p->max;
+	p->fig.min = (uint64_t)p->min;
+	p->fig.max = (uint64_t)p->max;
+	p->fig.idle_timeout = (uint64_t)p->idle;
+	p->fig.max_requests = p->max_requests;
+	for (i = 0; i < p->nslots; i++) {
+		if (p->w[i].pid > 0)
+			ask_stop(p, i, i < p->max ? STOP_RECYCLE : STOP_IDLE);
+		else if (i < p->min)
+			p->w[i].restart_at = now;	/* grown */
+		else
+			p->w[i].restart_at = 0;
+	}
+}
+
+/*
+ * SIGHUP: the workers file (o) and the configuration read again; when
+ * reload_acceptable(), every pool renewed.
+ */
+static void
+reload(const struct options *o, const sigset_t *orig)
+{
+	static struct program	 next[MAX_PROGRAMS];
+	size_t			 n, k;
+
+	say("SIGHUP: reading %s and %s again", o->workers, config);
+	if (read_workers(o->workers, o->only, o->nonly, next, &n) == -1) {
+		say("reload refused: the workers file above; the running "
+		    "workers go on");
+		return;
+	}
+	if (!reload_acceptable(next, n, orig))
+		return;
+	for (k = 0; k < nprogs; k++)
+		renew_pool(&progs[k], &next[k]);
+	say("reloaded: every worker is replaced after its request");
+}
+
+/*
+ * Watches the pools until SIGTERM or SIGINT (in set, blocked): reaps,
+ * starts again the workers due, and regulates each pool every tick;
+ * SIGUSR1 (with -l) opens the log files again, SIGHUP reloads (o: the
+ * command line).
+ */
+static void
+watch(const struct options *o, const sigset_t *set, const sigset_t *orig)
 {
 	struct timespec	 tick = { 0, TICK_MS * 1000 * 1000 };
 	struct program	*p;
@@ -841,9 +1059,13 @@ watch(const sigset_t *set, const sigset_t *orig)
 	for (;;) {
 		sig = sigtimedwait(set, &info, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
-			break;		/* SIGHUP: nothing to reload */
+			break;
 		if (sig == SIGCHLD)
 			reap();
+		if (sig == SIGUSR1)
+			reopen_logs();
+		if (sig == SIGHUP)
+			reload(o, orig);
 		now = uptime();
 		for (k = 0; k < nprogs; k++) {
 			p = &progs[k];
@@ -865,27 +1087,38 @@ main(int argc, char **argv)
 	sigset_t	 set, orig;
 	size_t		 k;
 
-	if (parse_args(argc, argv, self, &o) == -1 ||
-	    read_workers(o.workers, o.only, o.nonly) == -1)
-		return 1;
-	for (k = 0; k < nprogs; k++)
-		if (strcmp(progs[k].name, "notify") != 0 &&
-		    make_socket(&progs[k], o.sockdir, o.gid, o.mode) == -1)
-			return 1;
-	if (open_pools() == -1) {
-		stop_all();
-		return 1;
-	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, &orig);
+	if (parse_args(argc, argv, self, &o) == -1)
+		return 1;
+	if (o.logfile != NULL) {
+		if (log_open(o.logfile) == -1)
+			return 1;
+		setenv(LOG_FILE_ENV, o.logfile, 1);	/* for the workers */
+	} else
+		unsetenv(LOG_FILE_ENV);
+	if (read_workers(o.workers, o.only, o.nonly, progs, &nprogs) == -1)
+		return 1;
+	for (k = 0; k < nprogs; k++)
+		if (strcmp(progs[k].name, "notify") != 0 &&
+		    make_socket(&progs[k], o.sockdir, o.gid, o.mode) == -1)
+			return 1;
+	if (open_pools() == -1 ||
+	    (o.pidfile != NULL && write_pidfile(o.pidfile) == -1)) {
+		stop_all();
+		return 1;
+	}
 	start_pools(&orig);
-	watch(&set, &orig);
+	watch(&o, &set, &orig);
 	say("stopping");
 	stop_all();
+	if (o.pidfile != NULL)
+		unlink(o.pidfile);
 	free(rows);
 	free((char *)metrics_dir);
 	return 0;

@@ -31,6 +31,7 @@
 
 #include "app.h"
 #include "buf.h"
+#include "clientnet.h"
 #include "db.h"
 #include "email.h"
 #include "fcgi.h"
@@ -267,6 +268,7 @@ request_token(struct ctx *c, const struct req *r, const cJSON *args,
 {
 	const char	*secret, *next_link = NULL;
 	char		 cs_hash[SHA256_HEX_LEN + 1];
+	char		 client[CLIENTNET_KEY_MAX];
 	struct buf	 bucket = { 0 };
 	int64_t		 attempt;
 	enum json_res	 jr;
@@ -314,9 +316,11 @@ request_token(struct ctx *c, const struct req *r, const cJSON *args,
 			goto commit;
 	if (r->api == API_V2)
 		buf_printf(&bucket, "user:%s", r->user_id);
-	else
-		buf_printf(&bucket, "ip:%s", r->remote_addr == NULL ? "" :
-		    r->remote_addr);
+	else {
+		(void)clientnet_key(r->remote_addr,
+		    (int)c->cfg.client_ipv6_prefix, client, sizeof(client));
+		buf_printf(&bucket, "ip:%s", client);
+	}
 	if (ratelimit_check(c->db, buf_str(&bucket),
 	    &c->cfg.ratelimit[RATELIMIT_REQUESTER], rs) == -1)
 		goto commit;

@@ -90,6 +90,7 @@ struct app_db_part {			/* PART_DB: PostgreSQL, the gate */
 	enum db_res	 (*signing_key_ref)(struct db *, const char *,
 			    const char *, int64_t, int *);
 	void		 (*sha256_hex)(const void *, size_t, char *);
+	enum db_ready_res (*check)(struct db *, long *);
 };
 
 struct app_http_part {			/* PART_HTTP: HTTPS to homeservers */
@@ -118,6 +119,8 @@ extern const struct app_key_part	app_key;
 /* Options of the database part (app_needs.db_use): */
 #define APP_READ_REPLICA 0x01	/* reads may go to database_replica */
 #define APP_LISTEN	0x02	/* LISTEN for queued onbind deliveries */
+#define APP_DB_ON_DEMAND 0x04	/* not connected at start: only the
+				 * routes that use it connect (-t does) */
 /* The templates of the mail part (app_needs.templates), loaded and
  * checked at start (no others are read): */
 #define APP_MAIL_VERIFY	0x01	/* verification mail and page; the text

@@ -14,6 +14,7 @@
 
 #include "b64.h"
 #include "cfg.h"
+#include "clientnet.h"
 #include "ident.h"
 #include "json.h"
 #include "sign.h"
@@ -63,6 +64,8 @@ static const struct cfg_bounds b_code_length = { 6, 12, 0,
 	"want 6 to 12 digits" };
 static const struct cfg_bounds b_lookup_cap = { 1, 100000, 0,
 	"want 1 to 100000" };
+static const struct cfg_bounds b_v6_prefix = { CLIENTNET_PREFIX_MIN,
+	CLIENTNET_PREFIX_MAX, 0, "want a prefix length from 32 to 128" };
 static const struct cfg_bounds b_budget = { 1, 12, 0,
 	"want 1 to 12 seconds (the web server gives a request 15)" };
 
@@ -134,6 +137,7 @@ static const struct cfg_key cfg_keys[] = {
 	INT("max_token_attempts", max_token_attempts, b_count, "10"),
 	RATE(RATELIMIT_ADDRESS, "10 3600"),
 	RATE(RATELIMIT_REQUESTER, "50 3600"),
+	INT("client_ipv6_prefix", client_ipv6_prefix, b_v6_prefix, "64"),
 	{ KEY("sms_gateway", CFG_CHOICE, sms_gateway, 0),
 	    .def = "none", .choices = sms_gateways },
 	{ KEY("sms_url", CFG_URL, sms_url, 0) },
@@ -177,6 +181,7 @@ static const struct cfg_key cfg_keys[] = {
 	INT("http_budget", http_budget, b_budget, "8"),
 	INT("http_key_failure_ttl", http_key_failure_ttl, b_seconds, "60"),
 	INT("onbind_concurrency", onbind_concurrency, b_count, "8"),
+	INT("health_notify_age", health_notify_age, b_seconds, "300"),
 	{ KEY("metrics_dir", CFG_STRING, metrics_dir, 0) },
 	INT("slow_request", slow_request, b_seconds_or_off, NULL),
 };
@@ -246,11 +251,9 @@ cfg_path(int argc, char *const *argv)
 	const char	*env;
 	char		*slash;
 	ssize_t		 n;
-	int		 i;
 
-	for (i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "-c") == 0)
-			return argv[i + 1];
+	if ((env = argv_value(argc, argv, "-c")) != NULL)
+		return env;
 	if ((env = getenv("SIGIL_CONFIG")) != NULL && *env != '\0')
 		return env;
 	n = readlink("/proc/self/exe", beside, sizeof(beside) - 1);

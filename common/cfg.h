@@ -82,6 +82,7 @@ struct cfg {
 	char	*default_brand;
 	char	*next_link_hosts[MAX_LIST];	/* empty: any host */
 	size_t	 n_next_link_hosts;
+	int64_t	 client_ipv6_prefix;	/* an IPv6 client: its /N (clientnet.h) */
 	int64_t	 max_token_attempts;	/* wrong tokens before a session dies */
 	char	*sms_gateway;		/* none, webhook or twilio */
 	char	*sms_url;		/* the webhook, or Twilio's API base */
@@ -116,6 +117,9 @@ struct cfg {
 	int64_t	 http_budget;		/* seconds for a request's outbound */
 	int64_t	 http_key_failure_ttl;	/* seconds a failed key fetch holds */
 	int64_t	 onbind_concurrency;	/* deliveries in flight at once */
+	int64_t	 health_notify_age;	/* seconds sigil-notify's figures
+					   stay fresh for /_sigil/health;
+					   0: not checked */
 	struct cfg_rate ratelimit[RATELIMIT__MAX]; /* key ratelimit_<name> */
 };
 

@@ -416,3 +416,23 @@ db_wait(struct db *db, int timeout_ms, int wake_fd)
 	return got;
 }
 
+/*
+ * One round trip on db now, connecting first when needed (a health
+ * check).  Returns DB_READY with *version the schema's, DB_DOWN, or
+ * DB_SCHEMA_MISMATCH; *version is -1 when it could not be read.
+ */
+enum db_ready_res
+db_check(struct db *db, long *version)
+{
+	enum db_ready_res	 rr;
+	PGresult		*res;
+
+	*version = -1;
+	if ((rr = db_ready(db)) != DB_READY)
+		return rr;
+	if ((res = db_exec(db, STMT_SCHEMA_VERSION, NULL, NULL)) == NULL)
+		return DB_DOWN;
+	*version = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return *version == SIGIL_SCHEMA_VERSION ? DB_READY : DB_SCHEMA_MISMATCH;
+}

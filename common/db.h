@@ -38,6 +38,7 @@ enum db_ready_res {
 
 struct db	*db_open(const char *conninfo, const char *app_name);
 enum db_ready_res db_ready(struct db *db);
+enum db_ready_res db_check(struct db *db, long *version);
 void		 db_one_shot(void);
 void		 db_end_request(struct db *db);
 void		 db_close(struct db *db);
@@ -197,6 +198,7 @@ struct db_outbox {
 	char	*destination;		/* owned */
 	char	*body;			/* owned */
 	int64_t	 attempts;
+	char	*last_error;		/* owned; "" before the first failure */
 };
 
 enum db_res	 db_ephemeral_key_exists(struct db *db, const char *public_key,

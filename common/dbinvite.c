@@ -188,6 +188,7 @@ db_outbox_next(struct db *db, int64_t now, struct db_outbox *o)
 		o->destination = xstrdup(PQgetvalue(res, 0, 1));
 		o->body = xstrdup(PQgetvalue(res, 0, 2));
 		o->attempts = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		o->last_error = xstrdup(PQgetvalue(res, 0, 4));
 		rc = DB_OK;
 	}
 	PQclear(res);
@@ -199,6 +200,7 @@ db_outbox_clear(struct db_outbox *o)
 {
 	free(o->destination);
 	free(o->body);
+	free(o->last_error);
 	memset(o, 0, sizeof(*o));
 }
 

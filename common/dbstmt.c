@@ -325,8 +325,8 @@ const struct db_stmt db_stmts[STMT__MAX] = {
 	/* One due delivery, locked for as long as it is being delivered;
 	 * rows other sigil-notify processes hold are skipped. */
 	[STMT_OUTBOX_NEXT] = { "outbox_next",
-	    "SELECT id, destination, body, attempts FROM onbind_outbox"
-	    " WHERE next_attempt_ts <= $1 ORDER BY next_attempt_ts, id"
+	    "SELECT id, destination, body, attempts, coalesce(last_error, '')"
+	    " FROM onbind_outbox WHERE next_attempt_ts <= $1 ORDER BY next_attempt_ts, id"
 	    " LIMIT 1 FOR UPDATE SKIP LOCKED",
 	    1, 0 },
 	[STMT_OUTBOX_NEXT_DUE] = { "outbox_next_due",

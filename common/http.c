@@ -90,6 +90,7 @@ struct http_call {
 	int			 post;
 	int			 done;
 	enum http_res		 res;
+	const char		*detail;	/* curl's word on a failure */
 	char			 url[MAX_SERVER_NAME + 512]; /* for the log */
 	void			*arg;
 };
@@ -326,7 +327,7 @@ call_prepare(struct http_call *cl, const char *url, const struct http_req *rq,
 /*
  * Ends the request cl after curl said rc: frees the lists it lent and
  * returns (and records in cl->res) what became of it, logged when it
- * failed.
+ * failed (except an http_call_*'s: see http_call_detail).
  */
 static enum http_res
 call_finish(struct http_call *cl, CURLcode rc)
@@ -355,8 +356,11 @@ call_finish(struct http_call *cl, CURLcode rc)
 		res = HTTP_UNREACHABLE;
 	else
 		res = HTTP_FAILED;
-	log_warn("http: %s %s: %s (%s)", cl->post ? "POST" : "GET", cl->url,
-	    http_res_str(res), curl_easy_strerror(rc));
+	cl->detail = curl_easy_strerror(rc);
+	/* An http_call_*'s owner says what its failure means itself. */
+	if (!cl->own_easy)
+		log_warn("http: %s %s: %s (%s)", cl->post ? "POST" : "GET",
+		    cl->url, http_res_str(res), cl->detail);
 	return cl->res = res;
 }
 
@@ -711,6 +715,17 @@ http_call_result(const struct http_call *cl, const struct http_resp **resp,
 	*resp = &cl->resp;
 	*arg = cl->arg;
 	return cl->done ? cl->res : HTTP_FAILED;
+}
+
+/*
+ * curl's words on why the ended call cl failed ("Couldn't connect to
+ * server"; static), or "" when it did not: an http_call_* failure is not
+ * logged here, for its owner to say it once with what it means.
+ */
+const char *
+http_call_detail(const struct http_call *cl)
+{
+	return cl->detail != NULL ? cl->detail : "";
 }
 
 /* Stops cl when it is still running and frees it. */

@@ -64,6 +64,7 @@ enum http_res	 http_post(const char *, const char *, const char *, size_t,
 enum http_res	 http_call_post(const char *, const char *, const char *,
 		    size_t, size_t, void *, struct http_call **);
 struct http_call *http_calls_run(int, int);
+const char	*http_call_detail(const struct http_call *);
 enum http_res	 http_call_result(const struct http_call *,
 		    const struct http_resp **, void **);
 void		 http_call_free(struct http_call *);

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "clientnet.h"
 #include "email.h"
 #include "ident.h"
 #include "invpolicy.h"
@@ -123,19 +124,20 @@ invpolicy_v1_client(const struct cfg *cfg, const char *remote_addr)
  * choose (client address, v2 user, room, recipient address) and the
  * sender's.  Cheapest to the caller first: a client over its own limit
  * spends nobody else's.  r is the request (its API, client address and
- * v2 user).  Returns 0, or -1 with the error (429) set in rs.
+ * v2 user); the client counts by its network (clientnet.h).  Returns 0, or -1 with the error (429) set in rs.
  */
 int
 invpolicy_limits(struct db *db, const struct cfg *cfg, const struct req *r,
     const char *sender, const char *room_id, const char *address,
     struct resp *rs)
 {
+	char		 client[CLIENTNET_KEY_MAX];	/* filled first */
 	const struct {
 		int			 applies;
 		const char		*prefix, *key;
 		const struct cfg_rate	*rate;
 	} limits[] = {
-		{ 1, "invite-client", r->remote_addr,
+		{ 1, "invite-client", client,
 		    &cfg->ratelimit[RATELIMIT_INVITE_CLIENT] },
 		{ r->api == API_V2, "invite-user", r->user_id,	/* v2 only */
 		    &cfg->ratelimit[RATELIMIT_INVITE_USER] },
@@ -148,6 +150,8 @@ invpolicy_limits(struct db *db, const struct cfg *cfg, const struct req *r,
 	size_t		 i;
 	int		 rc = 0;
 
+	(void)clientnet_key(r->remote_addr, (int)cfg->client_ipv6_prefix,
+	    client, sizeof(client));
 	for (i = 0; i < sizeof(limits) / sizeof(limits[0]) && rc == 0; i++) {
 		if (!limits[i].applies)
 			continue;

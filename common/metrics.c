@@ -14,6 +14,16 @@
  *
  * With metrics_dir unset nothing here is opened and the writer's calls
  * return at once.
+ *
+ * The folder and its files are trusted only as shmfile.c says (this
+ * user's, writable by nobody else).  A writer (a worker, sigil-notify)
+ * that cannot use them says why once and runs uncounted rather than
+ * stopping: the counters are the operator's aid, not the service, and a
+ * worker that would not start for them hands the whole service to
+ * whoever can make the folder unsafe (another local user, where it sits
+ * in a world-writable place).  `-t` fails, so the operator hears of it.
+ * A file truncated under a worker costs that worker's counts, not its
+ * life: it maps the file anew after the request.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -106,6 +116,9 @@ static unsigned char		*slot_of;	/* [(route * 4 + api index) *
 static size_t			 nslot_of;
 static uint64_t			 t0;
 static struct shm_events	*ev;		/* this process's events */
+static struct shm		*hdr;		/* the header, for reopening */
+static char			*hdr_dir;	/* metrics_dir, for reopening */
+static unsigned			 losses_seen;	/* shmfile_losses() */
 
 /* The API bits a route can carry, in slot order, and their names' prefix. */
 static const struct {
@@ -194,64 +207,33 @@ claim_row(struct shm *m)
 	return NULL;
 }
 
-/* Returns 0 when dir is a folder this process may write, else -1. */
-static int
-dir_writable(const char *dir)
-{
-	struct stat	 st;
-
-	if (stat(dir, &st) == -1)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return access(dir, W_OK | X_OK);
-}
-
 /*
- * Opens the counters of the program name, whose route table is the n
- * routes of rt (copied), under dir, and with claim takes a worker row; without (-t, perhaps run by another user than the
- * workers) only checks that dir is a folder it may write, and makes no
- * file.  dir NULL: metrics off, returns 0.  Returns 0, or -1 with why in
- * err.  A program with more workers than rows serves uncounted.
+ * Maps the counters file named by hdr under hdr_dir and claims a row.
+ * Returns 0, or -1 with why in err (nothing mapped).
  */
-int
-metrics_open(const char *dir, const char *name, const struct metrics_path *rt,
-    size_t n, int claim, char *err, size_t errlen)
+static int
+attach(char *err, size_t errlen)
 {
-	struct shm	*h;
-	char		 path[4096];
+	char	 name[METRICS_NAME + 16], why[384];
+	int	 dfd;
 
-	if (dir == NULL)
-		return 0;
-	if (!claim) {
-		if (dir_writable(dir) == -1) {
-			snprintf(err, errlen, "metrics_dir: %s: %s", dir,
-			    strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	h = xcalloc(1, sizeof(*h));
-	header_of(name, rt, n, h);
-	if (snprintf(path, sizeof(path), "%s/%s.metrics", dir, h->program) >=
-	    (int)sizeof(path)) {
-		snprintf(err, errlen, "metrics_dir: path too long");
-		free(h);
+	snprintf(name, sizeof(name), "%s.metrics", hdr->program);
+	if ((dfd = shmfile_dir_open(hdr_dir, why, sizeof(why))) == -1) {
+		snprintf(err, errlen, "metrics_dir: %s", why);
 		return -1;
 	}
-	shm = shmfile_map(path, sizeof(struct shm), h, offsetof(struct shm, w),
-	    0640);
-	free(h);
+	shm = shmfile_map(dfd, name, sizeof(struct shm), hdr,
+	    offsetof(struct shm, w), 0640, why, sizeof(why));
+	close(dfd);
 	if (shm == NULL) {
-		snprintf(err, errlen, "metrics_dir: %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "metrics_dir: %s/%s", hdr_dir, why);
 		return -1;
 	}
+	losses_seen = shmfile_losses();
 	if ((me = claim_row(shm)) == NULL) {
-		log_warn("metrics: all %d worker rows of %s are taken; this "
-		    "worker is not counted", MAX_METRICS_WORKERS, path);
+		log_warn("metrics: all %d worker rows of %s/%s are taken; "
+		    "this worker is not counted", MAX_METRICS_WORKERS,
+		    hdr_dir, name);
 		return 0;
 	}
 	/* The row's per-process figures start again; its counts go on. */
@@ -262,6 +244,82 @@ metrics_open(const char *dir, const char *name, const struct metrics_path *rt,
 	atomic_store(&me->start_us, mono_us());
 	ev = &me->ev;
 	return 0;
+}
+
+/* Unmaps this worker's file, its row left as it is. */
+static void
+detach(void)
+{
+	if (me != NULL && ev == &me->ev)
+		ev = NULL;
+	me = NULL;
+	shmfile_unmap(shm, sizeof(struct shm));
+	shm = NULL;
+}
+
+/*
+ * Opens the counters of the program name, whose route table is the n
+ * routes of rt (copied), under dir, and with claim takes a worker row;
+ * without (-t, perhaps run by another user than the workers) only checks
+ * that dir is a folder to trust (shmfile_dir_check()) that it may write,
+ * and makes no file.  dir NULL: metrics off, returns 0.  Returns 0, or
+ * -1 with why in err: only without claim, since a worker that cannot
+ * use dir says why here and serves uncounted (see the top).  A program
+ * with more workers than rows serves uncounted too.
+ */
+int
+metrics_open(const char *dir, const char *name, const struct metrics_path *rt,
+    size_t n, int claim, char *err, size_t errlen)
+{
+	char	 why[512];
+
+	if (dir == NULL)
+		return 0;
+	if (!claim) {
+		if (shmfile_dir_check(dir, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "metrics_dir: %s", why);
+			return -1;
+		}
+		if (access(dir, W_OK | X_OK) == -1) {
+			snprintf(err, errlen, "metrics_dir: %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	/* Not metrics_close(): a child forked from a worker has its
+	 * parent's row, which is not the child's to give back. */
+	free(hdr);
+	free(hdr_dir);
+	hdr = xcalloc(1, sizeof(*hdr));
+	header_of(name, rt, n, hdr);
+	hdr_dir = xstrdup(dir);
+	if (attach(why, sizeof(why)) == -1)
+		log_err("%s; serving without shared metrics", why);
+	return 0;
+}
+
+/*
+ * After a request: when this worker's file was truncated under it (its
+ * mapping lost, see shmfile.c), says so and maps the file anew, which
+ * makes a new one.
+ */
+static void
+reattach_if_lost(void)
+{
+	char	 why[512];
+
+	if (shmfile_losses() == losses_seen)
+		return;
+	losses_seen = shmfile_losses();
+	if (!shmfile_lost(shm))
+		return;
+	log_warn("metrics: %s/%s.metrics was truncated under this worker; "
+	    "its counts so far are lost, counting again in a new file",
+	    hdr_dir, hdr->program);
+	detach();
+	if (attach(why, sizeof(why)) == -1)
+		log_err("%s; serving without shared metrics", why);
 }
 
 /* Counts one event e of this process; nothing while metrics are off. */
@@ -343,6 +401,7 @@ metrics_end(int status)
 	atomic_fetch_add_explicit(&me->served, 1, memory_order_relaxed);
 	atomic_store_explicit(&me->last_us, d, memory_order_relaxed);
 	atomic_store_explicit(&me->busy, 0, memory_order_release);
+	reattach_if_lost();
 }
 
 /* Gives the row back (its counts stay) and unmaps the file. */
@@ -356,9 +415,12 @@ metrics_close(void)
 		atomic_store(&me->pid, 0);
 		me = NULL;
 	}
-	if (shm != NULL)
-		munmap(shm, sizeof(struct shm));
+	shmfile_unmap(shm, sizeof(struct shm));
 	shm = NULL;
+	free(hdr);
+	hdr = NULL;
+	free(hdr_dir);
+	hdr_dir = NULL;
 	free(slot_of);
 	slot_of = NULL;
 	nslot_of = 0;
@@ -446,33 +508,30 @@ sum_file(struct shm *m, struct metrics_program *p, uint64_t now, int routes)
 }
 
 /*
- * Reads the file name under the folder dfd into p (zeroed first), the
- * routes' counts only with routes.  Returns 0, or -1 (p zeroed) when it
- * is not a file of ours.
+ * Reads the file name under the folder dfd (checked) into p (zeroed
+ * first), the routes' counts only with routes.  Returns 0, or -1 (p
+ * zeroed) when it is not a file of ours (shmfile_open_ro()), or it was
+ * truncated while being read.
  */
 static int
 read_file(int dfd, const char *name, struct metrics_program *p, uint64_t now,
     int routes)
 {
-	struct stat	 st;
 	struct shm	*m;
 	int		 fd, rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1)
+	if ((fd = shmfile_open_ro(dfd, name, sizeof(struct shm))) == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size != sizeof(struct shm) ||
-	    (m = mmap(NULL, sizeof(struct shm), PROT_READ, MAP_SHARED, fd,
-	    0)) == MAP_FAILED) {
-		close(fd);
-		return -1;
-	}
+	m = shmfile_map_ro(fd, sizeof(struct shm));
 	close(fd);
-	if ((rc = sum_file(m, p, now, routes)) == -1)
+	if (m == NULL)
+		return -1;
+	if ((rc = sum_file(m, p, now, routes)) == -1 || shmfile_lost(m)) {
+		rc = -1;
 		memset(p, 0, sizeof(*p));
-	munmap(m, sizeof(struct shm));
+	}
+	shmfile_unmap(m, sizeof(struct shm));
 	return rc;
 }
 
@@ -485,13 +544,13 @@ int
 metrics_read_program(const char *dir, const char *program,
     struct metrics_program *p)
 {
-	char	 name[METRICS_NAME + 16];
+	char	 name[METRICS_NAME + 16], why[512];
 	int	 dfd, rc;
 
 	if ((size_t)snprintf(name, sizeof(name), "%s.metrics", program) >=
 	    sizeof(name) || strchr(program, '/') != NULL)
 		return 0;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1)
 		return 0;
 	rc = read_file(dfd, name, p, mono_us(), 0);
 	close(dfd);
@@ -507,8 +566,9 @@ program_cmp(const void *a, const void *b)
 
 /*
  * Reads every program's file under dir into *out, sorted by name, and
- * their number into *n; files of another layout are skipped.  Returns 0
- * (*out owned by the caller, free()), or -1 with why in err.
+ * their number into *n; files of another layout, or not to be trusted,
+ * are skipped.  Returns 0 (*out owned by the caller, free()), or -1 with
+ * why in err (dir cannot be read, or is not to be trusted).
  */
 int
 metrics_read(const char *dir, struct metrics_program **out, size_t *n,
@@ -519,14 +579,19 @@ metrics_read(const char *dir, struct metrics_program **out, size_t *n,
 	struct metrics_program	*progs;
 	size_t			 len, count = 0;
 	uint64_t		 now = mono_us();
+	char			 why[512];
 	int			 dfd;
 
-	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, errlen, "metrics_dir %s: %s", dir,
-		    strerror(errno));
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1) {
+		snprintf(err, errlen, "metrics_dir: %s", why);
 		return -1;
 	}
-	dfd = dirfd(d);
+	if ((d = fdopendir(dfd)) == NULL) {
+		snprintf(err, errlen, "metrics_dir: %s: %s", dir,
+		    strerror(errno));
+		close(dfd);
+		return -1;
+	}
 	progs = xcalloc(MAX_METRICS_PROGRAMS, sizeof(*progs));
 	while ((de = readdir(d)) != NULL && count < MAX_METRICS_PROGRAMS) {
 		len = strlen(de->d_name);
@@ -571,6 +636,7 @@ struct shm_notify {
 };
 
 static struct shm_notify	*nf;
+static char			*nf_dir;	/* metrics_dir, for reopening */
 
 /* The header of a notify file of this build's layout, in *h. */
 static void
@@ -583,37 +649,46 @@ notify_header(struct shm_notify *h)
 }
 
 /*
- * Opens sigil-notify's file under dir (NULL: metrics off, returns 0) and
- * counts this process's events there.  Returns 0, or -1 with why in err.
- * Checked and made under an flock, and opened again when another
- * process replaced it meanwhile (shmfile_map()).
+ * Opens sigil-notify's file under dir (NULL: metrics off) and counts
+ * this process's events there.  Checked and made under an flock, and
+ * opened again when another process replaced it meanwhile
+ * (shmfile_map()).  Returns 0: a folder or file that cannot be used is
+ * said in the log, and the process runs uncounted, as a worker does (see
+ * the top); err is kept for the callers' sake.
  */
 int
 metrics_notify_open(const char *dir, char *err, size_t errlen)
 {
 	struct shm_notify	*m, *h;
-	char			 path[4096];
+	char			 why[512];
+	int			 dfd;
 
+	(void)err;
+	(void)errlen;
 	if (dir == NULL)
 		return 0;
-	if (snprintf(path, sizeof(path), "%s/" NOTIFY_FILE, dir) >=
-	    (int)sizeof(path)) {
-		snprintf(err, errlen, "metrics_dir: path too long");
-		return -1;
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1) {
+		log_err("metrics_dir: %s; running without shared metrics",
+		    why);
+		return 0;
 	}
 	h = xcalloc(1, sizeof(*h));
 	notify_header(h);
-	m = shmfile_map(path, sizeof(*m), h, offsetof(struct shm_notify, pid),
-	    0640);
+	m = shmfile_map(dfd, NOTIFY_FILE, sizeof(*m), h,
+	    offsetof(struct shm_notify, pid), 0640, why, sizeof(why));
+	close(dfd);
 	free(h);
 	if (m == NULL) {
-		snprintf(err, errlen, "metrics_dir: %s: %s", path,
-		    strerror(errno));
-		return -1;
+		log_err("metrics_dir: %s/%s; running without shared metrics",
+		    dir, why);
+		return 0;
 	}
 	atomic_store(&m->pid, (int32_t)getpid());
 	nf = m;
 	ev = &m->ev;
+	free(nf_dir);
+	nf_dir = xstrdup(dir);
+	losses_seen = shmfile_losses();
 	return 0;
 }
 
@@ -624,8 +699,23 @@ metrics_notify_open(const char *dir, char *err, size_t errlen)
 void
 metrics_notify_outbox(int64_t rows, int64_t oldest_due_ms)
 {
+	char	*dir;
+
 	if (nf == NULL)
 		return;
+	/* Truncated under this process: said, and mapped anew (which
+	 * makes a new file), as a worker does. */
+	if (shmfile_losses() != losses_seen && shmfile_lost(nf)) {
+		log_warn("metrics: %s/" NOTIFY_FILE " was truncated under "
+		    "this process; counting again in a new file", nf_dir);
+		dir = nf_dir;
+		nf_dir = NULL;
+		metrics_notify_close();
+		metrics_notify_open(dir, NULL, 0);
+		free(dir);
+		if (nf == NULL)
+			return;
+	}
 	atomic_store_explicit(&nf->rows, rows, memory_order_relaxed);
 	atomic_store_explicit(&nf->oldest_due_ms, oldest_due_ms,
 	    memory_order_relaxed);
@@ -653,7 +743,9 @@ metrics_notify_close(void)
 		return;
 	if (ev == &nf->ev)
 		ev = NULL;
-	munmap(nf, sizeof(*nf));
+	shmfile_unmap(nf, sizeof(*nf));
+	free(nf_dir);
+	nf_dir = NULL;
 	nf = NULL;
 }
 
@@ -664,24 +756,21 @@ metrics_notify_close(void)
 int
 metrics_notify_read(const char *dir, struct metrics_notify *out)
 {
-	struct stat		 st;
 	struct shm_notify	*m;
-	char			 path[4096];
-	int			 fd, rc = 0;
+	char			 why[512];
+	int			 dfd, fd, rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (snprintf(path, sizeof(path), "%s/" NOTIFY_FILE, dir) >=
-	    (int)sizeof(path) ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1)
 		return 0;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size != sizeof(*m) ||
-	    (m = mmap(NULL, sizeof(*m), PROT_READ, MAP_SHARED, fd, 0)) ==
-	    MAP_FAILED) {
-		close(fd);
+	fd = shmfile_open_ro(dfd, NOTIFY_FILE, sizeof(*m));
+	close(dfd);
+	if (fd == -1)
 		return 0;
-	}
+	m = shmfile_map_ro(fd, sizeof(*m));
 	close(fd);
+	if (m == NULL)
+		return 0;
 	if (m->magic == NOTIFY_MAGIC && m->version == NOTIFY_VERSION &&
 	    m->size == sizeof(*m)) {
 		out->refreshed = atomic_load_explicit(&m->refreshed,
@@ -694,8 +783,10 @@ metrics_notify_read(const char *dir, struct metrics_notify *out)
 		out->done = atomic_load(&m->done);
 		out->failed = atomic_load(&m->failed);
 		events_add(&m->ev, out->events, NULL);
-		rc = 1;
+		rc = !shmfile_lost(m);	/* else truncated while read */
 	}
-	munmap(m, sizeof(*m));
+	shmfile_unmap(m, sizeof(*m));
+	if (!rc)
+		memset(out, 0, sizeof(*out));
 	return rc;
 }

@@ -8,7 +8,9 @@
  * supervisor holds an exclusive flock on the file while it lives: a
  * reader that can take a shared one has found a stale file (its
  * supervisor was killed) and takes it for no pool.  The supervisor
- * removes it on exit, unless another has replaced it meanwhile.
+ * removes it on exit, unless another has replaced it meanwhile.  The
+ * folder and the files are trusted only as shmfile.c says (this user's,
+ * writable by nobody else): a reader skips a file that is not.
  *
  * It also reads how many connections wait on a listening socket, the
  * accept queue: for TCP from TCP_INFO, for a unix socket from the
@@ -62,7 +64,8 @@ struct pool_shm {
 struct pool_file {
 	struct pool_shm	*m;
 	int		 fd;		/* open, flock()ed */
-	char		 path[4096];
+	int		 dfd;		/* its folder */
+	char		 name[POOL_NAME + 8];
 };
 
 /* The figures of f in file order. */
@@ -74,20 +77,25 @@ struct pool_file {
 
 /*
  * Makes <dir>/<program>.pool anew (written beside, renamed over) and
- * maps it.  Returns the file (pool_file_close() frees it), or NULL with
- * why in err.
+ * maps it, dir checked first (shmfile_dir_open()).  Returns the file
+ * (pool_file_close() frees it), or NULL with why in err.
  */
 struct pool_file *
 pool_file_open(const char *dir, const char *program, char *err, size_t errlen)
 {
 	struct pool_file	*pf;
 	struct pool_shm		*h;
+	char			 why[512];
 
-	pf = xcalloc(1, sizeof(*pf));
-	if ((size_t)snprintf(pf->path, sizeof(pf->path), "%s/%s.pool", dir,
-	    program) >= sizeof(pf->path) || strlen(program) >= POOL_NAME) {
-		snprintf(err, errlen, "%s: the pool file's path is too long",
+	if (strlen(program) >= POOL_NAME || strchr(program, '/') != NULL) {
+		snprintf(err, errlen, "%s: the pool file's name is too long",
 		    dir);
+		return NULL;
+	}
+	pf = xcalloc(1, sizeof(*pf));
+	snprintf(pf->name, sizeof(pf->name), "%s.pool", program);
+	if ((pf->dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1) {
+		snprintf(err, errlen, "metrics_dir: %s", why);
 		free(pf);
 		return NULL;
 	}
@@ -99,11 +107,13 @@ pool_file_open(const char *dir, const char *program, char *err, size_t errlen)
 	atomic_store(&h->supervisor, (int32_t)getpid());
 	/* Readable by all: the web server's user runs sigil-status; held
 	 * under an exclusive flock while this process lives. */
-	pf->m = shmfile_create(pf->path, sizeof(struct pool_shm), h,
+	pf->m = shmfile_create(pf->dfd, pf->name, sizeof(struct pool_shm), h,
 	    offsetof(struct pool_shm, v), 0644, &pf->fd);
 	free(h);
 	if (pf->m == NULL) {
-		snprintf(err, errlen, "%s: %s", pf->path, strerror(errno));
+		snprintf(err, errlen, "%s/%s: %s", dir, pf->name,
+		    strerror(errno));
+		close(pf->dfd);
 		free(pf);
 		return NULL;
 	}
@@ -132,43 +142,41 @@ pool_file_close(struct pool_file *pf)
 
 	if (pf == NULL)
 		return;
-	if (fstat(pf->fd, &mine) == 0 && stat(pf->path, &there) == 0 &&
-	    mine.st_ino == there.st_ino && mine.st_dev == there.st_dev)
-		unlink(pf->path);
-	munmap(pf->m, sizeof(struct pool_shm));
+	if (fstat(pf->fd, &mine) == 0 && fstatat(pf->dfd, pf->name, &there,
+	    AT_SYMLINK_NOFOLLOW) == 0 && mine.st_ino == there.st_ino &&
+	    mine.st_dev == there.st_dev)
+		unlinkat(pf->dfd, pf->name, 0);
+	shmfile_unmap(pf->m, sizeof(struct pool_shm));
 	close(pf->fd);
+	close(pf->dfd);
 	free(pf);
 }
 
 /*
- * Reads <dir>/<program>.pool into *out.  Returns 1, or 0 when there is
- * no such file, it is not a pool file, or its supervisor is gone.
+ * Reads <program>.pool in the folder dfd (checked) into *out.  Returns
+ * 1, or 0 when there is no such file, it is not a pool file or not one
+ * to trust (shmfile_open_ro()), its supervisor is gone, or it was
+ * truncated while read.
  */
-int
-pool_read(const char *dir, const char *program, struct pool_figures *out)
+static int
+read_at(int dfd, const char *program, struct pool_figures *out)
 {
 	struct pool_shm	*m;
-	struct stat	 st;
-	char		 path[4096];
+	char		 name[POOL_NAME + 8];
 	uint64_t	*v[POOL_FIGURES] = FIGURE_PTRS(out);
 	int32_t		 sup;
 	size_t		 i;
 	int		 fd, ok = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.pool", dir,
-	    program) >= sizeof(path))
+	if ((size_t)snprintf(name, sizeof(name), "%s.pool", program) >=
+	    sizeof(name) || strchr(program, '/') != NULL)
 		return 0;
-	/* O_NONBLOCK: a FIFO put there does not hold the reader. */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) == -1)
+	if ((fd = shmfile_open_ro(dfd, name, sizeof(struct pool_shm))) == -1)
 		return 0;
 	/* A shared lock granted: no supervisor holds it, a stale file. */
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size != sizeof(struct pool_shm) ||
-	    flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK ||
-	    (m = mmap(NULL, sizeof(struct pool_shm), PROT_READ, MAP_SHARED,
-	    fd, 0)) == MAP_FAILED) {
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK ||
+	    (m = shmfile_map_ro(fd, sizeof(struct pool_shm))) == NULL) {
 		close(fd);
 		return 0;
 	}
@@ -183,9 +191,30 @@ pool_read(const char *dir, const char *program, struct pool_figures *out)
 		for (i = 0; i < POOL_FIGURES; i++)
 			*v[i] = atomic_load_explicit(&m->v[i],
 			    memory_order_relaxed);
-		ok = 1;
+		ok = !shmfile_lost(m);
 	}
-	munmap(m, sizeof(struct pool_shm));
+	shmfile_unmap(m, sizeof(struct pool_shm));
+	if (!ok)
+		memset(out, 0, sizeof(*out));
+	return ok;
+}
+
+/*
+ * Reads <dir>/<program>.pool into *out.  Returns 1, or 0 when there is
+ * no such file, it or dir is not to be trusted (shmfile.c), it is not a
+ * pool file, or its supervisor is gone.
+ */
+int
+pool_read(const char *dir, const char *program, struct pool_figures *out)
+{
+	char	 why[512];
+	int	 dfd, ok;
+
+	memset(out, 0, sizeof(*out));
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1)
+		return 0;
+	ok = read_at(dfd, program, out);
+	close(dfd);
 	return ok;
 }
 
@@ -199,7 +228,7 @@ figures_cmp(const void *a, const void *b)
 /*
  * Reads every live pool under dir into *out (the caller frees it),
  * sorted by program, and their number into *n.  Returns 0, or -1 when
- * dir cannot be read.
+ * dir cannot be read or is not to be trusted.
  */
 int
 pool_read_all(const char *dir, struct pool_figures **out, size_t *n)
@@ -209,9 +238,15 @@ pool_read_all(const char *dir, struct pool_figures **out, size_t *n)
 	struct pool_figures	*all;
 	char			 name[POOL_NAME];
 	size_t			 len, count = 0;
+	char			 why[512];
+	int			 dfd;
 
-	if ((d = opendir(dir)) == NULL)
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1)
 		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
 	all = xcalloc(MAX_POOLS, sizeof(*all));
 	while ((de = readdir(d)) != NULL && count < MAX_POOLS) {
 		len = strlen(de->d_name);
@@ -220,7 +255,7 @@ pool_read_all(const char *dir, struct pool_figures **out, size_t *n)
 			continue;
 		memcpy(name, de->d_name, len - 5);
 		name[len - 5] = '\0';
-		count += (size_t)pool_read(dir, name, &all[count]);
+		count += (size_t)read_at(dfd, name, &all[count]);
 	}
 	closedir(d);
 	qsort(all, count, sizeof(*all), figures_cmp);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -20,6 +21,10 @@
 #include "part.h"
 #include "secret.h"
 #include "util.h"
+
+/* A key file's mode bits that make it refused: any access by others,
+ * or a group that may change it (a group may read: root:sigil 0640). */
+#define KEY_MODE_REFUSED	(S_IWGRP | S_IRWXO)
 
 PART_LINKED(PART_KEY)
 
@@ -153,8 +158,10 @@ sign_key_parse_sydent(char *line, const char *id, struct sign_key **out,
 /*
  * Loads the private key in the file at path.  id is the key id to use, or
  * NULL for the one a sydent file names ("ed25519:<version>"; PEM files
- * then get "ed25519:0").  Returns 0 and *out (caller frees), or -1 with a
- * reason in err.
+ * then get "ed25519:0").  A file others may read or anyone but its owner
+ * may change (KEY_MODE_REFUSED) is refused: a private key anyone on the
+ * host can read is no longer private, and the sooner that is said the
+ * better.  Returns 0 and *out (caller frees), or -1 with a reason in err.
  */
 int
 sign_key_load(const char *path, const char *id, struct sign_key **out,
@@ -163,12 +170,19 @@ sign_key_load(const char *path, const char *id, struct sign_key **out,
 	FILE		*f;
 	EVP_PKEY	*pkey;
 	struct sign_key	*k;
+	struct stat	 st;
 	char		 line[512];
 	int		 rc = -1;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "cannot open %s", path);
 		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1 || (st.st_mode & KEY_MODE_REFUSED)) {
+		snprintf(err, errlen, "%s: other users can read or change it "
+		    "(mode %03o): chmod 600, or 640 with a group of the "
+		    "workers' own", path, (unsigned)(st.st_mode & 0777));
+		goto out;
 	}
 	if (id != NULL && !ident_key_id_valid(id)) {
 		snprintf(err, errlen, "bad key id (want ed25519:[a-zA-Z0-9_]+)");

@@ -142,6 +142,21 @@ http_url_host(const char *s)
 	return NULL;
 }
 
+/*
+ * The argument after the first flag among those after argv[0] (argv's),
+ * or NULL when flag is not there or ends the line.
+ */
+const char *
+argv_value(int argc, char *const *argv, const char *flag)
+{
+	int	 i;
+
+	for (i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
 /* Whether the arguments after argv[0] include flag. */
 int
 argv_has(int argc, char *const *argv, const char *flag)

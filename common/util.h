@@ -21,5 +21,6 @@ int64_t	 now_ms(void);
 int	 hex_value(int);
 const char *http_url_host(const char *);
 int	 argv_has(int, char *const *, const char *);
+const char *argv_value(int, char *const *, const char *);
 
 #endif /* !SIGIL_UTIL_H */

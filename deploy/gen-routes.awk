@@ -20,6 +20,11 @@ function route_re(r) {
 	return r "$"
 }
 
+# An operator's route's regex (a path outside the API, from its "/").
+function op_re(r) {
+	return "^" route_re(r)
+}
+
 # The regex of the routes in list (space-separated), after the prefix.
 function routes_re(list,    n, a, i, s) {
 	n = split(list, a, " ")
@@ -29,6 +34,10 @@ function routes_re(list,    n, a, i, s) {
 	for (i = 1; i <= n; i++)
 		s = s (i > 1 ? "|" : "") route_re(a[i])
 	return "(" s ")"
+}
+
+BEGIN {
+	P = "/_matrix/identity/"
 }
 
 # Which input: the table, the errors, the file (an empty one has no line
@@ -78,6 +87,17 @@ fileno == 1 {
 			fallback = $1
 			continue
 		}
+		if ($i ~ /^\//) {
+			# The operator's: a path outside the API.
+			if ($i !~ /^\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*(\/|\*)?$/ ||
+			    index($i, P) == 1)
+				fail(FILENAME ":" FNR ": bad operator's route " $i)
+			nops++
+			ops[nops] = $i
+			opsprog[nops] = $1
+			hasops[np] = 1
+			continue
+		}
 		if ($i !~ /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*(\/|\*)?$/)
 			fail(FILENAME ":" FNR ": bad route " $i)
 		routes[np] = routes[np] (routes[np] == "" ? "" : " ") $i
@@ -90,7 +110,8 @@ fileno == 3 && FNR == 1 {
 		fail("no program serves the \"/\" route")
 	if (!(431 in ebody))
 		fail("deploy/errors has no 431 (nginx's 494)")
-	P = "/_matrix/identity/"
+	if (!(400 in ebody) || !(403 in ebody))
+		fail("deploy/errors has no 400 or no 403")
 	emit()
 	eout = out
 	emit_errors()
@@ -152,7 +173,8 @@ function emit(    i, n, a, j, w, k, s, pre, cnt, key, lines, maxkey) {
 	out = ""
 	if (kind == "nginx-upstreams") {
 		for (i = 1; i <= np; i++) {
-			if (routes[i] == "" && name[i] != fallback)
+			if (routes[i] == "" && name[i] != fallback &&
+			    !(i in hasops))
 				continue
 			line("upstream sigil_" name[i] " {")
 			line("\tserver unix:@SOCKDIR@/sigil-" name[i] ".sock;")
@@ -173,11 +195,36 @@ function emit(    i, n, a, j, w, k, s, pre, cnt, key, lines, maxkey) {
 		line("\tinclude @CONFDIR@/sigil-location.conf;")
 		line("\tfastcgi_pass sigil_" fallback ";")
 		line("}")
+		# The operator's routes: only from the addresses of
+		# $sigil_operator (nginx-sigil-upstreams.conf.in).
+		for (k = 1; k <= nops; k++) {
+			s = ops[k]
+			if (s ~ /\*$/)
+				line("location ~ " op_re(s) " {")
+			else if (s ~ /\/$/)
+				line("location " s " {")
+			else
+				line("location = " s " {")
+			line("\tif ($sigil_operator = 0) {")
+			line("\t\treturn 403;")
+			line("\t}")
+			line("\tinclude @CONFDIR@/sigil-location.conf;")
+			line("\tfastcgi_pass sigil_" opsprog[k] ";")
+			line("}")
+		}
 	} else if (kind == "apache-proxy") {
 		for (i = 1; i <= np; i++)
 			if (routes[i] != "")
 				proxy("^" P routes_re(routes[i]), name[i])
 		proxy("^" P, fallback)
+		# The operator's routes: only from SIGIL_OPERATORS.
+		for (k = 1; k <= nops; k++) {
+			line("<LocationMatch \"" op_re(ops[k]) "\">")
+			line("\tRequire ip ${SIGIL_OPERATORS}")
+			line("\tProxyFCGISetEnvIf \"true\" DOCUMENT_URI \"%{REQUEST_URI}\"")
+			line("</LocationMatch>")
+			proxy(op_re(ops[k]), opsprog[k])
+		}
 	} else if (kind == "apache-limits") {
 		s = ""
 		for (i = 1; i <= np; i++) {
@@ -257,28 +304,47 @@ function errloc(head, code, st) {
 	line("}")
 }
 
-function emit_errors(    i, n, a) {
+function emit_errors(    i, s) {
 	out = ""
 	if (ekind == "nginx-named") {
 		for (i = 1; i <= ne; i++)
 			errloc("location @sigil_" estatus[i], estatus[i], estatus[i])
+	} else if (ekind == "nginx-pages") {
+		# Inside sigil's locations: every status, by name.
+		for (i = 1; i <= ne; i++)
+			line("error_page " estatus[i] " @sigil_" estatus[i] ";")
 	} else if (ekind == "nginx-server") {
 		# The errors nginx answers before it has chosen a location
-		# (by URI: it cannot go to a named location from there).
-		n = split("400 405 408 414", a, " ")
-		for (i = 1; i <= n; i++)
-			line("error_page " a[i] " /_sigil_error/" a[i] ";")
+		# (a bad request line or header, TRACE, a Transfer-Encoding
+		# it does not know, HTTP/2.0 on a plain connection) and in
+		# the server's own location /: every status, by URI (nginx
+		# cannot go to a named location before it has chosen one).
+		for (i = 1; i <= ne; i++)
+			line("error_page " estatus[i] " /_sigil_error/" estatus[i] ";")
+		# nginx's own codes, which go out as 400: 494 a header too
+		# large (431's body), 497 plain HTTP to an HTTPS port.
 		line("error_page 494 /_sigil_error/494;")
-		for (i = 1; i <= n; i++)
-			errloc("location = /_sigil_error/" a[i], a[i], a[i])
-		# nginx's own 494 (a header too large) goes out as 400.
+		line("error_page 497 /_sigil_error/497;")
+		for (i = 1; i <= ne; i++)
+			errloc("location = /_sigil_error/" estatus[i], estatus[i], estatus[i])
 		errloc("location = /_sigil_error/494", 400, 431)
+		errloc("location = /_sigil_error/497", 400, 400)
+	} else if (ekind == "apache-docs" || ekind == "htaccess-docs") {
+		# Apache's, by the path its error documents are served at.
+		s = ekind == "apache-docs" ? "/_sigil_error/" : "/sigil/errors/"
+		for (i = 1; i <= ne; i++)
+			line("ErrorDocument " estatus[i] " " s estatus[i] ".json")
 	} else if (ekind != "-")
 		fail("unknown kind " ekind)
 }
 
+# A rule passing re to prog's workers.  The time limits go on the
+# first rule of each: the others share its worker, and Apache would
+# warn that it ignores theirs.
 function proxy(re, prog) {
-	line("ProxyPassMatch \"" re "\" \"unix:@SOCKDIR@/sigil-" prog ".sock|fcgi://sigil-" prog "/\" connectiontimeout=2 timeout=15")
+	line("ProxyPassMatch \"" re "\" \"unix:@SOCKDIR@/sigil-" prog ".sock|fcgi://sigil-" prog "/\"" \
+	    (prog in proxied ? "" : " connectiontimeout=2 timeout=15"))
+	proxied[prog] = 1
 }
 
 # The body cap, MAX_BODY (cap, in bytes), as file says it.  Apache's
@@ -304,8 +370,7 @@ function bodycap() {
 
 # The program the fronts send path to: the first whose route takes it,
 # else the "/" route's for any path under /_matrix/identity/, else "-".
-function which(p,    i, n, a, j, r, P) {
-	P = "/_matrix/identity/"
+function which(p,    i, n, a, j, r) {
 	for (i = 1; i <= np; i++) {
 		n = split(routes[i], a, " ")
 		for (j = 1; j <= n; j++) {
@@ -321,5 +386,8 @@ function which(p,    i, n, a, j, r, P) {
 				return name[i]
 		}
 	}
+	for (i = 1; i <= nops; i++)
+		if (match(p, op_re(ops[i])))
+			return opsprog[i]
 	return index(p, P) == 1 ? fallback : "-"
 }

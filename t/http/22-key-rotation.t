@@ -39,6 +39,29 @@ like($text, qr/^old_key = \Q$old_id $old_pub\E$/m,
 is(scalar(() = $text =~ /^signing_key\s*=/mg), 1, 'one signing_key line');
 is((stat("$dir/new.key"))[2] & 07777, 0600, 'the new key file is 0600');
 
+# The new key belongs to whoever the current one does (the workers'
+# user), or to -u's user: run as root, a key left root's would stop the
+# workers at their next start.
+SKIP: {
+	skip 'chown needs root', 5 if $> != 0;
+	my $oconf = "$dir/owner.conf";
+	system("cp -p '$dir/new.key' '$dir/owned.key'") == 0 or die;
+	chown scalar(getpwnam('nobody')), scalar(getgrnam('nogroup')),
+	    "$dir/owned.key" or die;
+	spew($oconf, $text =~ s{^signing_key = .*$}{signing_key = $dir/owned.key}mr);
+	my ($orc, $oout) = run("deploy/sigil-rotate-key '$oconf' '$dir/owned2.key'");
+	is($orc, 0, 'rotating a key the workers own') or diag($oout);
+	is(scalar getpwuid((stat("$dir/owned2.key"))[4] // 0), 'nobody',
+	    'the new key is theirs too');
+	($orc, $oout) = run("deploy/sigil-rotate-key -u www-data '$oconf'"
+	    . " '$dir/owned3.key'");
+	is(scalar getpwuid((stat("$dir/owned3.key"))[4] // 0), 'www-data',
+	    "-u: that user's") or diag($oout);
+	($orc, $oout) = run("deploy/sigil-keygen -u nosuchuser '$dir/owned4.key'");
+	isnt($orc, 0, 'sigil-keygen -u naming no user: refused');
+	ok(!-e "$dir/owned4.key", 'and writes nothing');
+}
+
 my $pk = start_worker('pubkey', $text);
 $r = fcgi_request($pk, 'GET', "$v2/pubkey/ed25519:rotated");
 is($r->{status}, 200, 'the new key is published');
@@ -102,6 +125,7 @@ stop_worker($pk);
 my $seed = encode_base64(join('', map { chr($_ * 7 % 256) } 1 .. 32), '')
     =~ s/=+$//r;
 spew("$dir/sydent.key", "ed25519 0 $seed\n");
+chmod 0600, "$dir/sydent.key";
 my $sconf = "$dir/sydent-key.conf";
 spew($sconf, join('', grep { !/^signing_key/ } split /^/, slurp($conf))
     . "signing_key = $dir/sydent.key\n");

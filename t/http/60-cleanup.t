@@ -57,9 +57,17 @@ is(psql("SELECT string_agg(public_key, ',' ORDER BY public_key) FROM"
     . " ephemeral_public_keys WHERE public_key LIKE 'cleankey%'"),
     'cleankeyforever,cleankeyheld,cleankeynew',
     'an expired key without an invite went; the others stayed');
-$out = `deploy/sigil-cleanup 'host=$dir/pgsock dbname=sigil user=sigil' 2>&1`;
-like($out, qr/removed 0 sessions, 0 rate-limit counters, 0 expired tokens, 0 undeliverable onbinds, 0 expired invites, 0 ephemeral keys/,
-    'a second run finds nothing');
+# Runs right after it find (almost) nothing, and say only what they
+# removed: nothing at all, when nothing went (cron mails what a job
+# prints).  Counters of other tests' clients may run out meanwhile.
+my ($quiet, @zero);
+for (1 .. 10) {
+	$out = `deploy/sigil-cleanup 'host=$dir/pgsock dbname=sigil user=sigil' 2>&1`;
+	push @zero, $out if $out =~ /(?:^removed |, )0 /;
+	if ($out eq '') { $quiet = 1; last }
+}
+ok($quiet, 'a run that finds nothing says nothing') or diag($out);
+is_deeply(\@zero, [], 'and a run names only what it removed');
 psql('DELETE FROM onbind_outbox WHERE id > 900000');
 psql("DELETE FROM invites WHERE token LIKE 'clean%'");
 psql("DELETE FROM ephemeral_public_keys WHERE public_key LIKE 'cleankey%'");

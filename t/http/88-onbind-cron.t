@@ -135,6 +135,19 @@ like($out, qr/attempt 1 failed/, 'it says the attempt failed');
 is(attempts(), '1,1', 'the rows stay, attempted (with and without invite)');
 ($rc) = once();
 is(attempts(), '1,1', 'a run before the retry is due leaves them alone');
+# Due again while the homeserver is still down: attempted, and nothing
+# said, since nothing changed (a row failing the same way for 30 days
+# must not mail every run; the first failure and a new reason warn).
+psql("UPDATE onbind_outbox SET next_attempt_ts = 0 WHERE destination = 'localhost:$port'");
+($rc, $out) = once();
+is(attempts(), '2,2', 'a run when the retry is due tries again');
+is($out, '', 'and says nothing: they failed as they did before') or diag($out);
+psql("UPDATE onbind_outbox SET next_attempt_ts = 0, last_error = 'HTTP 500'"
+    . " WHERE destination = 'localhost:$port'");
+($rc, $out) = once();
+like($out, qr/onbind \d+ to localhost:$port: unreachable \(Couldn't connect to server\); attempt 3 failed/,
+    'a row that fails for another reason than last time warns again')
+    or diag($out);
 $double = start_onbind_double($port, $log);
 psql("UPDATE onbind_outbox SET next_attempt_ts = 0 WHERE destination = 'localhost:$port'");
 ($rc) = once();
@@ -176,7 +189,7 @@ is_deeply(\@status, [0, 0, 0], 'three overlapping runs');
 is(outbox($port), 0, 'delivered everything between them');
 my @many = map { $json->decode($_)->{invites}[0]{token} } lines($log);
 is_deeply([sort @many], [sort @tokens], 'each row exactly once');
-my %ran = map { /^sigil-notify\[(\d+)\] info: --once: \d+ delivery/ ? ($1 => 1) : () }
+my %ran = map { /^(?:\S+Z )?sigil-notify\[(\d+)\] info: --once: \d+ delivery/ ? ($1 => 1) : () }
     lines("$dir/logs/cron-runs.log");
 cmp_ok(scalar keys %ran, '>=', 2, 'and more than one run delivered some');
 stop_double($double);

@@ -1,11 +1,15 @@
 # The web server in front as shipped (deploy/nginx*.conf.in,
-# sigil-location.conf, or apache*.conf.in): every error it answers itself
-# on sigil's paths is Matrix JSON with CORS headers (TRACE, CONNECT, a
-# header or a request line over the limit, a malformed header, a body
+# sigil-location.conf, apache*.conf.in, the shared host's .htaccess and
+# lighttpd-sigil.conf): every error it answers itself on sigil's paths
+# is Matrix JSON with CORS headers (TRACE, CONNECT, a header or a
+# request line over the limit, a malformed request, a Transfer-Encoding
+# or an HTTP version it does not take, %2f or %00 in the path, a body
 # too large), and its per-client limits answer 429 M_LIMIT_EXCEEDED.
-# The test stack exempts 127.0.0.1 from those limits (the rest of the
-# suite sends everything from there); the limits are reached here from
-# other loopback addresses, with the shipped values.
+# What a shared host's Apache refuses before it reads any .htaccess is
+# the host's own page (README, "Shared hosting"): only its status is
+# checked there.  The test stack exempts 127.0.0.1 from the limits (the
+# rest of the suite sends everything from there); the limits are
+# reached here from other loopback addresses, with the shipped values.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -16,12 +20,8 @@ use JSON::PP;
 use Test::More;
 use SigilTest;
 
-plan skip_all => 'the shipped nginx and Apache server configurations: a '
-    . 'shared host\'s is the host\'s (15-shared-hosting.t tests the '
-    . '.htaccess rules)' if shared_host();
-
 my ($port) = $ENV{SIGIL_TEST_URL} =~ /:(\d+)$/;
-my $apache = ($ENV{SIGIL_TEST_FRONT} // '') eq 'apache';
+my $apache = front() eq 'apache';
 my $v1 = '/_matrix/identity/api/v1';
 my $v2 = '/_matrix/identity/v2';
 
@@ -78,6 +78,96 @@ sub is_json_error {
 
 my $end = "Host: localhost\r\nConnection: close\r\n\r\n";
 
+# Errors the front raises itself, on every front: the request, then what
+# each answers (by family: the shared host's Apache under mod_cgi and
+# mod_fcgid alike), "STATUS ERRCODE" as Matrix JSON, "200" when the
+# front passes it on and the program answers, or "STATUS host" for the
+# shared host's own page, which Apache sends before it reads any
+# .htaccess (the request line and headers, %2f and %00 in the path):
+# only a host's server configuration could change those.
+my $family = { nginx => 'nginx', apache => 'apache',
+    'apache-cgi' => 'host', 'apache-fcgid' => 'host',
+    'lighttpd-cgi' => 'lighttpd' }->{front()} or die 'which front?';
+my $post = "POST $v1/bulk_lookup HTTP/1.1\r\nContent-Type: application/json\r\n";
+for my $case (
+    [ 'Transfer-Encoding: gzip',
+      "${post}Transfer-Encoding: gzip\r\nContent-Length: 2\r\n${end}{}",
+      { nginx => '501 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '501 M_UNKNOWN' } ],
+    [ 'Transfer-Encoding: identity',
+      "${post}Transfer-Encoding: identity\r\n$end",
+      { nginx => '501 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '501 M_UNKNOWN' } ],
+    [ 'an HTTP/2.0 request line', "GET $v2 HTTP/2.0\r\n$end",
+      { nginx => '505 M_UNKNOWN', apache => '200', host => '200',
+        lighttpd => '505 M_UNKNOWN' } ],
+    [ 'an HTTP/1.9 request line', "GET $v2 HTTP/1.9\r\n$end",
+      { nginx => '200', apache => '200', host => '200',
+        lighttpd => '505 M_UNKNOWN' } ],
+    [ 'a malformed Content-Length',
+      "${post}Content-Length: x\r\n${end}{}",
+      { nginx => '400 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '400 M_UNKNOWN' } ],
+    [ 'two Content-Lengths',
+      "${post}Content-Length: 2\r\nContent-Length: 3\r\n${end}{}",
+      { nginx => '400 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '400 M_UNKNOWN' } ],
+    [ '%2f in the path', "GET $v2/a%2fb HTTP/1.1\r\n$end",
+      { nginx => '404 M_UNRECOGNIZED', apache => '404 M_UNRECOGNIZED',
+        host => '404 host', lighttpd => '404 M_UNRECOGNIZED' } ],
+    [ '%00 in the path', "GET $v2/a%00b HTTP/1.1\r\n$end",
+      { nginx => '400 M_UNKNOWN', apache => '404 M_UNRECOGNIZED',
+        host => '404 host', lighttpd => '404 M_UNRECOGNIZED' } ],
+    [ 'a bad %-escape in the path', "GET $v2/a%zzb HTTP/1.1\r\n$end",
+      { nginx => '400 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '404 M_UNRECOGNIZED' } ],
+    [ 'Expect: 100-foo', "GET $v2 HTTP/1.1\r\nExpect: 100-foo\r\n$end",
+      { nginx => '200', apache => '417 M_UNKNOWN', host => '417 host',
+        lighttpd => '200' } ],
+    [ 'a method nobody knows', "FOO $v2 HTTP/1.1\r\n$end",
+      { nginx => '405 M_UNRECOGNIZED', apache => '405 M_UNRECOGNIZED',
+        host => '405 M_UNRECOGNIZED', lighttpd => '501 M_UNKNOWN' } ],
+    [ 'a request line that is not HTTP', "\x01\x02 x y\r\n$end",
+      { nginx => '400 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '400 M_UNKNOWN' } ],
+    [ 'a relative request target', "GET x HTTP/1.1\r\n$end",
+      { nginx => '400 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '400 M_UNKNOWN' } ],
+    [ 'HTTP/1.1 without Host', "GET $v2 HTTP/1.1\r\nConnection: close\r\n\r\n",
+      { nginx => '400 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '400 M_UNKNOWN' } ],
+    [ 'a malformed header', "GET $v2 HTTP/1.1\r\nNo colon here\r\n$end",
+      { nginx => '400 M_UNKNOWN', apache => '400 M_UNKNOWN',
+        host => '400 host', lighttpd => '400 M_UNKNOWN' } ],
+    [ 'a path outside sigil\'s', "GET /elsewhere HTTP/1.1\r\n$end",
+      { nginx => '404 M_UNRECOGNIZED', apache => '404 M_UNRECOGNIZED',
+        host => '404 M_UNRECOGNIZED', lighttpd => '404 M_UNRECOGNIZED' } ],
+    [ 'a byte range', "GET $v2 HTTP/1.1\r\nRange: bytes=5-\r\n$end",
+      { nginx => '200', apache => '200', host => '200', lighttpd => '200' } ],
+    ) {
+	my ($what, $text, $want) = @$case;
+	my ($status, $errcode) = split / /, $want->{$family};
+	my $got = raw($text);
+	if (!defined $errcode) {
+		is("$got->{status} $got->{content}", "$status {}",
+		    "$what: passed on, sigil answers");
+	} elsif ($errcode eq 'host') {
+		is($got->{status}, $status,
+		    "$what: $status (the shared host's own page)");
+	} else {
+		is_front_error($got, $status, $errcode,
+		    "$what: $status $errcode");
+	}
+}
+
+# The rest is the shipped nginx and Apache servers' own configuration: a
+# shared host's server is the host's (15-shared-hosting.t tests the
+# .htaccess rules).
+if (shared_host()) {
+	done_testing();
+	exit 0;
+}
+
 # Slow clients, started now and read at the end (the server gives each
 # 10 s): headers that never end, a body that never comes.
 my $slow_head = connect_from();
@@ -132,10 +222,6 @@ is_error(raw("GET $v2?" . ('a' x 20000) . " HTTP/1.1\r\n$end"), 414,
     'M_TOO_LARGE', 'a request line over the limit: 414 M_TOO_LARGE');
 is_error(post("$v1/validate/email/requestToken", 'x' x 2_000_000), 413,
     'M_TOO_LARGE', 'a body over the limit: 413 M_TOO_LARGE');
-is_json_error(raw("GET $v2 HTTP/1.1\r\nNo colon here\r\n$end"), 400,
-    'a malformed header: 400 as Matrix JSON');
-is_json_error(raw("GET $v2 HTTP/1.1\r\nContent-Length: x\r\n$end"), 400,
-    'a malformed Content-Length: 400 as Matrix JSON');
 
 {
 	# The request rate on the locations that write or mail, from an

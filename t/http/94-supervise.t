@@ -109,4 +109,55 @@ is($?, 0, 'the supervisor stops cleanly on SIGTERM');
 ok(!(grep { kill 0, $_ } @all), 'and its workers with it');
 ok(!-e "$sup_dir/sigil-status.sock", 'the sockets are removed');
 
+# -l and -p: the supervisor and its workers write to one log file, each
+# line with its time; logrotate with the shipped deploy/logrotate/sigil
+# renames it and sends SIGUSR1, and all of them (workers started before
+# it too) start a new one; the pid file is there while it runs.
+write_file("$sup_dir/workers-log", "status 2\n");
+mkdir "$sup_dir/logs";
+my $lr = do { open(my $f, '<', 'deploy/logrotate/sigil') or die; local $/; <$f> };
+$lr =~ s{/var/log/sigil/}{$sup_dir/logs/}g;
+$lr =~ s{/run/sigil/supervise\.pid}{$sup_dir/sup.pid}g;
+# (Not every sigil-notify of this machine: other stacks run here.)
+$lr =~ s{^.*pkill.*\n}{}m;
+write_file("$sup_dir/logrotate.conf", $lr);
+chmod 0644, "$sup_dir/logrotate.conf";
+$pid = fork() // die;
+if ($pid == 0) {
+	open(STDOUT, '>', '/dev/null');
+	open(STDERR, '>>', "$dir/logs/sigil-supervise.log");
+	exec($bin, '-c', "$dir/sigil.conf", '-w', "$sup_dir/workers-log",
+	    '-s', $sup_dir, '-l', "$sup_dir/logs/sigil.log", '-p', "$sup_dir/sup.pid");
+	exit 127;
+}
+sub slurp_file { open(my $f, '<', $_[0]) or return ''; local $/; <$f> }
+ok(wait_for(sub { count(children($pid), 'sigil-status') == 2
+    && slurp_file("$sup_dir/logs/sigil.log") =~ /sigil-status\[\d+\] info/ }, 10),
+    '-l: the workers start, and write to the log file');
+is(slurp_file("$sup_dir/sup.pid"), "$pid\n", '-p: the pid file names it');
+my $stamp = qr/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
+like(slurp_file("$sup_dir/logs/sigil.log"), qr/^${stamp}sigil-supervise: sigil-status: 2/m,
+    'its lines carry the time (RFC 3339)');
+my $old_worker = children($pid)->{'sigil-status'}[0];
+$out = `logrotate -f -s $sup_dir/logrotate.state $sup_dir/logrotate.conf 2>&1`;
+is($?, 0, 'logrotate with the shipped file rotates it') or diag($out);
+ok(wait_for(sub { slurp_file("$sup_dir/logs/sigil.log") =~ /log file opened again/ }, 10),
+    'its SIGUSR1: the supervisor starts a new file');
+kill 'TERM', $old_worker;
+ok(wait_for(sub { slurp_file("$sup_dir/logs/sigil.log")
+    =~ /^${stamp}sigil-status\[$old_worker\] info: stopping after/m }, 10),
+    'and so does a worker started before it')
+    or diag(slurp_file("$sup_dir/logs/sigil.log"), slurp_file("$sup_dir/logs/sigil.log.1"));
+unlike(slurp_file("$sup_dir/logs/sigil.log.1"), qr/sigil-status\[$old_worker\] info: stopping/,
+    'nothing more goes to the renamed file');
+ok(wait_for(sub { count(children($pid), 'sigil-status') == 2 }, 10),
+    'the worker is replaced (SIGUSR1 did not stop any)');
+kill 'TERM', $pid;
+waitpid($pid, 0);
+is($?, 0, 'it stops cleanly');
+ok(!-e "$sup_dir/sup.pid", 'and removes its pid file');
+$out = `$bin -c $dir/sigil.conf -w $sup_dir/workers-log -s $sup_dir -l relative.log 2>&1`;
+isnt($?, 0, 'a relative log file: it does not start');
+like($out, qr/not an absolute path/, 'and says why');
+
 done_testing();

@@ -1,7 +1,8 @@
 # deploy/nginx-sigil-site.conf.in, the production site, filled in as an
 # operator would (a certificate from the test CA for "localhost"): HTTPS
 # serves sigil with the certificate checked by curl, HTTP redirects to
-# HTTPS, and nginx's own errors are Matrix JSON there too.
+# HTTPS, and nginx's own errors are Matrix JSON there too (plain HTTP
+# sent to the HTTPS port included).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -60,6 +61,15 @@ like(`$curl -w ' %{http_code} %{content_type}' https://localhost:$https/elsewher
 my $long = 'x' x 20000;
 like(`$curl --http1.1 -w ' %{http_code}' https://localhost:$https/_matrix/identity/v2?$long`,
     qr/"M_TOO_LARGE".* 414$/, 'a request line too long: 414 as Matrix JSON');
+like(`$curl -w ' %{http_code} %{content_type}' http://localhost:$https/_matrix/identity/v2`,
+    qr/^\{"errcode":"M_UNKNOWN".* 400 application\/json$/,
+    'plain HTTP to the HTTPS port: 400 as Matrix JSON');
+like(`$curl --http1.1 -w ' %{http_code} %{content_type}' -H 'Transfer-Encoding: gzip' -d x https://localhost:$https/_matrix/identity/v2/lookup`,
+    qr/^\{"errcode":"M_UNKNOWN".* 501 application\/json$/,
+    'a Transfer-Encoding nginx does not take: 501 as Matrix JSON');
+like(`$curl -w ' %{http_code} %{content_type}' https://localhost:$https/_matrix/identity/v2/a%2fb`,
+    qr/^\{"errcode":"M_UNRECOGNIZED".* 404 application\/json$/,
+    '%2f in the path: 404 as Matrix JSON');
 like(`$curl -w ' %{http_code}' https://localhost:$https/_matrix/identity/api/v1/lookup?medium=email\\&address=nobody%40example.org`,
     qr/^\{\} 200$/, 'a v1 lookup over HTTPS');
 

@@ -112,7 +112,7 @@ for (1 .. 50) {
 }
 ok($gone, 'SIGTERM ends an idle worker');
 open($log, '<', stack_dir() . '/logs/sigil-pubkey.log') or die;
-my $stopped = qr/^sigil-pubkey\[$victim\] info: stopping after \d+ requests$/;
+my $stopped = qr/^(?:\S+Z )?sigil-pubkey\[$victim\] info: stopping after \d+ requests$/;
 ok(scalar(grep { $_ =~ $stopped } <$log>),
     'after leaving its accept loop cleanly, saying how much it served');
 is(get($path)->{status}, 200, 'the other worker still serves');

@@ -13,6 +13,8 @@ use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
 use Test::More;
+use lib 't/lib';
+use SigilStack;
 
 plan skip_all => 'only as root (otherwise everything runs as the user)'
     if $> != 0;
@@ -33,11 +35,6 @@ system('cp', '-R', "$top/deploy", "$top/sql", "$top/templates",
 system('cp', '-R', "$top/t/lib", "$clone/t/") == 0 or die;
 our $dir = "$clone/.run";
 
-sub free_port {
-	my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
-	    or die "no free port: $!";
-	return $s->sockport;
-}
 my ($port, $mail_port) = (free_port(), free_port());
 my $url = "http://127.0.0.1:$port";
 my $http = HTTP::Tiny->new(timeout => 30);
@@ -46,14 +43,9 @@ my $http = HTTP::Tiny->new(timeout => 30);
 # with the clone's copy of the script; its output and whether it worked.
 sub stack {
 	my ($cmd, $front) = @_;
-	local $ENV{SIGIL_BUILD} = $build;
-	local $ENV{SIGIL_STACK_PLACE} = $place;
-	local $ENV{SIGIL_PG_FAST} = 1;
-	local $ENV{SIGIL_MAIL_PORT} = $mail_port;
-	local $ENV{SIGIL_FRONT} = $front // 'nginx';
-	my $port_arg = $cmd eq 'start' ? $port : '';
-	my $out = `'$clone/deploy/sigil-stack' $cmd '$dir' $port_arg 2>&1`;
-	return ($out, $? == 0);
+	return sigil_stack("$clone/deploy/sigil-stack", $cmd, $dir, $port,
+	    SIGIL_BUILD => $build, SIGIL_STACK_PLACE => $place,
+	    SIGIL_MAIL_PORT => $mail_port, SIGIL_FRONT => $front // 'nginx');
 }
 my $started = 0;
 END { stack('stop') if $started }

@@ -21,6 +21,12 @@ my $tmp = tempdir(CLEANUP => 1);
 
 sub slurp { open(my $fh, '<', $_[0]) or die "$_[0]: $!"; local $/; <$fh> }
 sub spew { open(my $fh, '>', $_[0]) or die "$_[0]: $!"; print $fh $_[1] }
+# TEXT without its generated parts (the BEGIN and END lines kept).
+sub strip_generated {
+	my ($text) = @_;
+	$text =~ s{^((?:# |/\* )BEGIN generated [^\n]*\n).*?^((?:# |/\* )?END generated)}{$1$2}msg;
+	return $text;
+}
 
 my @statuses = map { m{/(\d+)\.json$} } glob('deploy/apache-errors/*.json');
 my @generated = ((map { "apache-errors/$_.json" } @statuses),
@@ -47,12 +53,18 @@ sub nginx_route {
 	my ($dir, $path) = @_;
 	my $conf = slurp("$dir/nginx-sigil-locations.conf.in");
 	my (@re, @prefix);
-	while ($conf =~ /^location\s+(~\s+)?(\S+)\s*\{(.*?)^\}/msg) {
-		my ($is_re, $what, $body) = ($1, $2, $3);
+	my %exact;
+	while ($conf =~ /^location\s+([~=]\s+)?(\S+)\s*\{(.*?)^\}/msg) {
+		my ($mod, $what, $body) = ($1 // '', $2, $3);
 		my ($prog) = $body =~ /fastcgi_pass sigil_(\w+);/ or next;
-		push @{$is_re ? \@re : \@prefix}, [$what, $prog];
+		if ($mod =~ /=/) {
+			$exact{$what} = $prog;
+		} else {
+			push @{$mod ? \@re : \@prefix}, [$what, $prog];
+		}
 	}
-	# Regexes in order; else the longest prefix.
+	# An exact match; else regexes in order; else the longest prefix.
+	return $exact{$path} if exists $exact{$path};
 	for (@re) { return $_->[1] if $path =~ /$_->[0]/ }
 	my ($best) = sort { length($b->[0]) <=> length($a->[0]) }
 	    grep { index($path, $_->[0]) == 0 } @prefix;
@@ -138,6 +150,48 @@ for my $st (@statuses) {
 	like($server, qr/^location = \/_sigil_error\/$st \{\n(?:\t[^\n]*\n)*?\treturn $st '\Q$body\E';/m,
 	    "nginx's /_sigil_error/$st says what $st.json says");
 }
+# ... every front's list of error pages is every status of deploy/errors
+# (nginx's server adds its own 494, a header too large, and 497, plain
+# HTTP to an HTTPS port), generated.
+for ([ 'sigil-location.conf', qr/^error_page (\d+) \@sigil_\1;$/m ],
+    [ 'nginx-sigil-server.conf.in', qr{^error_page (\d+) /_sigil_error/\1;$}m ],
+    [ 'apache-sigil.conf.in', qr{^ErrorDocument (\d+) /_sigil_error/\1\.json$}m ],
+    [ 'shared-hosting/.htaccess', qr{^ErrorDocument (\d+) /sigil/errors/\1\.json$}m ]) {
+	my ($f, $re) = @$_;
+	my $conf = slurp("deploy/$f");
+	my @got = $conf =~ /$re/g;
+	is_deeply([sort grep { !/^49[47]$/ } @got], [sort @table_statuses],
+	    "$f: an error page for every status of deploy/errors");
+	my $hand = join '', grep { /^\s*(error_page|ErrorDocument)\s/ }
+	    split /^/, strip_generated($conf);
+	is($hand, '', "$f: none by hand");
+}
+like($server, qr{^error_page 494 /_sigil_error/494;$}m,
+    "nginx-sigil-server.conf.in: nginx's 494 too");
+like($server, qr{^location = /_sigil_error/494 \{\n(?:\t[^\n]*\n)*?\treturn 400 '\Q${\ slurp('deploy/apache-errors/431.json')}\E';}m,
+    '... as 400 with the body of 431');
+like($server, qr{^location = /_sigil_error/497 \{\n(?:\t[^\n]*\n)*?\treturn 400 '\Q${\ slurp('deploy/apache-errors/400.json')}\E';}m,
+    "and its 497 (plain HTTP to the HTTPS port) as 400");
+
+# No hand-kept copy of a route or an error body anywhere under deploy/:
+# outside the generated parts and the comments, no file names a route
+# of the table, passes a path to a program or holds a Matrix error body.
+my @table_routes = map { my $r = $_; $r =~ s/\*$//;
+    $r =~ m{^/} ? $r : "identity/$r" }
+    grep { $_ ne '/' } map { @{$_->{routes}} } values %{table('deploy/programs')};
+ok(@table_routes > 20, 'the table has its routes') or diag("@table_routes");
+for my $f (split /\n/, `git ls-files deploy`) {
+	next if $f =~ m{^deploy/(programs|errors|gen-routes(\.awk)?|apache-errors/.*)$};
+	next unless -T $f;
+	my $text = join '', grep { !/^\s*(#|\/?\*)/ }
+	    split /^/, strip_generated(slurp($f));
+	my @copies = grep { index($text, $_) >= 0 } @table_routes;
+	push @copies, 'an error body' if $text =~ /"errcode"/;
+	push @copies, 'a route to a program' if $text =~
+	    /fastcgi_pass|ProxyPass|sigil-\w+\.(cgi|sock)\b/;
+	is("@copies", '', "$f: no hand-kept route or error body");
+}
+
 my $stale_json = "$tmp/stale/deploy";
 copy_deploy($stale_json);
 spew("$stale_json/apache-errors/405.json", '{"errcode":"M_UNRECOGNIZED","error":"Method not allowed"}');
@@ -180,8 +234,15 @@ for my $prog (@progs) {
 	ok(@paths > 0, "sigil-$prog has routes");
 	for my $path (@paths) {
 		(my $p = $path) =~ s/\*/x/g;
-		if ($p =~ m{^/_sigil/}) {
-			is($prog, $fallback, "$path: the operator's, in $fallback");
+		if ($p !~ m{^/_matrix/identity/}) {
+			# The operator's: nginx and Apache only.
+			for my $f (sort keys %front) {
+				is($front{$f}->('deploy', $p),
+				    $f =~ /^(nginx|apache)$/ ? $prog : undef,
+				    "$f: the operator's $p" . ($f =~
+				    /^(nginx|apache)$/ ? " to sigil-$prog" :
+				    ' is not routed'));
+			}
 			next;
 		}
 		for my $f (sort keys %front) {
@@ -197,7 +258,8 @@ for my $prog (@progs) {
 		next if $r eq '/';
 		my $re = $r =~ /\*$/ ? substr($r, 0, -1) . '(/|$)'
 		    : $r =~ m{/$} ? $r : "$r\$";
-		ok((grep { m{^/_matrix/identity/$re} } @paths),
+		$re = "/_matrix/identity/$re" unless $re =~ m{^/};
+		ok((grep { m{^$re} } @paths),
 		    "deploy/programs: ${prog}'s route $r is one it serves");
 	}
 }
@@ -217,9 +279,10 @@ my $added = "$tmp/added/deploy";
 copy_deploy($added);
 spew("$added/programs", slurp("$added/programs") .
     "echo\t3\tno\tv2/echo api/v1/echo/\n" .
-    "shout\t1-4\tyes\tv2/shout*\n");
+    "shout\t1-4\tyes\tv2/shout*\n" .
+    "peek\t1\tno\t/_peek/ /_peek_at\n");
 is(system('sh', "$added/gen-routes"), 0, 'gen-routes with two rows added');
-is_deeply([split /\n/, `sh $added/gen-routes -l`], [@progs, 'echo', 'shout'],
+is_deeply([split /\n/, `sh $added/gen-routes -l`], [@progs, qw(echo shout peek)],
     'the added programs are listed (the Makefile builds them)');
 for my $f (sort keys %front) {
 	is($front{$f}->($added, '/_matrix/identity/v2/echo'), 'echo',
@@ -231,6 +294,23 @@ for my $f (sort keys %front) {
 	is($front{$f}->($added, '/_matrix/identity/v2/lookup'), 'lookup',
 	    "$f still routes the others");
 }
+for my $f (sort keys %front) {
+	my $ops = $f =~ /^(nginx|apache)$/;
+	is($front{$f}->($added, '/_peek/a'), $ops ? 'peek' : undef,
+	    "$f: an added operator's route" . ($ops ? '' : ' is not routed'));
+	is($front{$f}->($added, '/_peek_at'), $ops ? 'peek' : undef,
+	    "$f: an added operator's exact route" . ($ops ? '' : ' is not routed'));
+	is($front{$f}->($added, '/_peek_at/x'), undef,
+	    "$f: nothing under the exact one");
+}
+like(slurp("$added/nginx-sigil-locations.conf.in"),
+    qr{^location /_peek/ \{\n\tif \(\$sigil_operator = 0\) \{\n\t\treturn 403;\n\t\}\n}m,
+    'nginx: the operator\'s route only for the operator\'s addresses');
+like(slurp("$added/apache-sigil.conf.in"),
+    qr{^<LocationMatch "\^/_peek/">\n\tRequire ip \$\{SIGIL_OPERATORS\}\n}m,
+    'Apache: likewise');
+like(slurp("$added/nginx-sigil-upstreams.conf.in"), qr{upstream sigil_peek \{},
+    'nginx: an upstream for a program with operator\'s routes only');
 is($front{$_}->($added, '/_matrix/identity/v2/echo/x'), $fallback,
     "$_: the exact route takes nothing under it") for qw(nginx apache htaccess);
 like(slurp("$added/nginx-sigil-upstreams.conf.in"),
@@ -257,7 +337,9 @@ like(slurp("$added/systemd/sigil.target.in"), qr/sigil\@shout\.service/,
 for ([ "bad\t1\tno\tv2/a\$b\n", 'a route with a regex character' ],
     [ "other\t1\tno\t/\n", 'a second "/" route' ],
     [ "x\t1\tmaybe\tv2/x\n", 'write neither yes, no nor -' ],
-    [ "y\t1\n", 'a row without routes' ]) {
+    [ "y\t1\n", 'a row without routes' ],
+    [ "z\t1\tno\t/_matrix/identity/v2/z\n", 'an operator\'s route in the API' ],
+    [ "w\t1\tno\t/_w\$/\n", 'an operator\'s route with a regex character' ]) {
 	my ($row, $what, $file) = @$_;
 	$file //= 'programs';
 	my $bad = "$tmp/bad" . int(rand(1e9)) . "/deploy";

@@ -62,10 +62,13 @@ static const struct {
 	{ "invite_redact_domain", 1, 1000,
 	    "want a whole number from 1 to 1000" },
 	{ "onbind_concurrency", 1, 1000, "want a whole number from 1 to 1000" },
+	{ "health_notify_age", 0, 3153600000LL,
+	    "want a whole number of seconds" },
 	{ "sms_code_length", 6, 12, "want 6 to 12 digits" },
 	{ "lookup_max_addresses", 1, 100000, "want 1 to 100000" },
 	{ "http_budget", 1, 12,
 	    "want 1 to 12 seconds (the web server gives a request 15)" },
+	{ "client_ipv6_prefix", 32, 128, "want a prefix length from 32 to 128" },
 };
 
 /* The defaults, as they have always been; a key not here has none. */
@@ -81,6 +84,7 @@ static const struct {
 	{ "max_token_attempts", "10" },
 	{ "ratelimit_address", "10 3600" },
 	{ "ratelimit_requester", "50 3600" },
+	{ "client_ipv6_prefix", "64" },
 	{ "sms_gateway", "none" },
 	{ "sms_code_length", "6" },
 	{ "ratelimit_msisdn", "5 3600" },
@@ -106,6 +110,7 @@ static const struct {
 	{ "http_budget", "8" },
 	{ "http_key_failure_ttl", "60" },
 	{ "onbind_concurrency", "8" },
+	{ "health_notify_age", "300" },
 };
 
 /* The default key name has always had, or NULL. */
@@ -343,7 +348,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 64, "64 keys");
+	is_int((long long)i, 66, "66 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /

@@ -4,8 +4,10 @@
  * back summed (a path served for GET and POST is two routes, each with
  * its own counts); a second worker (a process) beside it, whose counts outlive
  * it; a changed route table starts a new file; a foreign file is
- * skipped; a folder that cannot be used is an error naming it.  Events
- * (mails, texts, database) and refusals counted by limit name, a limit
+ * skipped; a folder that cannot be used is an error naming it for -t,
+ * and a worker serves uncounted without it; a file truncated under a
+ * worker costs it no more than the request then under way (it counts on
+ * in a new file).  Events (mails, texts, database) and refusals counted by limit name, a limit
  * not of the configuration as "other", nothing while off; sigil-notify's
  * file: the outbox, deliveries and events, kept over runs, a dead
  * writer told apart.
@@ -308,6 +310,15 @@ main(void)
 	ok(metrics_notify_open(dir, err, sizeof(err)) == 0 &&
 	    metrics_notify_read(dir, &nt) == 1 && nt.done == 0,
 	    "made anew from zero");
+	/* Truncated under sigil-notify: it lives, and writes on into a
+	 * new file from its next look at the outbox. */
+	metrics_notify_outbox(1, 0);
+	ok(truncate(path, 0) == 0, "the notify file is truncated");
+	metrics_notify_outbox(2, 0);		/* lost: private memory */
+	ok(metrics_notify_read(dir, &nt) == 0, "none to read meanwhile");
+	metrics_notify_outbox(4, 0);		/* mapped anew */
+	ok(metrics_notify_read(dir, &nt) == 1 && nt.rows == 4,
+	    "a new file with the next figures");
 	metrics_notify_close();
 	unlink(path);
 
@@ -322,10 +333,16 @@ main(void)
 	ok(metrics_open("/dev/null", APP1, 0, err, sizeof(err)) == -1 &&
 	    strstr(err, "/dev/null") != NULL, "-t: not a folder: %s", err);
 
-	/* A folder that does not exist. */
-	ok(metrics_open("/nonexistent/sigil", APP1, 1, err,
+	/* A folder that does not exist: an error for -t; a worker says so
+	 * in its log and serves uncounted. */
+	ok(metrics_open("/nonexistent/sigil", APP1, 0, err,
 	    sizeof(err)) == -1 && strstr(err, "/nonexistent/sigil") != NULL,
-	    "a missing folder is an error naming it: %s", err);
+	    "-t: a missing folder is an error naming it: %s", err);
+	ok(metrics_open("/nonexistent/sigil", APP1, 1, err,
+	    sizeof(err)) == 0, "a worker serves on without it");
+	metrics_begin();
+	metrics_end(200);
+	metrics_close();
 	ok(metrics_read("/nonexistent/sigil", &progs, &n, err,
 	    sizeof(err)) == -1, "and cannot be read");
 
@@ -333,6 +350,25 @@ main(void)
 	metrics_close();
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640,
 	    "the file is 0640");
+
+	/* Truncated under the worker (SIGBUS on the next write, without
+	 * the guard): it lives, and counts on in a new file. */
+	ok(metrics_open(dir, APP1, 1, err, sizeof(err)) == 0, "opens");
+	metrics_begin();
+	metrics_end(200);
+	ok(truncate(path, 0) == 0, "the file is truncated");
+	metrics_begin();
+	metrics_route(0, API_V1, METHOD_GET);
+	metrics_end(200);
+	metrics_begin();
+	metrics_route(0, API_V1, METHOD_GET);
+	metrics_end(200);
+	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 1 &&
+	    progs[0].nworkers == 1 &&
+	    route(&progs[0], "v1/thing")->cls[0] == 1,
+	    "the worker lives and counts the next request in a new file");
+	free(progs);
+	metrics_close();
 	unlink(path);
 	rmdir(dir);
 	return done_testing();

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -127,6 +128,20 @@ main(void)
 		sign_key_free(k2);
 		k2 = NULL;
 	}
+	/* A key others can read is no longer private: refused, saying so;
+	 * a group may read it (root:sigil 0640). */
+	chmod(path, 0644);
+	ok(sign_key_load(path, NULL, &k2, err, sizeof(err)) == -1 &&
+	    strstr(err, "other users can read") != NULL,
+	    "a world-readable key file is refused: %s", err);
+	chmod(path, 0660);
+	ok(sign_key_load(path, NULL, &k2, err, sizeof(err)) == -1,
+	    "a group-writable one too");
+	chmod(path, 0640);
+	ok(sign_key_load(path, NULL, &k2, err, sizeof(err)) == 0,
+	    "a group-readable one (0640) loads");
+	sign_key_free(k2);
+	k2 = NULL;
 	unlink(path);
 	path = write_file("ed25519 0 notbase64!!\n");
 	ok(sign_key_load(path, NULL, &k2, err, sizeof(err)) == -1,
