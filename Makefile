@@ -220,7 +220,8 @@ SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
 	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
-	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes
+	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes \
+	  man/gen-conf-page
 
 lint: deps-all
 	shellcheck -S warning -x $(SCRIPTS)
