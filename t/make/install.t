@@ -179,11 +179,21 @@ chmod 0755, "$tmp/bin/psql";
 	is($out, '', 'the tree\'s script copied elsewhere finds no sql/');
 }
 
-# The man pages: clean under mandoc's lint (warnings and worse).
+# The man pages: clean under mandoc's lint, every level, but for the
+# pages' references to each other, which mandoc looks for in the host's
+# man database (where they are only once installed there).
+my %ours = map { m{/([^/]+)\.(\d)$} ? ("$1 $2" => 1) : () }
+    glob("$root/usr/share/man/man*/*");
+is(scalar(keys %ours), 3, 'three man pages');
 for my $m (glob("$root/usr/share/man/man*/*")) {
-	my $lint = `mandoc -T lint -W warning $m 2>&1`;
-	is($lint, '', "mandoc -T lint: $m") and is($?, 0, 'exit 0');
+	my @lint = grep {
+	    !/STYLE: referenced manual not found: Xr (\S+ \d)/ || !$ours{$1}
+	} split /\n/, `mandoc -T lint $m 2>&1`;
+	is_deeply(\@lint, [], "mandoc -T lint: $m");
 }
+my $lint = `mandoc -T lint -W warning man/*.[0-9] 2>&1`;
+is($lint, '', 'mandoc -T lint -W warning: no warning') and
+    is($?, 0, 'and exit 0');
 
 # sigil.conf(5) is made from the example configuration and lists every
 # key of the table.  keys(): the table's names (cfg_keys[], and a
