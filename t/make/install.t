@@ -125,6 +125,18 @@ for my $u (qw(sigil@.service sigil-cleanup.service)) {
 	ok(defined $exe && -x $exe, "$u starts an installed program ($exe)");
 }
 
+# The installed units pass systemd-analyze verify (which also checks that
+# ExecStart names a program that is there).
+{
+	my $u = "$p/usr/lib/systemd/system";
+	for my $unit (qw(sigil.target sigil@lookup.service sigil@lookup.socket
+	    sigil@notify.service sigil-cleanup.service sigil-cleanup.timer)) {
+		my $v = `cd '$u' && systemd-analyze verify './$unit' 2>&1`;
+		is($? >> 8, 0, "installed $unit: systemd-analyze verify") or
+		    diag $v;
+	}
+}
+
 # The programs answer from there: --routes as the build's, and -t on a
 # configuration whose key the installed sigil-keygen made and whose
 # templates are the installed ones.
