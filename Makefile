@@ -189,7 +189,7 @@ sanitize: deps-all
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=all \
 	   --show-leak-kinds=all --error-exitcode=99
 valgrind: deps-all all $(UNIT_BINS) $(BUILD)/t/sign-json
-	prove -f -e '$(VALGRIND)' $(UNIT_BINS)
+	SIGIL_VALGRIND=1 prove -f -e '$(VALGRIND)' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 t/lib/with-stack prove -f t/http/
 
 FUZZ_SRC = $(COMMON:%=common/%.c)

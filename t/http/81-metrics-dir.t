@@ -130,8 +130,11 @@ SKIP: {
 	ok(1, 'done with nobody\'s file');
 }
 
-# Truncated while two workers have it mapped.
-{
+# Truncated while two workers have it mapped.  (Not under valgrind,
+# which does not let a SIGBUS handler replace the mapping under the
+# faulting access: t/unit/shmfile.c.)
+SKIP: {
+	skip 'a truncated mapping under valgrind', 11 if $ENV{SIGIL_VALGRIND};
 	my $dir = tempdir(CLEANUP => 1);
 	my @l = (on_dir('lookup', $dir), on_dir('lookup', $dir));
 	my $s = on_dir('status', $dir);

@@ -313,12 +313,17 @@ main(void)
 	/* Truncated under sigil-notify: it lives, and writes on into a
 	 * new file from its next look at the outbox. */
 	metrics_notify_outbox(1, 0);
-	ok(truncate(path, 0) == 0, "the notify file is truncated");
-	metrics_notify_outbox(2, 0);		/* lost: private memory */
-	ok(metrics_notify_read(dir, &nt) == 0, "none to read meanwhile");
-	metrics_notify_outbox(4, 0);		/* mapped anew */
-	ok(metrics_notify_read(dir, &nt) == 1 && nt.rows == 4,
-	    "a new file with the next figures");
+	if (getenv("SIGIL_VALGRIND") != NULL)	/* see t/unit/shmfile.c */
+		ok(1, "# SKIP the notify file truncated, under valgrind");
+	else {
+		ok(truncate(path, 0) == 0, "the notify file is truncated");
+		metrics_notify_outbox(2, 0);	/* lost: private memory */
+		ok(metrics_notify_read(dir, &nt) == 0,
+		    "none to read meanwhile");
+		metrics_notify_outbox(4, 0);	/* mapped anew */
+		ok(metrics_notify_read(dir, &nt) == 1 && nt.rows == 4,
+		    "a new file with the next figures");
+	}
 	metrics_notify_close();
 	unlink(path);
 
@@ -356,18 +361,23 @@ main(void)
 	ok(metrics_open(dir, APP1, 1, err, sizeof(err)) == 0, "opens");
 	metrics_begin();
 	metrics_end(200);
-	ok(truncate(path, 0) == 0, "the file is truncated");
-	metrics_begin();
-	metrics_route(0, API_V1, METHOD_GET);
-	metrics_end(200);
-	metrics_begin();
-	metrics_route(0, API_V1, METHOD_GET);
-	metrics_end(200);
-	ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 && n == 1 &&
-	    progs[0].nworkers == 1 &&
-	    route(&progs[0], "v1/thing")->cls[0] == 1,
-	    "the worker lives and counts the next request in a new file");
-	free(progs);
+	if (getenv("SIGIL_VALGRIND") != NULL)	/* see t/unit/shmfile.c */
+		ok(1, "# SKIP the worker's file truncated, under valgrind");
+	else {
+		ok(truncate(path, 0) == 0, "the file is truncated");
+		metrics_begin();
+		metrics_route(0, API_V1, METHOD_GET);
+		metrics_end(200);
+		metrics_begin();
+		metrics_route(0, API_V1, METHOD_GET);
+		metrics_end(200);
+		ok(metrics_read(dir, &progs, &n, err, sizeof(err)) == 0 &&
+		    n == 1 && progs[0].nworkers == 1 &&
+		    route(&progs[0], "v1/thing")->cls[0] == 1,
+		    "the worker lives and counts the next request in a new "
+		    "file");
+		free(progs);
+	}
 	metrics_close();
 	unlink(path);
 	rmdir(dir);

@@ -215,7 +215,7 @@ main(void)
 	struct passwd	*pw;
 	struct stat	 st, st2;
 	unsigned char	*m;
-	char		 path[512], link[512], why[512];
+	char		 path[512], link[512], why[512] = "";
 	int		 dfd, fd, status;
 
 	if (mkdtemp(base) == NULL) {
@@ -337,15 +337,21 @@ main(void)
 	} else
 		ok(1, "# SKIP another owner needs root");
 
-	/* Truncated under a mapping. */
-	status = in_child(truncate_rw, dfd);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "a writer whose file is truncated lives on, its mapping lost "
-	    "(status %#x)", status);
-	put_file(at(path, sizeof(path), "ok/rotrunc"), SIZE, 0640);
-	status = in_child(truncate_ro, dfd);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "so does a reader (status %#x)", status);
+	/* Truncated under a mapping.  (valgrind does not let a SIGBUS
+	 * handler replace the mapping under the faulting access.) */
+	if (getenv("SIGIL_VALGRIND") != NULL) {
+		ok(1, "# SKIP a truncated writer's mapping, under valgrind");
+		ok(1, "# SKIP a truncated reader's mapping, under valgrind");
+	} else {
+		status = in_child(truncate_rw, dfd);
+		ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "a writer whose file is truncated lives on, its mapping "
+		    "lost (status %#x)", status);
+		put_file(at(path, sizeof(path), "ok/rotrunc"), SIZE, 0640);
+		status = in_child(truncate_ro, dfd);
+		ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "so does a reader (status %#x)", status);
+	}
 	put_file(at(path, sizeof(path), "ok/plain"), SIZE, 0640);
 	status = in_child(truncate_unguarded, dfd);
 	/* Killed by it, or stopped by the handler that was there before
