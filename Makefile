@@ -213,7 +213,8 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%) | deps-all
 
 # The shell scripts, which shellcheck reads (deploy/sigil-key-common is
 # sourced by the key scripts, so it is checked through them too).
-SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
+SCRIPTS = .ci/run t/bench/run t/bench/under-attack t/lib/with-stack \
+	  t/lib/make-test-ca \
 	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
@@ -235,8 +236,11 @@ $(BUILD)/bench-baseline-db: t/bench/baseline_db.c | deps
 $(BUILD)/bench-smtp-sink: t/bench/smtp_sink.c | deps
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/smtp_sink.c
 
+$(BUILD)/bench-attack: t/bench/attack.c | deps
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/attack.c
+
 bench: deps-all all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \
-    $(BUILD)/bench-smtp-sink
+    $(BUILD)/bench-smtp-sink $(BUILD)/bench-attack
 	SIGIL_BUILD=$(BUILD) t/bench/run
 
 # The dev stack keeps its data in .run/ (git-ignored) between runs.
