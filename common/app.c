@@ -6,10 +6,14 @@
  * "*".  The dispatcher tells the metrics (common/metrics.c) which route
  * a request took.
  */
+#include <sys/stat.h>
+
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -645,19 +649,65 @@ app_metrics_open(const struct app *app, const char *dir, int claim,
 }
 
 /*
+ * Writes into buf (of len bytes) how -t names the user uid: "uid N
+ * (name)", or "uid N" when the system has no name for it.  Returns buf.
+ */
+static const char *
+user_name(uid_t uid, char *buf, size_t len)
+{
+	const struct passwd	*pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "uid %ld (%s)", (long)uid, pw->pw_name);
+	else
+		snprintf(buf, len, "uid %ld", (long)uid);
+	return buf;
+}
+
+/*
+ * -t: warns when the program runs as a user other than the owner of the
+ * file at path (the configuration or the signing key, named by what):
+ * the sign of a host without per-account execution, where the web
+ * server's user runs every customer's programs, or of a file left
+ * root's.  Says nothing of a path NULL or that cannot be stat()ed
+ * (loading it said why).  Only a warning: the exit status is not its.
+ */
+static void
+check_owner(const struct app *app, const char *what, const char *path)
+{
+	struct stat	 st;
+	uid_t		 uid = geteuid();
+	char		 runs[96], owns[96];
+
+	if (path == NULL || stat(path, &st) == -1 || st.st_uid == uid)
+		return;
+	log_warn("-t: %s runs as %s, but its %s %s is owned by %s: run the "
+	    "programs as the user who owns their files (on a shared host, "
+	    "per-account execution: suEXEC or mpm-itk; README \"Shared "
+	    "hosting\"), or chown the file", app->name,
+	    user_name(uid, runs, sizeof(runs)), what, path,
+	    user_name(st.st_uid, owns, sizeof(owns)));
+}
+
+/*
  * -t, after app_ctx_init() checked the configuration, key and templates:
  * what the program reaches at run time, now (the database and replica,
  * the SMTP server of a program that mails), and plainly what it does
- * not have, with the program that checks it.  Returns the exit status:
- * 0 when all is well, else 1 (the reasons logged).
+ * not have, with the program that checks it; a warning when the
+ * configuration (at conf_path, NULL: none) or the key is another user's.
+ * Returns the exit status: 0 when all is well, else 1 (the reasons
+ * logged).
  */
 int
-app_check(const struct app *app, struct ctx *c)
+app_check(const struct app *app, struct ctx *c, const char *conf_path)
 {
 	const struct app_db_part	*db = app->needs.db;
 	char				 err[256];
 	int				 rc = 0;
 
+	check_owner(app, "configuration", conf_path);
+	if (app->needs.key != NULL)
+		check_owner(app, "signing key", c->cfg.signing_key);
 	if (db == NULL)
 		log_info("-t: %s has no database (sigil-health -t, or any "
 		    "program with one, checks it)", app->name);

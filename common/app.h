@@ -157,7 +157,7 @@ int	 app_ctx_init(const struct app *, int, char *const *, struct ctx *);
 int	 app_ctx_config(const struct app *, int, char *const *, struct ctx *);
 int	 app_ctx_start(struct ctx *);
 void	 app_ctx_free(struct ctx *);
-int	 app_check(const struct app *, struct ctx *);
+int	 app_check(const struct app *, struct ctx *, const char *);
 int	 app_metrics_open(const struct app *, const char *, int, char *,
 	    size_t);
 

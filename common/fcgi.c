@@ -906,7 +906,8 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		/* --config-only: what start-up reads, not what is reached
 		 * at run time (sigil-supervise's reload asks that). */
 		if (!argv_has(argc, argv, "--config-only"))
-			status = app_check(app, &ctx);
+			status = app_check(app, &ctx,
+			    cfg_path(argc, argv));
 		break;
 	case RUN_FASTCGI:
 		status = serve_fastcgi(app, &ctx);

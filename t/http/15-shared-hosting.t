@@ -99,4 +99,33 @@ if (front() eq 'apache-fcgid') {
 	is($who, 0, 'nor its database connection');
 }
 
+# A change to the configuration (README "Shared hosting", step 4):
+# mod_fcgid's processes read it once, at start; touching the program does
+# not reach them, replacing its file (a new inode, a new process class)
+# does.  enable_v1 shows which configuration answered.
+if (front() eq 'apache-fcgid') {
+	my $conf = "$progs/sigil.conf";
+	my $before = slurp($conf);
+	my $v1 = '/_matrix/identity/api/v1';
+	my $replace = sub {
+		my $f = "$progs/sigil-status.cgi";
+		copy($f, "$f.new") or die "$f: $!";
+		chmod(0755, "$f.new") or die "$f.new: $!";
+		rename("$f.new", $f) or die "$f: $!";
+	};
+	is(get($v1)->{status}, 200, 'v1 served');
+	(my $off = $before) =~ s/^enable_v1\s*=.*\n//mg;
+	spew($conf, $off . "enable_v1 = false\n");
+	is(get($v1)->{status}, 200,
+	    'a changed configuration: the running process still has the old');
+	utime(undef, undef, "$progs/sigil-status.cgi") or die "utime: $!";
+	is(get($v1)->{status}, 200, 'a touch of the program does not reach it');
+	$replace->();
+	is(get($v1)->{status}, 404,
+	    'the program\'s file replaced: a new process, the new configuration');
+	spew($conf, $before);
+	$replace->();
+	is(get($v1)->{status}, 200, 'and back');
+}
+
 done_testing();
