@@ -524,26 +524,23 @@ start_mail(const struct app *app, struct ctx *c)
 
 /*
  * Opens the database of c (and the replica, with APP_READ_REPLICA and one
- * set), and connects unless APP_DB_ON_DEMAND.  Returns 0, or -1 when the
- * schema is not this program's.
+ * set).  Returns 0, or -1 when the schema is not this program's.
  */
 static int
 start_db(const struct app *app, struct ctx *c)
 {
 	const struct app_db_part *db = app->needs.db;
 
-	int		 now = !(app->needs.db_use & APP_DB_ON_DEMAND);
-
 	c->db = db->open(c->cfg.database, app->name);
 	if (app->needs.db_use & APP_LISTEN)
 		db->listen(c->db);
-	if (now && db->ready(c->db) == DB_SCHEMA_MISMATCH)
+	if (db->ready(c->db) == DB_SCHEMA_MISMATCH)
 		return -1;
 	c->db_read = c->db;
 	if ((app->needs.db_use & APP_READ_REPLICA) &&
 	    c->cfg.database_replica != NULL) {
 		c->db_read = db->open(c->cfg.database_replica, app->name);
-		if (now && db->ready(c->db_read) == DB_SCHEMA_MISMATCH)
+		if (db->ready(c->db_read) == DB_SCHEMA_MISMATCH)
 			return -1;
 	}
 	return 0;

@@ -119,8 +119,6 @@ extern const struct app_key_part	app_key;
 /* Options of the database part (app_needs.db_use): */
 #define APP_READ_REPLICA 0x01	/* reads may go to database_replica */
 #define APP_LISTEN	0x02	/* LISTEN for queued onbind deliveries */
-#define APP_DB_ON_DEMAND 0x04	/* not connected at start: only the
-				 * routes that use it connect (-t does) */
 /* The templates of the mail part (app_needs.templates), loaded and
  * checked at start (no others are read): */
 #define APP_MAIL_VERIFY	0x01	/* verification mail and page; the text

@@ -1,9 +1,20 @@
 /*
  * PostgreSQL through libpq.  All SQL is in db_stmts[], indexed by enum stmt
  * and prepared as "s<index>" whenever a connection is made.  Connections
- * break when PostgreSQL restarts: a statement that fails on a broken
- * connection reconnects, prepares again and, when the statement only
- * reads, runs once more, so the worker carries on without a restart.
+ * break when PostgreSQL restarts, and the worker carries on without a
+ * restart of its own:
+ * - before a statement is sent, a connection the server has closed
+ *   (its FATAL and end of file wait unread on the socket) is found and
+ *   replaced, statements prepared again: nothing was sent on it, so any
+ *   statement, write or not, then runs on the new one (db_ready());
+ * - a statement that fails because the connection broke after it was
+ *   sent may have run: only one that is safe to run twice
+ *   (STMT_READ_ONLY) runs again on a new connection, and only outside a
+ *   transaction;
+ * - inside a transaction (db_begin() to db_commit() or db_rollback()) a
+ *   lost connection lost the transaction: every statement until its end
+ *   fails, none runs on a new connection (where it would be outside the
+ *   transaction).  BEGIN itself runs again, as it does nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +47,21 @@ db_one_shot(void)
 	one_shot = 1;
 }
 
+/*
+ * Notices are not worth a log line.  But the FATAL that the server sends
+ * an idle connection it is closing (a restart, pg_terminate_backend)
+ * comes as one: it marks the connection as going (arg is its db).
+ */
 static void
-db_notice(void *arg, const char *msg)
+db_notice(void *arg, const PGresult *res)
 {
-	(void)arg;
-	(void)msg;		/* NOTICEs are not worth a log line */
+	struct db	*db = arg;
+	const char	*sev;
+
+	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	if (sev != NULL && (strcmp(sev, "FATAL") == 0 ||
+	    strcmp(sev, "PANIC") == 0))
+		db->closing = 1;
 }
 
 void
@@ -50,6 +71,34 @@ db_disconnect(struct db *db)
 		PQfinish(db->conn);
 	db->conn = NULL;
 	db->prepared = 0;
+	db->closing = 0;
+}
+
+/*
+ * Whether the connection, between statements, is still there.  A server
+ * that ends a connection sends it a FATAL and closes it; both wait on
+ * the socket, unread, until the next statement.  Reads and parses what
+ * has come, without waiting (a FATAL reaches db_notice(); a notification
+ * is kept for db_wait()).  Returns 0 when the connection is gone or
+ * going: nothing sent on it from now on would run.
+ */
+static int
+db_alive(struct db *db)
+{
+	struct pollfd	 pfd;
+
+	if (PQstatus(db->conn) != CONNECTION_OK || db->closing ||
+	    (pfd.fd = PQsocket(db->conn)) < 0)
+		return 0;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return 1;		/* nothing came (or EINTR): alive */
+	if ((pfd.revents & (POLLHUP | POLLERR)) ||
+	    PQconsumeInput(db->conn) == 0)
+		return 0;
+	(void)PQisBusy(db->conn);	/* parses what came */
+	return PQstatus(db->conn) == CONNECTION_OK && !db->closing;
 }
 
 static int
@@ -114,7 +163,7 @@ db_exec(struct db *db, enum stmt s, const char *const *params, int *conflict)
 		return NULL;
 	res = db_exec_once(db, s, params);
 	if (!db_result_ok(res) && PQstatus(db->conn) == CONNECTION_BAD &&
-	    (db_stmts[s].flags & STMT_READ_ONLY)) {
+	    (db_stmts[s].flags & STMT_READ_ONLY) && !db->tx) {
 		PQclear(res);
 		log_warn("database: connection lost; reconnecting");
 		db_disconnect(db);
@@ -154,6 +203,23 @@ db_run(struct db *db, enum stmt st, const char *const *params)
 }
 
 /*
+ * For a statement that answers at most one row: res, from db_exec() or
+ * db_exec_authed() (NULL: the statement failed).  DB_OK when it has the
+ * row, which the caller reads and then PQclears; else res is cleared and
+ * the answer is DB_NOTFOUND or DB_ERROR.
+ */
+enum db_res
+db_one_row(PGresult *res)
+{
+	if (res == NULL)
+		return DB_ERROR;
+	if (PQntuples(res) == 1)
+		return DB_OK;
+	PQclear(res);
+	return DB_NOTFOUND;
+}
+
+/*
  * Returns a handle for the database at conninfo (a libpq connection
  * string or URI, multi-host and target_session_attrs included; copied),
  * not yet connected: db_ready() connects, as application app_name unless
@@ -180,9 +246,23 @@ db_ready(struct db *db)
 	PGresult	*res;
 	long		 version;
 
-	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
-	    db->prepared)
-		return DB_READY;
+	if (db->conn != NULL && db->prepared) {
+		if (db_alive(db))
+			return DB_READY;
+		if (!db->tx)
+			log_info("database: the server closed the connection; "
+			    "reconnecting");
+	}
+	if (db->tx) {
+		/* The transaction went with its connection. */
+		if (db->conn != NULL) {
+			log_err("database: the server closed the connection "
+			    "inside a transaction");
+			metrics_count(METRICS_DB_ERROR);
+		}
+		db_disconnect(db);
+		return DB_DOWN;
+	}
 	db_disconnect(db);
 	{
 		const char *const keys[] = { "dbname",
@@ -199,7 +279,7 @@ db_ready(struct db *db)
 		metrics_count(METRICS_DB_ERROR);
 		return DB_DOWN;
 	}
-	PQsetNoticeProcessor(db->conn, db_notice, NULL);
+	PQsetNoticeReceiver(db->conn, db_notice, db);
 	res = PQexec(db->conn, db_stmts[STMT_SCHEMA_VERSION].sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		log_err("database: cannot read the schema version (%s); "
@@ -252,9 +332,11 @@ db_end_request(struct db *db)
 {
 	PGresult	*res;
 
-	if (db == NULL || db->conn == NULL)
+	if (db == NULL)
 		return;
-	if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+	db->tx = 0;
+	if (db->conn == NULL ||
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE)
 		return;
 	log_err("database: a request left a transaction open; rolling back");
 	res = PQexec(db->conn, "ROLLBACK");
@@ -319,17 +401,32 @@ db_exec_authed(struct db *db, enum stmt s, const struct db_auth_check *auth,
 	return res;
 }
 
-/* Starts a transaction.  Returns DB_OK or DB_ERROR (logged). */
+/*
+ * Starts a transaction.  Returns DB_OK or DB_ERROR (logged).  A BEGIN
+ * that fails on a broken connection runs again on a new one: it does
+ * nothing of itself.
+ */
 enum db_res
 db_begin(struct db *db)
 {
 	PGresult	*res;
 	int		 ok;
 
+	db->tx = 0;
 	if (db_ready(db) != DB_READY)
 		return DB_ERROR;
 	res = PQexec(db->conn, "BEGIN");
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok && PQstatus(db->conn) == CONNECTION_BAD) {
+		PQclear(res);
+		log_warn("database: connection lost at BEGIN; reconnecting");
+		db_disconnect(db);
+		if (db_ready(db) != DB_READY)
+			return DB_ERROR;
+		res = PQexec(db->conn, "BEGIN");
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	}
+	db->tx = ok;
 	if (!ok) {
 		metrics_count(METRICS_DB_ERROR);
 		log_err("database: BEGIN failed: %s", PQerrorMessage(db->conn));
@@ -345,6 +442,7 @@ db_commit(struct db *db)
 	PGresult	*res;
 	int		 ok;
 
+	db->tx = 0;
 	if (db->conn == NULL)
 		return DB_ERROR;
 	res = PQexec(db->conn, "COMMIT");
@@ -364,6 +462,7 @@ db_rollback(struct db *db)
 {
 	PGresult	*res;
 
+	db->tx = 0;
 	if (db->conn == NULL ||
 	    PQtransactionStatus(db->conn) == PQTRANS_IDLE)
 		return;
@@ -394,6 +493,13 @@ db_wait(struct db *db, int timeout_ms, int wake_fd)
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
 	    PQsocket(db->conn) < 0)
 		return -1;
+	/* db_ready() may have read some already. */
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		got = 1;
+		PQfreemem(n);
+	}
+	if (got)
+		return 1;
 	pfd[0].fd = PQsocket(db->conn);
 	pfd[0].events = POLLIN;
 	pfd[0].revents = 0;

@@ -30,18 +30,15 @@ db_auth_lookup(struct db *db, const char *token_hash,
 				    now, NULL, 0 };
 	const char		*params[3];
 	PGresult		*res;
-	enum db_res		 rc = DB_NOTFOUND;
+	enum db_res		 rc;
 
-	if ((res = db_exec_authed(db, STMT_AUTH_LOOKUP, &auth, params)) ==
-	    NULL)
-		return DB_ERROR;
-	if (PQntuples(res) == 1) {
-		*user_id = xstrdup(PQgetvalue(res, 0, 0));
-		*agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		rc = DB_OK;
-	}
+	res = db_exec_authed(db, STMT_AUTH_LOOKUP, &auth, params);
+	if ((rc = db_one_row(res)) != DB_OK)
+		return rc;
+	*user_id = xstrdup(PQgetvalue(res, 0, 0));
+	*agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
-	return rc;
+	return DB_OK;
 }
 
 /*

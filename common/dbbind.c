@@ -75,21 +75,19 @@ db_binding_get(struct db *db, const char *medium, const char *address,
 {
 	const char	*params[2] = { medium, address };
 	PGresult	*res;
-	enum db_res	 rc = DB_NOTFOUND;
+	enum db_res	 rc;
 
-	if ((res = db_exec(db, STMT_BINDING_GET, params, NULL)) == NULL)
-		return DB_ERROR;
-	if (PQntuples(res) == 1) {
-		b->mxid = xstrdup(PQgetvalue(res, 0, 0));
-		b->ts = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		b->not_before = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-		b->not_after = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-		b->signature = xstrdup(PQgetvalue(res, 0, 4));
-		b->signed_by = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
-		rc = DB_OK;
-	}
+	res = db_exec(db, STMT_BINDING_GET, params, NULL);
+	if ((rc = db_one_row(res)) != DB_OK)
+		return rc;
+	b->mxid = xstrdup(PQgetvalue(res, 0, 0));
+	b->ts = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	b->not_before = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	b->not_after = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	b->signature = xstrdup(PQgetvalue(res, 0, 4));
+	b->signed_by = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
 	PQclear(res);
-	return rc;
+	return DB_OK;
 }
 
 /* Frees what a binding read owns. */
@@ -108,16 +106,14 @@ enum db_res
 db_pepper(struct db *db, char **pepper)
 {
 	PGresult	*res;
-	enum db_res	 rc = DB_NOTFOUND;
+	enum db_res	 rc;
 
-	if ((res = db_exec(db, STMT_PEPPER, NULL, NULL)) == NULL)
-		return DB_ERROR;
-	if (PQntuples(res) == 1) {
-		*pepper = xstrdup(PQgetvalue(res, 0, 0));
-		rc = DB_OK;
-	}
+	res = db_exec(db, STMT_PEPPER, NULL, NULL);
+	if ((rc = db_one_row(res)) != DB_OK)
+		return rc;
+	*pepper = xstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	return rc;
+	return DB_OK;
 }
 
 /* Fills m from rows of (pepper or NULL, index or NULL, mxid or NULL). */
@@ -138,6 +134,18 @@ matches_from(const PGresult *res, int col, struct db_matches *m)
 		    10);
 		m->mxid[m->n++] = xstrdup(PQgetvalue(res, i, col + 2));
 	}
+}
+
+/* The matches of a plain lookup: m from res (NULL: the statement
+ * failed, DB_ERROR), which is cleared. */
+static enum db_res
+matches_answer(PGresult *res, struct db_matches *m)
+{
+	if (res == NULL)
+		return DB_ERROR;
+	matches_from(res, 0, m);
+	PQclear(res);
+	return DB_OK;
 }
 
 /*
@@ -164,11 +172,7 @@ db_lookup_pairs(struct db *db, const char *const *media,
 	    STMT_LOOKUP_PAIRS_PEPPER, params, NULL);
 	buf_free(&ma);
 	buf_free(&aa);
-	if (res == NULL)
-		return DB_ERROR;
-	matches_from(res, 0, m);
-	PQclear(res);
-	return DB_OK;
+	return matches_answer(res, m);
 }
 
 /* As db_lookup_pairs with a pepper, for n sha256 lookup hashes. */
@@ -185,11 +189,7 @@ db_lookup_hashes(struct db *db, const char *const *hashes, size_t n,
 	params[1] = pepper;
 	res = db_exec(db, STMT_LOOKUP_HASHES, params, NULL);
 	buf_free(&ha);
-	if (res == NULL)
-		return DB_ERROR;
-	matches_from(res, 0, m);
-	PQclear(res);
-	return DB_OK;
+	return matches_answer(res, m);
 }
 
 /* Frees the matches. */
@@ -291,17 +291,14 @@ db_pepper_authed(struct db *db, struct db_auth_check *auth, char **pepper)
 {
 	const char	*params[3];
 	PGresult	*res;
-	enum db_res	 rc = DB_NOTFOUND;
+	enum db_res	 rc;
 
-	if ((res = db_exec_authed(db, STMT_PEPPER_AUTH, auth, params)) ==
-	    NULL)
-		return DB_ERROR;
-	if (PQntuples(res) == 1) {
-		auth->user_id = xstrdup(PQgetvalue(res, 0, 0));
-		auth->agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		*pepper = xstrdup(PQgetvalue(res, 0, 2));
-		rc = DB_OK;
-	}
+	res = db_exec_authed(db, STMT_PEPPER_AUTH, auth, params);
+	if ((rc = db_one_row(res)) != DB_OK)
+		return rc;
+	auth->user_id = xstrdup(PQgetvalue(res, 0, 0));
+	auth->agreed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	*pepper = xstrdup(PQgetvalue(res, 0, 2));
 	PQclear(res);
-	return rc;
+	return DB_OK;
 }

@@ -59,7 +59,9 @@ enum stmt {
 	STMT__MAX
 };
 
-#define STMT_READ_ONLY	0x01	/* safe to run again after a reconnect */
+/* Safe to run again after a reconnect, even when the connection broke
+ * after the statement was sent (outside a transaction only). */
+#define STMT_READ_ONLY	0x01
 
 struct db_stmt {
 	const char	*name;		/* in logs */
@@ -77,6 +79,8 @@ struct db {
 	PGconn	*conn;		/* NULL until connected */
 	int	 prepared;	/* statements prepared on conn */
 	int	 was_ready;	/* a connection was made before */
+	int	 closing;	/* the server said FATAL: conn is going */
+	int	 tx;		/* inside db_begin() .. commit/rollback */
 };
 
 void		 db_disconnect(struct db *db);
@@ -84,6 +88,7 @@ PGresult	*db_exec(struct db *db, enum stmt s, const char *const *params,
 		    int *conflict);
 enum db_res	 db_run(struct db *db, enum stmt st,
 		    const char *const *params);
+enum db_res	 db_one_row(PGresult *res);
 PGresult	*db_exec_authed(struct db *db, enum stmt s,
 		    const struct db_auth_check *auth, const char **params);
 void		 db_text_array(struct buf *out, const char *const *items,

@@ -68,18 +68,16 @@ db_invite_get(struct db *db, const char *token, int64_t now, char **sender,
 	char		 nowbuf[24];
 	const char	*params[2] = { token, nowbuf };
 	PGresult	*res;
-	enum db_res	 rc = DB_NOTFOUND;
+	enum db_res	 rc;
 
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
-	if ((res = db_exec(db, STMT_INVITE_GET, params, NULL)) == NULL)
-		return DB_ERROR;
-	if (PQntuples(res) == 1) {
-		*sender = xstrdup(PQgetvalue(res, 0, 0));
-		*ephemeral_public_key = xstrdup(PQgetvalue(res, 0, 1));
-		rc = DB_OK;
-	}
+	res = db_exec(db, STMT_INVITE_GET, params, NULL);
+	if ((rc = db_one_row(res)) != DB_OK)
+		return rc;
+	*sender = xstrdup(PQgetvalue(res, 0, 0));
+	*ephemeral_public_key = xstrdup(PQgetvalue(res, 0, 1));
 	PQclear(res);
-	return rc;
+	return DB_OK;
 }
 
 /*
@@ -177,22 +175,20 @@ db_outbox_next(struct db *db, int64_t now, struct db_outbox *o)
 	char		 nowbuf[24];
 	const char	*params[1] = { nowbuf };
 	PGresult	*res;
-	enum db_res	 rc = DB_NOTFOUND;
+	enum db_res	 rc;
 
 	memset(o, 0, sizeof(*o));
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
-	if ((res = db_exec(db, STMT_OUTBOX_NEXT, params, NULL)) == NULL)
-		return DB_ERROR;
-	if (PQntuples(res) == 1) {
-		o->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		o->destination = xstrdup(PQgetvalue(res, 0, 1));
-		o->body = xstrdup(PQgetvalue(res, 0, 2));
-		o->attempts = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-		o->last_error = xstrdup(PQgetvalue(res, 0, 4));
-		rc = DB_OK;
-	}
+	res = db_exec(db, STMT_OUTBOX_NEXT, params, NULL);
+	if ((rc = db_one_row(res)) != DB_OK)
+		return rc;
+	o->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	o->destination = xstrdup(PQgetvalue(res, 0, 1));
+	o->body = xstrdup(PQgetvalue(res, 0, 2));
+	o->attempts = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	o->last_error = xstrdup(PQgetvalue(res, 0, 4));
 	PQclear(res);
-	return rc;
+	return DB_OK;
 }
 
 void

@@ -36,16 +36,14 @@ session_query(struct db *db, enum stmt st, const char *const *params,
     struct db_session *s)
 {
 	PGresult	*res;
-	enum db_res	 rc = DB_NOTFOUND;
+	enum db_res	 rc;
 
-	if ((res = db_exec(db, st, params, NULL)) == NULL)
-		return DB_ERROR;
-	if (PQntuples(res) == 1) {
-		session_from_row(res, s);
-		rc = DB_OK;
-	}
+	res = db_exec(db, st, params, NULL);
+	if ((rc = db_one_row(res)) != DB_OK)
+		return rc;
+	session_from_row(res, s);
 	PQclear(res);
-	return rc;
+	return DB_OK;
 }
 
 /*
@@ -105,13 +103,9 @@ session_update(struct db *db, enum stmt st, const char *sid, int64_t v)
 {
 	char		 vbuf[24];
 	const char	*params[2] = { sid, vbuf };
-	PGresult	*res;
 
 	snprintf(vbuf, sizeof(vbuf), "%lld", (long long)v);
-	if ((res = db_exec(db, st, params, NULL)) == NULL)
-		return DB_ERROR;
-	PQclear(res);
-	return DB_OK;
+	return db_run(db, st, params);
 }
 
 /* Deletes the session sid (expired or dead, before a fresh one). */

@@ -1,9 +1,8 @@
 # /_sigil/health, for load balancers and monitors: each check (the
 # database answers with this build's schema, the signing key file loads,
 # sigil-notify's figures are fresh) with 200 when all pass and 503 when
-# one fails, saying which and why; the API roots of the same program
-# never wait on the database; sigil-status -t checks the database it
-# now has.
+# one fails, saying which and why.  sigil-health is a program of its
+# own, so that sigil-status stays without the database and the key.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -35,7 +34,7 @@ ok(!exists $c->{database_replica}, 'no replica check without a replica');
 # A database that cannot be reached: 503, saying so; the roots still 200.
 (my $down = $conf) =~
     s{^database\s*=.*$}{database = host=$dir/nosuch dbname=sigil user=sigil}m;
-my $w = start_worker('status', $down);
+my $w = start_worker('health', $down);
 my $r = fcgi_request($w, 'GET', '/_sigil/health');
 is($r->{status}, 503, 'database down: 503');
 is($r->{json}{status}, 'failing', 'status failing');
@@ -43,13 +42,9 @@ is($r->{json}{checks}{database}{ok}, JSON::PP::false(), 'the database check fail
     or diag($r->{content});
 like($r->{json}{checks}{database}{error} // '', qr/cannot connect/, 'saying why');
 ok($r->{json}{checks}{signing_key}{ok}, 'the other checks still run');
-$r = fcgi_request($w, 'GET', '/_matrix/identity/v2');
-is($r->{status}, 200, 'the same worker answers the v2 root without the database');
-$r = fcgi_request($w, 'GET', '/_matrix/identity/versions');
-is($r->{status}, 200, 'and versions');
 
 # A replica that cannot be reached is a failed check of its own.
-$w = start_worker('status', $conf . "database_replica = host=$dir/nosuch "
+$w = start_worker('health', $conf . "database_replica = host=$dir/nosuch "
     . "dbname=sigil user=sigil\n");
 $r = fcgi_request($w, 'GET', '/_sigil/health');
 is($r->{status}, 503, 'replica down: 503');
@@ -59,7 +54,7 @@ is($r->{json}{checks}{database_replica}{ok}, JSON::PP::false(),
 
 # A key file that no longer loads (here: others may read it).
 system('cp', '-p', conf_value('signing_key'), "$dir/health.key") == 0 or die;
-$w = start_worker('status', ($conf =~
+$w = start_worker('health', ($conf =~
     s{^signing_key\s*=.*$}{signing_key = $dir/health.key}mr)
     . "health_notify_age = 0\n");
 $r = fcgi_request($w, 'GET', '/_sigil/health');
@@ -75,21 +70,21 @@ like($r->{json}{checks}{signing_key}{error} // '', qr/other users can read/,
 mkdir "$dir/health-metrics";
 my $nonotify = ($conf =~ s{^metrics_dir\s*=.*\n}{}mr)
     . "metrics_dir = $dir/health-metrics\n";
-$w = start_worker('status', $nonotify);
+$w = start_worker('health', $nonotify);
 $r = fcgi_request($w, 'GET', '/_sigil/health');
 is($r->{status}, 503, 'no figures from sigil-notify: 503');
 like($r->{json}{checks}{notify}{error} // '', qr/has not run/, 'saying why');
-$w = start_worker('status', $nonotify . "health_notify_age = 0\n");
+$w = start_worker('health', $nonotify . "health_notify_age = 0\n");
 $r = fcgi_request($w, 'GET', '/_sigil/health');
 is($r->{status}, 200, 'health_notify_age = 0: not checked') or diag($r->{content});
 ok(!exists $r->{json}{checks}{notify}, 'and not listed');
 
-# -t: sigil-status now has a database, and checks it.
+# -t checks the database too.
 spew("$dir/health-down.conf", $down);
-my $out = `$build/sigil-status -t -c $dir/health-down.conf 2>&1`;
-isnt($? >> 8, 0, 'sigil-status -t with an unreachable database fails');
+my $out = `$build/sigil-health -t -c $dir/health-down.conf 2>&1`;
+isnt($? >> 8, 0, 'sigil-health -t with an unreachable database fails');
 like($out, qr/cannot connect/, 'saying why');
-$out = `$build/sigil-status -t -c $dir/sigil.conf 2>&1`;
+$out = `$build/sigil-health -t -c $dir/sigil.conf 2>&1`;
 is($? >> 8, 0, 'and passes with the stack\'s') or diag($out);
 
 done_testing();

@@ -54,6 +54,43 @@ $r = fcgi_request($w, 'POST', "$v1/bulk_lookup",
 is_deeply($r->{json}{threepids},
     [['email', 'replica@example.org', '@replica:example.org']],
     'bulk_lookup through the standby');
+
+# Both of the worker's connections die while it is idle: the standby
+# restarts, and the primary ends the worker's session there.  The first
+# lookup after, from a new client (no lease: it takes from its limit on
+# the primary, a write, before it reads through the standby), answers at
+# once: the worker found both connections closed before sending
+# anything, and made new ones (issue 22, item 8).
+my $lookup_conns = "SELECT count(*) FROM pg_stat_activity"
+    . " WHERE application_name = 'sigil-lookup'";
+sub on_standby {
+	open(my $fh, '-|', 'psql', '-X', '-A', '-t', '-d', $replica, '-c',
+	    $_[0]) or die "psql: $!";
+	my $out = do { local $/; <$fh> } // '';
+	close $fh;
+	return $out =~ s/\n+\z//r;
+}
+is(system("$as_pg $bin/pg_ctl -D $sb -l $sock/standby.log -m fast -w -t 30 "
+    . "-o \"-c listen_addresses='' -k $sock\" restart >/dev/null"), 0,
+    'the standby restarts');
+ok(wait_for(sub { on_standby($lookup_conns) eq '0' }, 30),
+    'the worker\'s connection to it is gone');
+psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    . " WHERE application_name = 'sigil-lookup'");
+ok(wait_for(sub { psql($lookup_conns) == 0 }, 30),
+    'the primary ended the worker\'s session there');
+my $log_at = length(slurp($w->{log}));
+$w->{remote_addr} = '192.0.2.80';
+$r = fcgi_request($w, 'GET',
+    "$v1/lookup?medium=email&address=replica%40example.org");
+is($r->{json}{mxid}, '@replica:example.org',
+    'the first lookup afterwards is answered')
+    or diag("$r->{status} $r->{content}");
+my @said = substr(slurp($w->{log}), $log_at) =~
+    /info: database: the server closed the connection; reconnecting$/mg;
+is(scalar @said, 2, 'the worker reconnected both, saying so once each');
+is(on_standby($lookup_conns), 1, 'reading through the standby again');
+
 stop_worker($w);
 system("$as_pg $bin/pg_ctl -D $sb -m fast -w stop >/dev/null");
 

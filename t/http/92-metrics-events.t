@@ -156,9 +156,11 @@ is(post("$v1/validate/msisdn/requestToken", { client_secret => 'evsms',
 is(wait_value('sigil_sms_total', $sms_sent, $texts0 + 1), $texts0 + 1,
     'the texts sent moved by 1');
 
-# The validate workers' connections cut by PostgreSQL: a requestToken's
-# first statement (its limit, a write: not run again) finds its
-# connection gone, a database error, and the next one connects again.
+# The validate workers' connections cut by PostgreSQL: the next
+# requestToken finds its worker's connection closed before sending
+# anything, connects again (counted) and works.  A statement PostgreSQL
+# refuses (a CHECK added NOT VALID refuses every new session) is a
+# database error.
 my $lk = 'program="validate"';
 my $reconnects0 = now_value('sigil_db_reconnects_total', $lk);
 my $errors0 = now_value('sigil_db_errors_total', $lk);
@@ -169,12 +171,19 @@ ok(psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
     'the validate workers\' connections cut');
 my $i = 0;
 ok(wait_for(sub {
-	post("$v1/validate/email/requestToken", { client_secret =>
+	is(post("$v1/validate/email/requestToken", { client_secret =>
 	    'evdb' . ++$i, email => "metrics-db$i\@example.org",
-	    send_attempt => 1 });
-	now_value('sigil_db_reconnects_total', $lk) > $reconnects0 &&
-	    now_value('sigil_db_errors_total', $lk) > $errors0
-}, 60), 'a validate worker counted the error and its reconnect');
+	    send_attempt => 1 })->{status}, 200, "requestToken $i works");
+	now_value('sigil_db_reconnects_total', $lk) > $reconnects0
+}, 60), 'a validate worker counted its reconnect');
+psql('ALTER TABLE validation_sessions ADD CONSTRAINT sigil_test_refuse'
+    . ' CHECK (false) NOT VALID');
+my $refused_db = post("$v1/validate/email/requestToken", { client_secret =>
+    'evdberr', email => 'metrics-dberr@example.org', send_attempt => 1 });
+psql('ALTER TABLE validation_sessions DROP CONSTRAINT sigil_test_refuse');
+is($refused_db->{status}, 503, 'a refused statement: 503');
+ok(wait_for(sub { now_value('sigil_db_errors_total', $lk) > $errors0 }, 20),
+    'counted as a database error');
 prom_is("sigil_db_reconnects_total{$lk}", sub { $_[0] > $reconnects0 },
     'the reconnect');
 prom_is("sigil_db_errors_total{$lk}", sub { $_[0] > $errors0 },

@@ -225,7 +225,7 @@ like(slurp("$capped/lighttpd-sigil.conf"), qr/^server\.max-request-size = 2048$/
 # 2. Each program's C routes against the table and the fronts.
 my $table = table('deploy/programs');
 my @progs = split /\n/, `sh deploy/gen-routes -l`;
-is_deeply(\@progs, [qw(status pubkey account validate bind lookup invite)],
+is_deeply(\@progs, [qw(health status pubkey account validate bind lookup invite)],
     'gen-routes -l: the programs that serve routes, in order');
 my ($fallback) = grep { grep { $_ eq '/' } @{$table->{$_}{routes}} } @progs;
 for my $prog (@progs) {

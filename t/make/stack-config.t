@@ -45,10 +45,8 @@ is_deeply([lines_of($conf, 'smtp_tls')], ['off'],
     'a generated line the extra file does not name stays');
 is_deeply([lines_of($conf, 'ratelimit_address')], ['3 60'],
     'a key only the extra file sets is there');
-# (-t checks the database too, which does not run here.)
 my $out = `$build/sigil-status -t -c $conf 2>&1`;
-is_deeply([grep { /error:/ && !/database: cannot connect/ } split /\n/, $out],
-    [], 'sigil accepts the result') or diag($out);
+is($?, 0, 'sigil accepts the result') or diag($out);
 
 # The production rule stays: a key set twice in one file stops sigil.
 spew("$tmp/twice.conf", do { local (@ARGV, $/) = ($conf); <> }
