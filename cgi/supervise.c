@@ -17,6 +17,12 @@
  * A reload cannot change which programs run or where they listen
  * (restart for that).
  *
+ * Sockets handed over by a service manager (LISTEN_FDS and LISTEN_PID,
+ * as systemd's socket units pass them: deploy/systemd/sigil@.socket) are
+ * taken for the programs whose unix socket path they listen on, and are
+ * neither made nor removed here: they stay open across a restart of the
+ * supervisor, so a restart queues requests rather than refusing them.
+ *
  *	sigil-supervise -c CONFIG -w WORKERS -s SOCKET_DIR [-b BIN_DIR]
  *	    [-G GROUP] [-m MODE] [-l LOG_FILE] [-p PID_FILE] [PROGRAM ...]
  *
@@ -81,6 +87,7 @@
 #define BACKLOG		1024
 #define IDLE_DEFAULT_S	10
 #define TICK_MS		200	/* how often pools are looked at */
+#define LISTEN_FDS_START 3	/* the first handed socket (sd_listen_fds) */
 
 /* Every program of deploy/programs (deploy/gen-routes writes the list). */
 static const char *const known[] = {
@@ -119,6 +126,7 @@ struct program {
 	int		 idle;		/* seconds */
 	uint64_t	 max_requests;	/* 0: never recycled */
 	int		 fd;		/* listening socket; -1 for notify */
+	int		 handed;	/* fd was handed over (LISTEN_FDS) */
 	char		 sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char		 tcp[128];	/* "host:port" to listen on, or "" */
 	struct worker	 w[MAX_WORKERS];
@@ -130,6 +138,7 @@ struct program {
 
 static struct program	 progs[MAX_PROGRAMS];
 static size_t		 nprogs;
+static int		 nhanded;	/* sockets handed over: fds 3.. */
 static const char	*config, *bindir, *metrics_dir;
 static struct metrics_program *rows;	/* one pool's workers, reused */
 
@@ -338,6 +347,44 @@ read_workers(const char *path, char *const *only, int nonly,
 }
 
 /*
+ * Counts the sockets a service manager handed to this process (fds 3
+ * onwards: LISTEN_FDS, when LISTEN_PID is ours), and removes the
+ * variables so that workers do not take the sockets for theirs.
+ */
+static void
+take_handed_sockets(void)
+{
+	const char	*pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long		 n;
+
+	if (pid != NULL && fds != NULL && number(pid, LONG_MAX) == getpid() &&
+	    (n = number(fds, 64)) > 0)
+		nhanded = (int)n;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
+/* The handed socket that listens at the unix path, or -1. */
+static int
+handed_socket(const char *path)
+{
+	struct sockaddr_un	 sa;
+	socklen_t		 len;
+	int			 fd;
+
+	for (fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + nhanded; fd++) {
+		memset(&sa, 0, sizeof(sa));
+		len = sizeof(sa);
+		if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+		    sa.sun_family == AF_UNIX &&
+		    strncmp(sa.sun_path, path, sizeof(sa.sun_path)) == 0)
+			return fd;
+	}
+	return -1;
+}
+
+/*
  * Listens on TCP at p->tcp ("host:port", [v6]:port), for workers other
  * hosts' web servers reach.  Returns 0 or -1.
  */
@@ -391,6 +438,11 @@ make_socket(struct program *p, const char *dir, gid_t gid, mode_t mode)
 	    dir, p->name) >= sizeof(p->sock)) {
 		say("%s: the socket path is too long", dir);
 		return -1;
+	}
+	if ((p->fd = handed_socket(p->sock)) != -1) {
+		p->handed = 1;
+		say("%s: handed over by the service manager", p->sock);
+		return 0;
 	}
 	memcpy(sa.sun_path, p->sock, sizeof(sa.sun_path));
 	unlink(p->sock);
@@ -690,7 +742,7 @@ stop_all(void)
 	for (k = 0; k < nprogs; k++) {
 		if (progs[k].fd != -1) {
 			close(progs[k].fd);
-			if (progs[k].tcp[0] == '\0')
+			if (progs[k].tcp[0] == '\0' && !progs[k].handed)
 				unlink(progs[k].sock);
 		}
 		pool_file_close(progs[k].pf);
@@ -1103,6 +1155,7 @@ main(int argc, char **argv)
 		setenv(LOG_FILE_ENV, o.logfile, 1);	/* for the workers */
 	} else
 		unsetenv(LOG_FILE_ENV);
+	take_handed_sockets();
 	if (read_workers(o.workers, o.only, o.nonly, progs, &nprogs) == -1)
 		return 1;
 	for (k = 0; k < nprogs; k++)

@@ -18,6 +18,8 @@ close $c;
 system('cp', "$top/deploy/systemd/workers", "$d/workers") == 0 or die;
 
 my @units;
+# The programs with a socket: every row of deploy/programs with routes.
+my @fastcgi = split /\n/, `sh '$top/deploy/gen-routes' -l`;
 for my $in (glob("$top/deploy/systemd/*.in")) {
 	(my $name = $in) =~ s{.*/|\.in$}{}g;
 	open(my $fh, '<', $in) or die;
@@ -29,7 +31,8 @@ for my $in (glob("$top/deploy/systemd/*.in")) {
 	print $out $text;
 	close $out;
 	push @units, $name =~ /@\.service$/ ? map { $name =~ s/@/\@$_/r }
-	    qw(status pubkey account validate bind lookup invite notify) : $name;
+	    @fastcgi, 'notify' : $name =~ /@\.socket$/ ?
+	    map { $name =~ s/@/\@$_/r } @fastcgi : $name;
 }
 for my $u (@units) {
 	my $out = `cd '$d' && systemd-analyze verify './$u' 2>&1`;
