@@ -67,7 +67,7 @@ LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg clientnet db dbaccount dbbind dbinvite dbsession dbstmt email fcgi http ident invmail invpolicy j2 json log mail metrics mxerr netrange part part_db part_http part_key part_mail pool ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix xmkeys
+COMMON	 = app b64 buf canon cfg clientnet db dbaccount dbbind dbinvite dbsession dbstmt email fcgi http ident invmail invpolicy j2 json log mail metrics mxerr netrange outbound part part_db part_http part_key part_mail pool ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix xmkeys
 # The programs that serve routes: the rows of deploy/programs (one C file
 # each, cgi/NAME.c).
 PROGRAMS = $(shell sh deploy/gen-routes -l)
@@ -213,7 +213,8 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%) | deps-all
 
 # The shell scripts, which shellcheck reads (deploy/sigil-key-common is
 # sourced by the key scripts, so it is checked through them too).
-SCRIPTS = .ci/run t/bench/run t/lib/with-stack t/lib/make-test-ca \
+SCRIPTS = .ci/run t/bench/run t/bench/under-attack t/lib/with-stack \
+	  t/lib/make-test-ca \
 	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
@@ -235,8 +236,11 @@ $(BUILD)/bench-baseline-db: t/bench/baseline_db.c | deps
 $(BUILD)/bench-smtp-sink: t/bench/smtp_sink.c | deps
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/smtp_sink.c
 
+$(BUILD)/bench-attack: t/bench/attack.c | deps
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/attack.c
+
 bench: deps-all all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \
-    $(BUILD)/bench-smtp-sink
+    $(BUILD)/bench-smtp-sink $(BUILD)/bench-attack
 	SIGIL_BUILD=$(BUILD) t/bench/run
 
 # The dev stack keeps its data in .run/ (git-ignored) between runs.

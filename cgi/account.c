@@ -59,10 +59,12 @@ homeserver_allowed(const struct cfg *cfg, const char *server)
 
 /*
  * Asks server who the OpenID token belongs to.  Returns the user ID
- * (caller frees), or NULL with the error response set.
+ * (caller frees), or NULL with the error response set; 503 with a
+ * Retry-After of budget_s when every outbound slot is taken.
  */
 static char *
-openid_user(const char *server, const char *openid_token, struct resp *rs)
+openid_user(const char *server, const char *openid_token, int64_t budget_s,
+    struct resp *rs)
 {
 	struct http_resp	 hr = { 0, -1, { 0 } };
 	struct buf		 path = { 0 };
@@ -74,6 +76,11 @@ openid_user(const char *server, const char *openid_token, struct resp *rs)
 	buf_puts(&path, "/_matrix/federation/v1/openid/userinfo?access_token=");
 	buf_put_urlencoded(&path, openid_token);
 	res = http_matrix_get(server, buf_str(&path), HTTP_CAP_USERINFO, &hr);
+	if (res == HTTP_BUSY) {
+		resp_busy(rs, (int)budget_s, "Too many calls to homeservers "
+		    "at once");
+		goto out;
+	}
 	if (res != HTTP_OK) {
 		resp_err(rs, MX_BAD_GATEWAY, "Could not get the user from the "
 		    "homeserver: %s", http_res_str(res));
@@ -147,7 +154,8 @@ h_register(struct ctx *c, const struct req *r, struct resp *rs)
 		    "serve users of that homeserver");
 		goto out;
 	}
-	if ((user = openid_user(server, openid_token, rs)) == NULL)
+	if ((user = openid_user(server, openid_token,
+	    c->cfg.http_budget, rs)) == NULL)
 		goto out;
 
 	if (random_bytes(raw, sizeof(raw)) == -1) {

@@ -242,6 +242,9 @@ h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
 		else if (why == XM_KEY)
 			resp_err(rs, MX_BAD_GATEWAY, "Could not fetch the "
 			    "homeserver's signing key");
+		else if (why == XM_BUSY)
+			resp_busy(rs, (int)c->cfg.http_budget, "Too many "
+			    "calls to homeservers at once");
 		else
 			resp_err(rs, MX_FORBIDDEN, "The X-Matrix "
 			    "destination is not this server");

@@ -266,6 +266,12 @@ expose_events(struct buf *b, const struct metrics_program *progs, size_t n,
 		    "and connections that failed.", METRICS_DB_ERROR },
 		{ "sigil_db_reconnects_total", "Database connections made again "
 		    "after one was lost.", METRICS_DB_RECONNECT },
+		{ "sigil_outbound_busy_total", "Requests refused (503) because "
+		    "as many outbound calls as outbound_concurrency were "
+		    "waiting already.", METRICS_OUTBOUND_BUSY },
+		{ "sigil_outbound_remembered_failures_total", "Outbound calls "
+		    "not made because the same call (a key fetch, a "
+		    ".well-known) failed lately.", METRICS_OUTBOUND_REMEMBERED },
 	};
 	char	 rest[64];
 	size_t	 i, k, l;
@@ -460,6 +466,10 @@ events_json(cJSON *po, const uint64_t *ev, const uint64_t *refused)
 	cJSON_AddNumberToObject(o, "errors", (double)ev[METRICS_DB_ERROR]);
 	cJSON_AddNumberToObject(o, "reconnects",
 	    (double)ev[METRICS_DB_RECONNECT]);
+	o = cJSON_AddObjectToObject(po, "outbound");
+	cJSON_AddNumberToObject(o, "busy", (double)ev[METRICS_OUTBOUND_BUSY]);
+	cJSON_AddNumberToObject(o, "remembered_failures",
+	    (double)ev[METRICS_OUTBOUND_REMEMBERED]);
 }
 
 /* sigil-notify's figures under dir as {"outbox_rows": ...}, or NULL. */

@@ -956,8 +956,10 @@ write_pidfile(const char *path)
 }
 
 /*
- * Runs "sigil-<p's name> -t -c CONFIG" (orig: its signal mask), which checks
- * all that the program needs as a new worker would find it.  Returns 1
+ * Runs "sigil-<p's name> -t --config-only -c CONFIG" (orig: its signal
+ * mask), which checks what a new worker reads at start (configuration,
+ * key, templates); a database or SMTP server down for a moment is no
+ * reason to keep the old configuration.  Returns 1
  * when it passed, else 0 (it said why, on the log).
  */
 static int
@@ -973,7 +975,8 @@ program_checks(const struct program *p, const sigset_t *orig)
 		return 0;
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, orig, NULL);
-		execl(path, argv0, "-t", "-c", config, (char *)NULL);
+		execl(path, argv0, "-t", "--config-only", "-c", config,
+		    (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)

@@ -644,7 +644,7 @@ submit_link(struct ctx *c, const struct req *r, struct resp *rs,
 	const char		*sid, *secret, *token, *msg;
 	struct db_session	 s;
 	struct buf		 page = { 0 };
-	struct resp		 ignored = { 0, { 0 }, NULL, NULL };
+	struct resp		 ignored = { 0, { 0 }, NULL, NULL, 0 };
 	cJSON			*args = NULL;
 	int			 status = 400;
 

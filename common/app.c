@@ -547,13 +547,13 @@ start_db(const struct app *app, struct ctx *c)
 }
 
 /*
- * Builds the process context: configuration (from "-c path" or
- * $SIGIL_CONFIG), and each part app needs: the signing key, the terms,
- * outbound HTTP, mail, the database.  Returns 0, or -1 after logging why
- * the program cannot start (c is then for app_ctx_free()).
+ * The first half of app_ctx_init(): checks app's parts and reads the
+ * configuration (from "-c path" or $SIGIL_CONFIG) into c, and nothing
+ * else.  Returns 0, or -1 after logging why the program cannot start (c
+ * is then for app_ctx_free()).
  */
 int
-app_ctx_init(const struct app *app, int argc, char *const *argv,
+app_ctx_config(const struct app *app, int argc, char *const *argv,
     struct ctx *c)
 {
 	const char	*path;
@@ -571,6 +571,21 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 		log_err("%s", err);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The second half: builds each part the program of c (configured by
+ * app_ctx_config()) needs: the signing key, the terms, outbound HTTP,
+ * mail, the database.  Returns 0, or -1 after logging why the program
+ * cannot start (c is then for app_ctx_free()).
+ */
+int
+app_ctx_start(struct ctx *c)
+{
+	const struct app	*app = c->app;
+	char			 err[1024];
+
 	if (app->needs.key != NULL && start_key(app->needs.key, c) == -1)
 		return -1;
 	if (c->cfg.terms_file == NULL)
@@ -580,8 +595,8 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 		log_err("%s", err);
 		return -1;
 	}
-	if ((app->needs.http != NULL && app->needs.http->init(&c->cfg) ==
-	    -1) || (app->needs.mail != NULL && start_mail(app, c) == -1) ||
+	if ((app->needs.http != NULL && app->needs.http->init(&c->cfg,
+	    app->name) == -1) || (app->needs.mail != NULL && start_mail(app, c) == -1) ||
 	    (app->needs.db != NULL && start_db(app, c) == -1))
 		return -1;
 	if (c->key != NULL)
@@ -590,6 +605,20 @@ app_ctx_init(const struct app *app, int argc, char *const *argv,
 	else
 		log_info("started as %s", c->cfg.server_name);
 	return 0;
+}
+
+/*
+ * Builds the process context: app_ctx_config(), then app_ctx_start().
+ * Returns 0, or -1 after logging why the program cannot start (c is then
+ * for app_ctx_free()).
+ */
+int
+app_ctx_init(const struct app *app, int argc, char *const *argv,
+    struct ctx *c)
+{
+	if (app_ctx_config(app, argc, argv, c) == -1)
+		return -1;
+	return app_ctx_start(c);
 }
 
 /*
@@ -612,6 +641,38 @@ app_metrics_open(const struct app *app, const char *dir, int claim,
 	rc = metrics_open(dir, app->name, paths, app->nroutes, claim, err,
 	    errlen);
 	free(paths);
+	return rc;
+}
+
+/*
+ * -t, after app_ctx_init() checked the configuration, key and templates:
+ * what the program reaches at run time, now (the database and replica,
+ * the SMTP server of a program that mails), and plainly what it does
+ * not have, with the program that checks it.  Returns the exit status:
+ * 0 when all is well, else 1 (the reasons logged).
+ */
+int
+app_check(const struct app *app, struct ctx *c)
+{
+	const struct app_db_part	*db = app->needs.db;
+	char				 err[256];
+	int				 rc = 0;
+
+	if (db == NULL)
+		log_info("-t: %s has no database (sigil-health -t, or any "
+		    "program with one, checks it)", app->name);
+	else if (db->ready(c->db) != DB_READY ||
+	    (c->db_read != c->db && db->ready(c->db_read) != DB_READY))
+		rc = 1;			/* db_ready said why */
+	if (app->needs.mail == NULL)
+		log_info("-t: %s sends no mail (sigil-validate -t checks the "
+		    "SMTP server)", app->name);
+	else if (app->needs.mail->check(err, sizeof(err)) == -1) {
+		log_err("-t: the SMTP server %s: %s", c->cfg.smtp_url, err);
+		rc = 1;
+	}
+	if (rc == 0)
+		log_info("-t: %s: all it needs is in order", app->name);
 	return rc;
 }
 

@@ -94,7 +94,7 @@ struct app_db_part {			/* PART_DB: PostgreSQL, the gate */
 };
 
 struct app_http_part {			/* PART_HTTP: HTTPS to homeservers */
-	int		 (*init)(const struct cfg *);
+	int		 (*init)(const struct cfg *, const char *);
 	void		 (*free)(void);
 	void		 (*budget_begin)(void);	/* per request */
 };
@@ -103,6 +103,7 @@ struct app_mail_part {			/* PART_MAIL: SMTP, the templates */
 	int		 (*init)(const struct cfg *);
 	void		 (*free)(void);
 	int		 (*header_safe)(const char *);
+	int		 (*check)(char *, size_t);	/* -t: SMTP reachable */
 };
 
 struct app_key_part {			/* PART_KEY: the signing key */
@@ -153,7 +154,10 @@ int	 app_gate_refused_input(const struct ctx *, const struct req *,
 int	 app_needs_check(const struct app *);
 int	 app_key_ref(struct ctx *);
 int	 app_ctx_init(const struct app *, int, char *const *, struct ctx *);
+int	 app_ctx_config(const struct app *, int, char *const *, struct ctx *);
+int	 app_ctx_start(struct ctx *);
 void	 app_ctx_free(struct ctx *);
+int	 app_check(const struct app *, struct ctx *);
 int	 app_metrics_open(const struct app *, const char *, int, char *,
 	    size_t);
 

@@ -181,9 +181,11 @@ static const struct cfg_key cfg_keys[] = {
 	INT("http_budget", http_budget, b_budget, "8"),
 	INT("http_key_failure_ttl", http_key_failure_ttl, b_seconds, "60"),
 	INT("onbind_concurrency", onbind_concurrency, b_count, "8"),
+	INT("outbound_concurrency", outbound_concurrency, b_count, NULL),
 	INT("health_notify_age", health_notify_age, b_seconds, "300"),
 	{ KEY("metrics_dir", CFG_STRING, metrics_dir, 0) },
 	INT("slow_request", slow_request, b_seconds_or_off, NULL),
+	INT("request_timeout", request_timeout, b_budget, "10"),
 };
 
 #define CFG_NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))

@@ -79,6 +79,7 @@ struct cfg {
 	char	*template_dir;		/* brand folders of templates */
 	char	*metrics_dir;		/* shared counters; NULL: none */
 	int64_t	 slow_request;		/* seconds; -1: no slow-request log */
+	int64_t	 request_timeout;	/* seconds for a request's input */
 	char	*default_brand;
 	char	*next_link_hosts[MAX_LIST];	/* empty: any host */
 	size_t	 n_next_link_hosts;
@@ -117,6 +118,8 @@ struct cfg {
 	int64_t	 http_budget;		/* seconds for a request's outbound */
 	int64_t	 http_key_failure_ttl;	/* seconds a failed key fetch holds */
 	int64_t	 onbind_concurrency;	/* deliveries in flight at once */
+	int64_t	 outbound_concurrency;	/* a program's calls out at once;
+					   0: half its pool, at least 1 */
 	int64_t	 health_notify_age;	/* seconds sigil-notify's figures
 					   stay fresh for /_sigil/health;
 					   0: not checked */

@@ -13,10 +13,20 @@
  *    socket and REQUEST_METHOD is set; serve the one request in the
  *    environment and stdin, write a CGI response to stdout, free
  *    everything and exit 0.
- *  - "-t": check the configuration, key, templates and database, exit.
+ *  - "-t": check the configuration, key and templates, then what the
+ *    program reaches (database, replica, SMTP server: app_check), exit;
+ *    with "--config-only" the first part only.
  *
  * Either way a request is copied into a struct req, dispatched, and the
  * response written with the headers every response carries.
+ *
+ * A request's input (FastCGI parameters and body, or a CGI body) must
+ * all arrive within request_timeout seconds, counted from when the
+ * connection was accepted (from the start, under CGI); else the answer
+ * is 408 M_UNKNOWN and the worker is free for the next connection.
+ * This bounds a client that trickles its body through a front that
+ * streams it (mod_proxy_fcgi), whatever the rate.  Under CGI the input
+ * is read before anything else is built (start_program()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,10 +36,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <time.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "app.h"
@@ -46,7 +60,28 @@
 /* A request body past this (bytes) is a big one: see fcgi_main(). */
 #define BIG_REQUEST	(64 * 1024)
 
+/* A peek at a connection's first bytes looks this far for its head. */
+#define HEAD_PEEK	(32 * 1024)
+/* How often a head that came in part is looked at again (ms). */
+#define HEAD_RECHECK_MS	20
+/* After the deadline, SIGALRM again this often (ms): see deadline_set(). */
+#define DEADLINE_REPEAT_MS	100
+
 static volatile sig_atomic_t	 stopping;
+/* Set by SIGALRM: the request's input is late (deadline_set()). */
+static volatile sig_atomic_t	 input_late;
+/* The request_timeout in force, seconds, for the 408's message. */
+static int64_t			 deadline_secs;
+
+/* Now in milliseconds of CLOCK_MONOTONIC. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
  * SIGTERM or SIGINT: stop between requests.  Both are blocked except
@@ -60,6 +95,64 @@ on_stop(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+/* SIGALRM: the request's input did not all come in time. */
+static void
+on_deadline(int sig)
+{
+	(void)sig;
+	input_late = 1;
+}
+
+/*
+ * Installs on_deadline() for SIGALRM, without SA_RESTART: the signal
+ * ends the read() it interrupts (EINTR), which libfcgi and source_read()
+ * take as the end of the input.
+ */
+static void
+deadline_init(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_deadline;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+/*
+ * Arms the input deadline of a request_timeout of secs seconds: SIGALRM
+ * in ms milliseconds (at least 1), then again every DEADLINE_REPEAT_MS
+ * until disarmed, so that a signal that comes just before a read starts
+ * (and so interrupts none) is followed by one that does.  input_late is
+ * cleared.
+ */
+static void
+deadline_set(int64_t secs, int64_t ms)
+{
+	struct itimerval	 it;
+
+	memset(&it, 0, sizeof(it));
+	input_late = 0;
+	deadline_secs = secs;
+	if (ms < 1)
+		ms = 1;
+	it.it_value.tv_sec = (time_t)(ms / 1000);
+	it.it_value.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	it.it_interval.tv_usec = DEADLINE_REPEAT_MS * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Disarms the input deadline: nothing may interrupt a handler. */
+static void
+deadline_clear(void)
+{
+	struct itimerval	 it;
+
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /*
@@ -129,6 +222,7 @@ http_reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 411: return "Length Required";
+	case 408: return "Request Timeout";
 	case 413: return "Payload Too Large";
 	case 429: return "Too Many Requests";
 	case 502: return "Bad Gateway";
@@ -154,13 +248,28 @@ source_param(const struct source *src, const char *name)
 	return getenv(name);
 }
 
-/* Reads up to n body bytes into buf; returns how many (0 at the end). */
+/*
+ * Reads up to n body bytes into buf; returns how many, fewer at the end
+ * of the input or when it failed or was interrupted (input_late).
+ */
 static int
 source_read(const struct source *src, char *buf, int n)
 {
+	ssize_t	 got;
+	int	 total = 0;
+
 	if (src->fr != NULL)
 		return FCGX_GetStr(buf, n, src->fr->in);
-	return (int)fread(buf, 1, (size_t)n, stdin);
+	/* CGI: read(2) on fd 0, not stdio, so that SIGALRM ends it. */
+	while (total < n && !input_late) {
+		got = read(0, buf + total, (size_t)(n - total));
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		total += (int)got;
+	}
+	return total;
 }
 
 /* Copies parameter name, at most max bytes, or NULL if absent. */
@@ -235,6 +344,13 @@ read_request(const struct source *src, struct req *r, struct resp *rs)
 		return 0;
 	r->body = xmalloc((size_t)n + 1);
 	got = source_read(src, r->body, (int)n);
+	if (got != n && input_late) {
+		log_warn("a request's body did not arrive within %lld s: 408",
+		    (long long)deadline_secs);
+		resp_err(rs, MX_REQUEST_TIMEOUT, "The request body did not "
+		    "arrive within %lld seconds", (long long)deadline_secs);
+		return -1;
+	}
 	if (got != n) {
 		resp_err(rs, MX_INVALID_PARAM, "Request body shorter than "
 		    "its Content-Length");
@@ -251,24 +367,30 @@ read_request(const struct source *src, struct req *r, struct resp *rs)
 	return 0;
 }
 
+/* Room for a response's head (response_head()). */
+#define HEAD_MAX	(512 + MAX_HEADER_VALUE * 2)
+
 /*
- * Writes the response with the headers every response carries, to the
- * FastCGI request or (fr NULL) to stdout as a CGI response.  The head is
- * formatted here with snprintf: libfcgi's own printf knows no %zu.
+ * Formats the CGI head of rs, with the headers every response carries,
+ * into head (HEAD_MAX bytes), with snprintf: libfcgi's own printf knows
+ * no %zu.  Returns its length.
  */
-static void
-write_response(FCGX_Request *fr, const struct resp *rs)
+static int
+response_head(const struct resp *rs, char *head)
 {
-	char	 head[512 + MAX_HEADER_VALUE * 2];
+	char	 retry[40] = "";
 	int	 n;
 
 	if (rs->location != NULL && (strlen(rs->location) > MAX_HEADER_VALUE * 2
 	    || strpbrk(rs->location, "\r\n") != NULL))
 		abort();		/* handlers pass only checked URLs */
-	n = snprintf(head, sizeof(head),
+	if (rs->retry_after > 0)
+		snprintf(retry, sizeof(retry), "Retry-After: %d\r\n",
+		    rs->retry_after);
+	n = snprintf(head, HEAD_MAX,
 	    "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
-	    "%s%s%s"
+	    "%s%s%s%s"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Access-Control-Allow-Origin: *\r\n"
@@ -279,9 +401,23 @@ write_response(FCGX_Request *fr, const struct resp *rs)
 	    rs->content_type == NULL ? "application/json" : rs->content_type,
 	    rs->location == NULL ? "" : "Location: ",
 	    rs->location == NULL ? "" : rs->location,
-	    rs->location == NULL ? "" : "\r\n", rs->body.len);
-	if (n < 0 || (size_t)n >= sizeof(head))
+	    rs->location == NULL ? "" : "\r\n", retry, rs->body.len);
+	if (n < 0 || n >= HEAD_MAX)
 		abort();
+	return n;
+}
+
+/*
+ * Writes the response rs to the FastCGI request or (fr NULL) to stdout
+ * as a CGI response.
+ */
+static void
+write_response(FCGX_Request *fr, const struct resp *rs)
+{
+	char	 head[HEAD_MAX];
+	int	 n;
+
+	n = response_head(rs, head);
 	if (fr != NULL) {
 		FCGX_PutStr(head, n, fr->out);
 		FCGX_PutStr(buf_str(&rs->body), (int)rs->body.len, fr->out);
@@ -294,15 +430,6 @@ write_response(FCGX_Request *fr, const struct resp *rs)
 		    strerror(errno));
 }
 
-/* Now in milliseconds of CLOCK_MONOTONIC. */
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * The slow-request log (slow_request): a request that took at least
@@ -339,6 +466,162 @@ log_slow(const struct ctx *c, const struct req *r, const struct resp *rs,
 	    (long long)ms, rs->status);
 }
 
+/*
+ * Returns 1 when the n bytes at b (the start of a FastCGI connection)
+ * hold a request's whole head: its records up to the empty FCGI_PARAMS
+ * one that ends the parameters.  *id is set to the request id of the
+ * FCGI_BEGIN_REQUEST record among them, when there is one.
+ */
+static int
+head_complete(const unsigned char *b, size_t n, int *id)
+{
+	size_t	 off = 0, clen;
+
+	while (off + FCGI_HEADER_LEN <= n) {
+		clen = (size_t)b[off + 4] << 8 | b[off + 5];
+		if (b[off + 1] == FCGI_BEGIN_REQUEST)
+			*id = b[off + 2] << 8 | b[off + 3];
+		else if (b[off + 1] == FCGI_PARAMS && clen == 0)
+			return 1;
+		off += FCGI_HEADER_LEN + clen + b[off + 6];
+	}
+	return 0;
+}
+
+/*
+ * Waits until the connection fd holds a request's whole head (looked
+ * at, not read: libfcgi reads it), or until until_ms (mono_ms()).
+ * Returns 1 when libfcgi may read it now (a head larger than HEAD_PEEK,
+ * a closed or failed connection included: libfcgi finds out), 0 when
+ * the time ran out, with *id the request id of the FCGI_BEGIN_REQUEST
+ * that came, or -1.
+ */
+static int
+wait_head(int fd, int64_t until_ms, int *id)
+{
+	static unsigned char	 b[HEAD_PEEK];
+	struct pollfd		 pfd;
+	ssize_t			 n;
+	int64_t			 left;
+
+	*id = -1;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0 || (n == -1 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR))
+			return 1;
+		if (n > 0 && (head_complete(b, (size_t)n, id) ||
+		    (size_t)n == sizeof(b)))
+			return 1;
+		if ((left = until_ms - mono_ms()) <= 0)
+			return 0;
+		/* Bytes that came stay unread, and poll() would return at
+		 * once for them: look again a little later instead. */
+		if (n > 0)
+			poll(NULL, 0, left < HEAD_RECHECK_MS ? (int)left :
+			    HEAD_RECHECK_MS);
+		else
+			poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+	}
+}
+
+/* Writes all n bytes of p to fd; returns 0, or -1. */
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char	*c = p;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Fills the FastCGI record header h: type, request id, content length. */
+static void
+record_header(FCGI_Header *h, int type, int id, size_t len)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = FCGI_VERSION_1;
+	h->type = (unsigned char)type;
+	h->requestIdB1 = (unsigned char)(id >> 8);
+	h->requestIdB0 = (unsigned char)id;
+	h->contentLengthB1 = (unsigned char)(len >> 8);
+	h->contentLengthB0 = (unsigned char)len;
+}
+
+/*
+ * Answers request id on the connection fd, whose head did not all come,
+ * with rs (a short error: one FCGI_STDOUT record), without libfcgi, which
+ * has read nothing of it.  Returns 0, or -1 when it could not be written.
+ */
+static int
+answer_raw(int fd, int id, const struct resp *rs)
+{
+	char			 out[HEAD_MAX + 1024];
+	FCGI_Header		 h;
+	FCGI_EndRequestBody	 end;
+	int			 n;
+
+	n = response_head(rs, out);
+	if (rs->body.len > sizeof(out) - (size_t)n)
+		return -1;
+	memcpy(out + n, buf_str(&rs->body), rs->body.len);
+	n += (int)rs->body.len;
+	record_header(&h, FCGI_STDOUT, id, (size_t)n);
+	if (write_all(fd, &h, sizeof(h)) == -1 ||
+	    write_all(fd, out, (size_t)n) == -1)
+		return -1;
+	record_header(&h, FCGI_STDOUT, id, 0);
+	if (write_all(fd, &h, sizeof(h)) == -1)
+		return -1;
+	record_header(&h, FCGI_END_REQUEST, id, sizeof(end));
+	memset(&end, 0, sizeof(end));
+	end.protocolStatus = FCGI_REQUEST_COMPLETE;
+	if (write_all(fd, &h, sizeof(h)) == -1 ||
+	    write_all(fd, &end, sizeof(end)) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The connection fd has until until_ms for its request's head: returns 1
+ * when it came (libfcgi may read it), else 0 after answering 408 (when
+ * the request had begun) and closing fd.
+ */
+static int
+head_in_time(int fd, int64_t until_ms, int64_t secs)
+{
+	struct resp	 rs;
+	int		 id;
+
+	if (wait_head(fd, until_ms, &id) == 1)
+		return 1;
+	if (id >= 0) {
+		log_warn("a request's parameters did not arrive within %lld "
+		    "s: 408", (long long)secs);
+		memset(&rs, 0, sizeof(rs));
+		resp_err(&rs, MX_REQUEST_TIMEOUT, "The request's headers did "
+		    "not arrive within %lld seconds", (long long)secs);
+		if (answer_raw(fd, id, &rs) == -1)
+			log_warn("a late request could not be answered: %s",
+			    strerror(errno));
+		resp_free(&rs);
+		metrics_begin();
+		metrics_end(408);
+	}
+	close(fd);
+	return 0;
+}
+
 /* Frees what one request used; the database ends its transaction. */
 static void
 end_request(struct ctx *c, struct req *r, struct resp *rs)
@@ -350,6 +633,36 @@ end_request(struct ctx *c, struct req *r, struct resp *rs)
 	}
 	req_free(r);
 	resp_free(rs);
+}
+
+/* How the program runs, from its arguments and its fd 0. */
+enum run_mode {
+	RUN_FASTCGI,		/* workers' loop on the socket at fd 0 */
+	RUN_CGI,		/* one request in the environment */
+	RUN_CHECK,		/* -t: check the configuration, then exit */
+};
+
+/*
+ * Builds the parts of c (app_ctx_start()) and opens the shared counters
+ * for mode.  Returns 0, or -1 after logging (c then freed).
+ */
+static int
+start_parts(const struct app *app, enum run_mode mode, struct ctx *c)
+{
+	char	 err[512];
+
+	if (app_ctx_start(c) == -1) {
+		app_ctx_free(c);
+		return -1;
+	}
+	/* The shared counters (metrics_dir): with -t only made, not used. */
+	if (app_metrics_open(app, c->cfg.metrics_dir, mode != RUN_CHECK, err,
+	    sizeof(err)) == -1) {
+		log_err("%s", err);
+		app_ctx_free(c);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -364,6 +677,7 @@ serve_cgi(const struct app *app, struct ctx *c)
 	struct req	 r;
 	struct resp	 rs;
 	int64_t		 start;
+	int		 rc;
 
 	if (getenv("REQUEST_METHOD") == NULL) {
 		log_err("no request: fd 0 is not a FastCGI socket and "
@@ -375,22 +689,31 @@ serve_cgi(const struct app *app, struct ctx *c)
 	memset(&r, 0, sizeof(r));
 	memset(&rs, 0, sizeof(rs));
 	start = c->cfg.slow_request < 0 ? 0 : mono_ms();
+	/* All the input first, within the deadline, with nothing but the
+	 * configuration built: a request that is late or refused ends the
+	 * process having taken no database connection. */
+	deadline_init();
+	deadline_set(c->cfg.request_timeout, c->cfg.request_timeout * 1000);
+	rc = read_request(&src, &r, &rs);
+	deadline_clear();
+	if (rc == -1) {
+		write_response(NULL, &rs);
+		req_free(&r);
+		resp_free(&rs);
+		return 0;
+	}
+	if (start_parts(app, RUN_CGI, c) == -1) {
+		req_free(&r);
+		return 1;
+	}
 	metrics_begin();
-	if (read_request(&src, &r, &rs) == 0)
-		app_dispatch(app, c, &r, &rs);
+	app_dispatch(app, c, &r, &rs);
 	write_response(NULL, &rs);
 	metrics_end(rs.status);
 	log_slow(c, &r, &rs, start);
 	end_request(c, &r, &rs);
 	return 0;
 }
-
-/* How the program runs, from its arguments and its fd 0. */
-enum run_mode {
-	RUN_FASTCGI,		/* workers' loop on the socket at fd 0 */
-	RUN_CGI,		/* one request in the environment */
-	RUN_CHECK,		/* -t: check the configuration, then exit */
-};
 
 /*
  * Decides how the program runs: -t checks, a process started as CGI (no
@@ -408,14 +731,14 @@ run_mode(int argc, char **argv)
 
 /*
  * Prepares the process for mode and builds the context c of app, with
- * the shared counters.  Returns 0, or -1 after logging (c then freed).
+ * the shared counters; under CGI only its configuration, the rest once
+ * the request has all come (serve_cgi()).  Returns 0, or -1 after
+ * logging (c then freed).
  */
 static int
 start_program(const struct app *app, enum run_mode mode, int argc, char **argv,
     struct ctx *c)
 {
-	char	 err[512];
-
 	/* A process per request says nothing about starting and stopping:
 	 * the web server's error log would get two lines per request. */
 	if (mode == RUN_CGI) {
@@ -425,18 +748,39 @@ start_program(const struct app *app, enum run_mode mode, int argc, char **argv,
 		if (app->needs.db != NULL)
 			app->needs.db->one_request();
 	}
-	if (app_ctx_init(app, argc, argv, c) == -1) {
+	if (app_ctx_config(app, argc, argv, c) == -1) {
 		app_ctx_free(c);
 		return -1;
 	}
-	/* The shared counters (metrics_dir): with -t only made, not used. */
-	if (app_metrics_open(app, c->cfg.metrics_dir, mode != RUN_CHECK, err,
-	    sizeof(err)) == -1) {
-		log_err("%s", err);
-		app_ctx_free(c);
+	/* A CGI request: the rest once its input has come.  Started as
+	 * CGI with no request, it builds all and says what is wrong. */
+	if (mode == RUN_CGI && getenv("REQUEST_METHOD") != NULL)
+		return 0;
+	return start_parts(app, mode, c);
+}
+
+/*
+ * The connection of the next request: the one the last kept (its front
+ * asked for FCGI_KEEP_CONN), else one accepted on fd 0 once there is one.
+ * Returns its fd, -1 to look again (another worker took it, the client
+ * left), -2 to stop (a stop signal, or an error, logged).
+ */
+static int
+next_connection(int ep, const sigset_t *unblocked, const FCGX_Request *fr)
+{
+	int	 fd;
+
+	if (fr->ipcFd >= 0)
+		return fr->ipcFd;
+	if (wait_connection(ep, unblocked) != 1)
+		return -2;
+	if ((fd = accept(0, NULL, NULL)) >= 0)
+		return fd;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+	    errno == ECONNABORTED)
 		return -1;
-	}
-	return 0;
+	log_err("accept: %s", strerror(errno));
+	return -2;
 }
 
 /*
@@ -454,8 +798,8 @@ serve_fastcgi(const struct app *app, struct ctx *c)
 	struct sigaction	 sa;
 	sigset_t		 stop_set, unblocked;
 	unsigned long long	 served = 0;
-	int64_t			 start_ms;
-	int			 big, ep, rc;
+	int64_t			 start_ms, until_ms, secs;
+	int			 big, ep, fd, rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -470,21 +814,45 @@ serve_fastcgi(const struct app *app, struct ctx *c)
 	if ((ep = watch_listener()) == -1)
 		return 1;
 	FCGX_InitRequest(&fr, 0, 0);
+	deadline_init();
+	secs = c->cfg.request_timeout;
 
 	memset(&r, 0, sizeof(r));
 	memset(&rs, 0, sizeof(rs));
-	while (wait_connection(ep, &unblocked) == 1) {
+	while ((fd = next_connection(ep, &unblocked, &fr)) != -2) {
+		if (fd == -1)
+			continue;
+		/* The request's head (its parameters) first, looked at
+		 * without reading, so that one that does not come in time
+		 * is answered here: libfcgi would wait for it. */
+		start_ms = mono_ms();
+		until_ms = start_ms + secs * 1000;
+		if (!head_in_time(fd, until_ms, secs)) {
+			fr.ipcFd = -1;
+			fr.keepConnection = 0;
+			continue;
+		}
+		/* libfcgi reads the request from fd: marked as kept, the
+		 * connection is neither closed first nor replaced by one
+		 * it accepts itself.  The body has what is left of the
+		 * time; SIGALRM ends a read that outlasts it. */
+		fr.ipcFd = fd;
+		fr.keepConnection = 1;
+		deadline_set(secs, until_ms - mono_ms());
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
-			/* Taken by another worker, or the client left. */
+			deadline_clear();
+			/* A head libfcgi refused (the connection is closed),
+			 * then no other connection pending. */
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
 			    rc == -EINTR || rc == -ECONNABORTED)
 				continue;
 			log_err("accept: %s", strerror(-rc));
 			break;
 		}
-		start_ms = c->cfg.slow_request < 0 ? 0 : mono_ms();
 		metrics_begin();
-		if (read_request(&src, &r, &rs) == 0)
+		rc = read_request(&src, &r, &rs);
+		deadline_clear();
+		if (rc == 0)
 			app_dispatch(app, c, &r, &rs);
 		write_response(&fr, &rs);
 		FCGX_Finish_r(&fr);
@@ -535,9 +903,10 @@ fcgi_main(const struct app *app, int argc, char **argv)
 		status = serve_cgi(app, &ctx);
 		break;
 	case RUN_CHECK:
-		if (ctx.db != NULL && app->needs.db->ready(ctx.db) !=
-		    DB_READY)
-			status = 1;
+		/* --config-only: what start-up reads, not what is reached
+		 * at run time (sigil-supervise's reload asks that). */
+		if (!argv_has(argc, argv, "--config-only"))
+			status = app_check(app, &ctx);
 		break;
 	case RUN_FASTCGI:
 		status = serve_fastcgi(app, &ctx);

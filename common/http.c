@@ -12,6 +12,12 @@
  * worker answers before the web server gives up on it.  A peer that
  * sends nothing for HTTP_STALL_S seconds is dropped sooner.
  *
+ * Sharing (common/outbound.c): a call to a homeserver made while
+ * serving a request holds one of the program's outbound slots from its
+ * discovery to its answer, and is refused at once (HTTP_BUSY) when all
+ * are taken; .well-known answers and failures are remembered for the
+ * whole host besides this process's own cache.
+ *
  * sigil-notify also runs several POSTs at once (http_call_*), each on its
  * own easy handle in one curl multi handle.
  */
@@ -35,7 +41,9 @@
 #include "json.h"
 #include "bounds.h"
 #include "log.h"
+#include "metrics.h"
 #include "netrange.h"
+#include "outbound.h"
 #include "part.h"
 #include "util.h"
 
@@ -58,6 +66,7 @@ struct well_known {
 	char	 server_name[MAX_SERVER_NAME + 1];
 	char	 delegated[MAX_SERVER_NAME + 1];
 	time_t	 expires;
+	int	 failed;	/* no answer was had */
 };
 
 static struct {
@@ -179,11 +188,12 @@ http_header(char *data, size_t size, size_t n, void *arg)
 }
 
 /*
- * Prepares the process's curl handle.  c is borrowed for the life of the
- * process.  Returns 0 or -1.
+ * Prepares the process's curl handle and its share of the host's
+ * outbound state (under metrics_dir) as program.  c is borrowed for the
+ * life of the process.  Returns 0 or -1.
  */
 int
-http_init(const struct cfg *c)
+http_init(const struct cfg *c, const char *program)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    (http.curl = curl_easy_init()) == NULL) {
@@ -191,7 +201,7 @@ http_init(const struct cfg *c)
 		return -1;
 	}
 	http.cfg = c;
-	return 0;
+	return outbound_open(c->metrics_dir, program, c->outbound_concurrency);
 }
 
 /* Releases the curl handles (calls still in flight are the caller's). */
@@ -200,6 +210,7 @@ http_free(void)
 {
 	if (http.curl == NULL)
 		return;
+	outbound_close();
 	if (http.multi != NULL)
 		curl_multi_cleanup(http.multi);
 	http.multi = NULL;
@@ -225,6 +236,8 @@ http_res_str(enum http_res r)
 		return "timed out";
 	case HTTP_TOO_LARGE:
 		return "response too large";
+	case HTTP_BUSY:
+		return "too many outbound calls at once";
 	case HTTP_FAILED:
 		break;
 	}
@@ -444,28 +457,50 @@ srv_lookup(const char *name, char *out, size_t outsz)
 
 /*
  * Returns the delegated server name from hostname's .well-known, or NULL
- * when it has none; the result is borrowed from the cache.
+ * when it has none; the result is borrowed from the cache.  Looked up
+ * in this process's cache, then in the host's (outbound.c), and only
+ * then asked; what was asked is remembered in both.  A .well-known that
+ * could not be had (no answer) counts as a remembered failure each time
+ * it is taken from a cache instead of asked again.
  */
 static const char *
 well_known_lookup(const char *hostname)
 {
 	struct well_known	*w;
 	struct http_resp	 resp = { 0, -1, { 0 } };
+	struct outbound_memo	 memo;
 	cJSON			*doc = NULL;
 	const char		*m_server;
 	char			 url[MAX_SERVER_NAME + 64];
 	time_t			 now = time(NULL), ttl = WELL_KNOWN_ERROR_TTL;
+	enum http_res		 res;
 	size_t			 i;
 
 	for (i = 0; i < WELL_KNOWN_CACHE; i++) {
 		w = &http.cache[i];
-		if (strcmp(w->server_name, hostname) == 0 && w->expires > now)
+		if (strcmp(w->server_name, hostname) == 0 && w->expires > now) {
+			if (w->failed)
+				metrics_count(METRICS_OUTBOUND_REMEMBERED);
 			return w->delegated[0] == '\0' ? NULL : w->delegated;
+		}
+	}
+	w = &http.cache[http.cache_next];
+	if (outbound_recall(OUTBOUND_WELL_KNOWN, hostname, &memo) &&
+	    (memo.value[0] == '\0' ||
+	    ident_server_name_valid(memo.value))) {
+		http.cache_next = (http.cache_next + 1) % WELL_KNOWN_CACHE;
+		snprintf(w->server_name, sizeof(w->server_name), "%s",
+		    hostname);
+		snprintf(w->delegated, sizeof(w->delegated), "%s", memo.value);
+		w->expires = (time_t)(memo.expires_ms / 1000);
+		w->failed = memo.failed;
+		if (w->failed)
+			metrics_count(METRICS_OUTBOUND_REMEMBERED);
+		return w->delegated[0] == '\0' ? NULL : w->delegated;
 	}
 	/* No time left is no answer from the server: nothing to cache. */
 	if (budget_left() < HTTP_MIN_STEP_MS)
 		return NULL;
-	w = &http.cache[http.cache_next];
 	http.cache_next = (http.cache_next + 1) % WELL_KNOWN_CACHE;
 	snprintf(w->server_name, sizeof(w->server_name), "%s", hostname);
 	w->delegated[0] = '\0';
@@ -474,7 +509,7 @@ well_known_lookup(const char *hostname)
 	struct http_req	 rq = { "", "", NULL, NULL, 0, NULL, NULL,
 	    HTTP_CAP_WELL_KNOWN };
 
-	if (http_fetch(url, &rq, &resp) == HTTP_OK &&
+	if ((res = http_fetch(url, &rq, &resp)) == HTTP_OK &&
 	    resp.status == 200 &&
 	    json_parse_object(resp.body.data, resp.body.len, &doc) ==
 	    JSON_PARSE_OK &&
@@ -487,6 +522,11 @@ well_known_lookup(const char *hostname)
 	if (ttl > WELL_KNOWN_MAX_TTL)
 		ttl = WELL_KNOWN_MAX_TTL;
 	w->expires = now + ttl;
+	w->failed = res != HTTP_OK || resp.status >= 500;
+	memo.expires_ms = (int64_t)w->expires * 1000;
+	memo.failed = w->failed;
+	snprintf(memo.value, sizeof(memo.value), "%s", w->delegated);
+	outbound_remember(OUTBOUND_WELL_KNOWN, hostname, &memo);
 	cJSON_Delete(doc);
 	http_resp_free(&resp);
 	return w->delegated[0] == '\0' ? NULL : w->delegated;
@@ -566,8 +606,19 @@ http_matrix_request(const char *server_name, const char *path_query,
 	struct buf	 url = { 0 };
 	enum http_res	 res;
 
-	if (resolve_server(server_name, &t) == -1)
+	/* One of the program's outbound slots, from discovery to answer. */
+	if (!outbound_enter()) {
+		log_warn("http: %s: all %d outbound slots are taken; refused",
+		    server_name, outbound_limit());
+		metrics_count(METRICS_OUTBOUND_BUSY);
+		buf_reset(&out->body);
+		out->status = 0;
+		return HTTP_BUSY;
+	}
+	if (resolve_server(server_name, &t) == -1) {
+		outbound_leave();
 		return HTTP_BAD_NAME;
+	}
 	buf_printf(&url, "https://%s%s", t.url_host, path_query);
 	{
 		struct http_req	 rq = { t.connect_to, t.host_header,
@@ -575,6 +626,7 @@ http_matrix_request(const char *server_name, const char *path_query,
 
 		res = http_fetch(buf_str(&url), &rq, out);
 	}
+	outbound_leave();
 	buf_free(&url);
 	return res;
 }

@@ -40,6 +40,7 @@ enum http_res {
 	HTTP_UNREACHABLE,	/* DNS, connection refused, TLS failure */
 	HTTP_TIMEOUT,
 	HTTP_TOO_LARGE,		/* the body passed its cap */
+	HTTP_BUSY,		/* every outbound slot taken: not sent */
 	HTTP_FAILED,		/* anything else */
 };
 
@@ -52,7 +53,7 @@ struct http_resp {
 /* A POST in flight beside others (sigil-notify); opaque. */
 struct http_call;
 
-int		 http_init(const struct cfg *);
+int		 http_init(const struct cfg *, const char *);
 void		 http_free(void);
 void		 http_budget_begin(void);
 enum http_res	 http_matrix_get(const char *, const char *, size_t,

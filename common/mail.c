@@ -268,34 +268,19 @@ mail_read(char *dst, size_t size, size_t n, void *arg)
 }
 
 /*
- * Sends the finished message msg to the address rcpt, which must be in
- * its canonical form (email_canonical()); RCPT TO gets that form with
- * the domain in A-labels (email_envelope()).  Returns 0, or -1 after
- * logging why (never the message, nor the address).
+ * Resets the handle and sets what every connection to the SMTP server
+ * takes: its URL, TLS as smtp_tls says (certificates verified), the
+ * login, and the time limits.
  */
-int
-mail_send(const char *rcpt, const struct buf *msg)
+static void
+connection_options(void)
 {
-	struct curl_slist	*to = NULL;
-	struct upload		 up = { buf_str(msg), msg->len };
-	char			 addr[MAX_EMAIL + 3], env[MAX_EMAIL + 1];
-	char			 canon[3 * MAX_EMAIL + 1];
-	CURLcode		 rc;
-	long			 ssl = CURLUSESSL_ALL;
+	long	 ssl = CURLUSESSL_ALL;
 
 	if (strcmp(mail.cfg->smtp_tls, "off") == 0)
 		ssl = CURLUSESSL_NONE;
 	else if (strcmp(mail.cfg->smtp_tls, "opportunistic") == 0)
 		ssl = CURLUSESSL_TRY;
-	if (email_canonical(rcpt, canon, sizeof(canon)) == -1 ||
-	    strcmp(rcpt, canon) != 0 ||
-	    email_envelope(rcpt, env, sizeof(env)) == -1) {
-		log_err("mail: the recipient is not a canonical address");
-		metrics_count(METRICS_MAIL_FAILED);
-		return -1;
-	}
-	snprintf(addr, sizeof(addr), "<%s>", env);
-	to = curl_slist_append(NULL, addr);
 	curl_easy_reset(mail.curl);
 	curl_easy_setopt(mail.curl, CURLOPT_URL, mail.cfg->smtp_url);
 	curl_easy_setopt(mail.curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -312,6 +297,59 @@ mail_send(const char *rcpt, const struct buf *msg)
 		    mail.cfg->smtp_password == NULL ? "" :
 		    mail.cfg->smtp_password);
 	}
+	curl_easy_setopt(mail.curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)MAIL_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(mail.curl, CURLOPT_TIMEOUT_MS,
+	    (long)MAIL_TOTAL_TIMEOUT_MS);
+	curl_easy_setopt(mail.curl, CURLOPT_NOSIGNAL, 1L);
+}
+
+/*
+ * -t: connects to the SMTP server as a mail would (greeting, EHLO,
+ * STARTTLS and login as configured) and says goodbye without sending.
+ * Returns 0, or -1 with curl's reason in err.
+ */
+int
+mail_check(char *err, size_t errlen)
+{
+	CURLcode	 rc;
+
+	connection_options();
+	curl_easy_setopt(mail.curl, CURLOPT_CONNECT_ONLY, 1L);
+	rc = curl_easy_perform(mail.curl);
+	curl_easy_reset(mail.curl);	/* (QUIT when the handle goes) */
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Sends the finished message msg to the address rcpt, which must be in
+ * its canonical form (email_canonical()); RCPT TO gets that form with
+ * the domain in A-labels (email_envelope()).  Returns 0, or -1 after
+ * logging why (never the message, nor the address).
+ */
+int
+mail_send(const char *rcpt, const struct buf *msg)
+{
+	struct curl_slist	*to = NULL;
+	struct upload		 up = { buf_str(msg), msg->len };
+	char			 addr[MAX_EMAIL + 3], env[MAX_EMAIL + 1];
+	char			 canon[3 * MAX_EMAIL + 1];
+	CURLcode		 rc;
+
+	if (email_canonical(rcpt, canon, sizeof(canon)) == -1 ||
+	    strcmp(rcpt, canon) != 0 ||
+	    email_envelope(rcpt, env, sizeof(env)) == -1) {
+		log_err("mail: the recipient is not a canonical address");
+		metrics_count(METRICS_MAIL_FAILED);
+		return -1;
+	}
+	snprintf(addr, sizeof(addr), "<%s>", env);
+	to = curl_slist_append(NULL, addr);
+	connection_options();
 	curl_easy_setopt(mail.curl, CURLOPT_MAIL_FROM, mail.envelope_from);
 	curl_easy_setopt(mail.curl, CURLOPT_MAIL_RCPT, to);
 	curl_easy_setopt(mail.curl, CURLOPT_UPLOAD, 1L);
@@ -319,11 +357,6 @@ mail_send(const char *rcpt, const struct buf *msg)
 	curl_easy_setopt(mail.curl, CURLOPT_READDATA, &up);
 	curl_easy_setopt(mail.curl, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)msg->len);
-	curl_easy_setopt(mail.curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)MAIL_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(mail.curl, CURLOPT_TIMEOUT_MS,
-	    (long)MAIL_TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(mail.curl, CURLOPT_NOSIGNAL, 1L);
 	rc = curl_easy_perform(mail.curl);
 	curl_slist_free_all(to);
 	if (rc != CURLE_OK) {

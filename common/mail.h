@@ -30,5 +30,6 @@ int	 mail_finish(const char *, struct buf *);
 int	 mail_finish_to(const char *, const char *, struct buf *);
 int	 mail_send(const char *, const struct buf *);
 int	 mail_header_safe(const char *);
+int	 mail_check(char *, size_t);
 
 #endif /* !SIGIL_MAIL_H */

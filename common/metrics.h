@@ -33,6 +33,8 @@ enum metrics_event {
 	METRICS_SMS_FAILED,
 	METRICS_DB_ERROR,	/* a statement, BEGIN/COMMIT or connection */
 	METRICS_DB_RECONNECT,	/* a connection made again after one was */
+	METRICS_OUTBOUND_BUSY,	/* refused: every outbound slot was taken */
+	METRICS_OUTBOUND_REMEMBERED, /* a call not made: it failed lately */
 	METRICS_EVENTS
 };
 

@@ -55,6 +55,8 @@ static const struct {
 	    "This medium is not supported here" },
 	[MX_THREEPID_IN_USE] = { "M_THREEPID_IN_USE", 400,
 	    "This address is already bound to a Matrix user" },
+	[MX_REQUEST_TIMEOUT] = { "M_UNKNOWN", 408,
+	    "The request did not arrive in time" },
 };
 
 /* Returns the errcode string, e.g. "M_NOT_FOUND"; static storage. */

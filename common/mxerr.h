@@ -35,6 +35,7 @@ enum mxerr {
 	MX_TOO_MANY,		/* M_TOO_LARGE with 400: a list over its cap */
 	MX_UNRECOGNIZED_MEDIUM,	/* M_UNRECOGNIZED with 400: a medium we lack */
 	MX_THREEPID_IN_USE,	/* invite to an address already bound */
+	MX_REQUEST_TIMEOUT,	/* M_UNKNOWN 408: the request came too slowly */
 	MX__MAX
 };
 

@@ -2,6 +2,9 @@
  * Address ranges for the outbound blocklist.  Every address is handled as
  * 16 bytes, IPv4 mapped into ::ffff:0:0/96, so one comparison serves both
  * families and an IPv4-mapped IPv6 address cannot slip past an IPv4 rule.
+ * The other IPv6 forms that carry an IPv4 address (SIIT, NAT64, 6to4,
+ * Teredo) are judged by the IPv4 address they carry, so that none of
+ * them leads to a blocked IPv4 address through a translator or relay.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -31,11 +34,19 @@ static const char *const blocked_ranges[] = {
 	"240.0.0.0/4",		/* reserved, broadcast */
 	"::/128",		/* unspecified */
 	"::1/128",		/* loopback */
-	"64:ff9b::/96",		/* NAT64 to IPv4: the IPv4 side is unknown */
+	/* IPv4-compatible (deprecated, RFC 4291): no route but a legacy
+	 * tunnel to the IPv4 address it carries, public or not. */
+	"::/96",
+	/* Local-use NAT64 (RFC 8215): the IPv4 address's place in it is
+	 * the translator's choice, so unknown here. */
+	"64:ff9b:1::/48",
 	"100::/64",		/* discard */
-	"2001::/23",		/* IETF protocol assignments */
+	/* IETF protocol assignments, 2001::/23, but for Teredo
+	 * (2001::/32), judged by the IPv4 addresses it carries. */
+	"2001:1::/32", "2001:2::/31", "2001:4::/30", "2001:8::/29",
+	"2001:10::/28", "2001:20::/27", "2001:40::/26", "2001:80::/25",
+	"2001:100::/24",
 	"2001:db8::/32",	/* documentation */
-	"2002::/16",		/* 6to4: embeds any IPv4 */
 	"fc00::/7",		/* unique-local */
 	"fe80::/10",		/* link-local */
 	"fec0::/10",		/* site-local */
@@ -120,9 +131,9 @@ netrange_addr_of(const struct sockaddr *sa, unsigned char *out)
 	return -1;
 }
 
-/* Returns 1 when a is in one of the built-in blocked ranges. */
-int
-netrange_blocked(const unsigned char *a)
+/* Returns 1 when a is in one of the listed blocked ranges. */
+static int
+listed(const unsigned char *a)
 {
 	static struct netrange	 ranges[sizeof(blocked_ranges) /
 	    sizeof(blocked_ranges[0])];
@@ -138,5 +149,59 @@ netrange_blocked(const unsigned char *a)
 	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
 		if (netrange_contains(&ranges[i], a))
 			return 1;
+	return 0;
+}
+
+/*
+ * Where an IPv6 form carries an IPv4 address: the form's prefix and the
+ * bytes of the 16 that hold the IPv4 address, in order (and, for
+ * Teredo's client, inverted: RFC 4380).  The local-use NAT64 prefix
+ * 64:ff9b:1::/48 (RFC 8215) is listed whole instead: its operator cuts
+ * it at /48 to /96, so where it carries the IPv4 address is unknown.
+ */
+static const struct embedding {
+	const char	*range;
+	unsigned char	 at[4];
+	unsigned char	 xor;
+} embeddings[] = {
+	{ "::ffff:0:0:0/96",	{ 12, 13, 14, 15 }, 0 },	/* SIIT */
+	{ "64:ff9b::/96",	{ 12, 13, 14, 15 }, 0 },	/* NAT64 */
+	{ "2002::/16",		{ 2, 3, 4, 5 }, 0 },		/* 6to4 */
+	{ "2001::/32",		{ 4, 5, 6, 7 }, 0 },	/* Teredo server */
+	{ "2001::/32",		{ 12, 13, 14, 15 }, 0xff }, /* its client */
+};
+
+/*
+ * Returns 1 when a is in one of the built-in blocked ranges, or is an
+ * IPv6 form carrying an IPv4 address that is.
+ */
+int
+netrange_blocked(const unsigned char *a)
+{
+	static struct netrange	 forms[sizeof(embeddings) /
+	    sizeof(embeddings[0])];
+	static int		 parsed;
+	const struct embedding	*e;
+	unsigned char		 v4[16] = { [10] = 0xff, [11] = 0xff };
+	size_t			 i, k;
+
+	if (!parsed) {
+		for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+			if (netrange_parse(embeddings[i].range, &forms[i]) ==
+			    -1)
+				abort();
+		parsed = 1;
+	}
+	if (listed(a))
+		return 1;
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		if (!netrange_contains(&forms[i], a))
+			continue;
+		e = &embeddings[i];
+		for (k = 0; k < 4; k++)
+			v4[12 + k] = a[e->at[k]] ^ e->xor;
+		if (listed(v4))
+			return 1;
+	}
 	return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * IP address ranges ("10.0.0.0/8", "fc00::/7") and the built-in list of
  * ranges no outbound request may reach: loopback, private, link-local,
- * CGNAT, multicast, unique-local, documentation and reserved space.
+ * CGNAT, multicast, unique-local, documentation and reserved space, and
+ * the IPv6 forms that carry an IPv4 address of those (IPv4-compatible,
+ * IPv4-mapped, SIIT, NAT64, 6to4, Teredo).
  */
 #ifndef SIGIL_NETRANGE_H
 #define SIGIL_NETRANGE_H

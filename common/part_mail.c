@@ -6,5 +6,5 @@
 #include "mail.h"
 
 const struct app_mail_part app_mail = {
-	mail_init, mail_free, mail_header_safe,
+	mail_init, mail_free, mail_header_safe, mail_check,
 };

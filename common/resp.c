@@ -63,6 +63,7 @@ resp_err_v(struct resp *rs, enum mxerr e, cJSON *extra, const char *fmt,
 	rs->content_type = NULL;
 	free(rs->location);
 	rs->location = NULL;
+	rs->retry_after = 0;
 	if (canon_write(o, &rs->body) == -1) {
 		buf_reset(&rs->body);
 		buf_puts(&rs->body, "{\"errcode\":\"M_UNKNOWN\","
@@ -103,6 +104,17 @@ resp_err_with(struct resp *rs, enum mxerr e, cJSON *extra, const char *fmt,
 	va_end(ap);
 }
 
+/*
+ * Sets 503 M_UNKNOWN with a Retry-After of seconds (at least 1): what
+ * (static text) cannot be done now, but may be then.
+ */
+void
+resp_busy(struct resp *rs, int seconds, const char *what)
+{
+	resp_err(rs, MX_UNAVAILABLE, "%s; try again later", what);
+	rs->retry_after = seconds < 1 ? 1 : seconds;
+}
+
 /* Sets an HTML response: status and a copy of page. */
 void
 resp_html(struct resp *rs, int status, const struct buf *page)
@@ -132,5 +144,6 @@ resp_free(struct resp *rs)
 	free(rs->location);
 	rs->location = NULL;
 	rs->content_type = NULL;
+	rs->retry_after = 0;
 	rs->status = 0;
 }

@@ -4,7 +4,9 @@
  * common/http), kept until their valid_until_ts (a day at most), and a
  * request's X-Matrix credentials are verified with them.  The worker is
  * single-threaded: the cache is the process's, one fetch per origin is
- * in flight at most.
+ * in flight at most.  A failed fetch is remembered for the whole host
+ * too (common/outbound.c), so that another worker does not try it again
+ * meanwhile.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #include "ident.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
+#include "outbound.h"
 #include "sign.h"
 #include "util.h"
 #include "xmkeys.h"
@@ -130,7 +134,8 @@ doc_self_signed(const cJSON *doc, const cJSON *vk, const char *origin,
  * Fetches origin's keys and caches the current ones.  The answer must be
  * JSON for that server, with an integer valid_until_ts, and
  * self-signed (doc_self_signed).  Returns 0 (key_id cached), 1 (the
- * answer is good but lacks key_id) or -1 (the fetch failed; logged).
+ * answer is good but lacks key_id), -1 (the fetch failed; logged) or
+ * -2 (not made: every outbound slot was taken).
  */
 static int
 fetch_server_keys(const char *what, const char *origin, const char *key_id)
@@ -147,6 +152,8 @@ fetch_server_keys(const char *what, const char *origin, const char *key_id)
 	if ((res = fetch_fn(origin, &hr)) != HTTP_OK) {
 		log_warn("%s: %s key %s: key fetch failed: %s", what, origin,
 		    key_id, http_res_str(res));
+		if (res == HTTP_BUSY)
+			rc = -2;
 		goto out;
 	}
 	if (hr.status != 200 ||
@@ -187,19 +194,21 @@ out:
 /*
  * Returns origin's public key key_id (borrowed from the cache, valid
  * until the next call), from the cache or fetched, or NULL with *why
- * XM_KEY (no key could be had) or XM_INVALID (origin has no such key);
- * logged with the prefix what.  No fetch when one to origin failed or
- * succeeded less than failure_ttl seconds ago, or was made in this
- * verification already.
+ * XM_KEY (no key could be had), XM_BUSY (no fetch could be made now) or
+ * XM_INVALID (origin has no such key); logged with the prefix what.  No
+ * fetch when one to origin failed (in any worker of the host) or
+ * succeeded (in this one) less than failure_ttl seconds ago, or was made
+ * in this verification already.
  */
 static const char *
 server_key(const char *what, const char *origin, const char *key_id,
     int64_t failure_ttl, enum xm_fail *why)
 {
 	struct key_origin	*o;
+	struct outbound_memo	 memo = { 0, 1, "" };
 	int64_t			 now = clock_fn();
 	size_t			 i;
-	int			 fetched = 0;
+	int			 fetched = 0, rc;
 
 	for (;;) {
 		for (i = 0; i < XMKEYS_CACHE; i++)
@@ -214,7 +223,11 @@ server_key(const char *what, const char *origin, const char *key_id,
 			return NULL;
 		}
 		o = key_origin(origin);
+		if (o->failed_until <= now && failure_ttl > 0 &&
+		    outbound_recall(OUTBOUND_KEY_FETCH, origin, &memo))
+			o->failed_until = memo.expires_ms;	/* another's */
 		if (o->failed_until > now) {
+			metrics_count(METRICS_OUTBOUND_REMEMBERED);
 			log_warn("%s: %s key %s: key fetch failed less than "
 			    "%lld s ago; not tried again yet", what, origin,
 			    key_id, (long long)failure_ttl);
@@ -227,8 +240,18 @@ server_key(const char *what, const char *origin, const char *key_id,
 			return NULL;
 		}
 		o->request = request_serial;
-		if (fetch_server_keys(what, origin, key_id) == -1) {
+		if ((rc = fetch_server_keys(what, origin, key_id)) == -2) {
+			o->request = 0;		/* not asked: may be later */
+			*why = XM_BUSY;
+			return NULL;
+		}
+		if (rc == -1) {
 			o->failed_until = clock_fn() + failure_ttl * 1000;
+			if (failure_ttl > 0) {
+				memo.expires_ms = now_ms() + failure_ttl * 1000;
+				outbound_remember(OUTBOUND_KEY_FETCH, origin,
+				    &memo);
+			}
 			*why = XM_KEY;
 			return NULL;
 		}

@@ -23,6 +23,7 @@ struct cJSON;
 enum xm_fail {
 	XM_NONE,
 	XM_KEY,			/* a key could not be had: 502 */
+	XM_BUSY,		/* no fetch could be made now: 503 */
 	XM_INVALID,		/* malformed, or a bad signature: 403 */
 	XM_DESTINATION,		/* one names another server: 403 */
 };

@@ -5,6 +5,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use Time::HiRes ();
 use SigilTest;
 
 my $hs = $ENV{SIGIL_TEST_HS} or BAIL_OUT('no homeserver double');
@@ -179,6 +180,16 @@ is_error(register("good-eve\@127.0.0.2:$hs_port", "127.0.0.2:$hs_port"), 502,
     'M_UNKNOWN', 'a server name on a blocked address: 502');
 is_error(register('good-x@localhost:1', 'localhost:1'), 502, 'M_UNKNOWN',
     'a homeserver that does not listen: 502');
+# An IPv6 literal carrying a loopback IPv4 address (IPv4-compatible,
+# ::/96): refused by the blocklist before any connection is tried, where
+# a connect to it used to wait out its 2 s timeout.
+$t0 = Time::HiRes::time();
+is_error(register("good-ivy\@[::127.0.0.1]:$hs_port", "[::127.0.0.1]:$hs_port"),
+    502, 'M_UNKNOWN', 'a server name on [::127.0.0.1]: 502');
+ok(Time::HiRes::time() - $t0 < 2, 'at once, not after a connect timeout');
+like(program_log('account'),
+    qr{GET https://\[::127\.0\.0\.1\]:$hs_port/\S+: address not allowed},
+    'refused as an address not allowed');
 is(psql("SELECT count(*) FROM accounts WHERE user_id LIKE '\@eve%' "
     . "OR user_id LIKE '\@mallory%' OR user_id LIKE '\@big%'"), 0,
     'no account was made by any failure');

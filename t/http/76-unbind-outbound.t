@@ -3,8 +3,10 @@
 # four X-Matrix credentials.  The unbind is answered (502 M_UNKNOWN, JSON)
 # instead of holding the worker until nginx gives up, with one connection
 # to that homeserver for all four; a second unbind from it while the
-# failure is remembered makes no connection at all; and an ordinary bind
-# on the same stack succeeds while the first one waits.  Two origins that
+# failure is remembered makes no connection at all, from any worker of
+# the host (metrics_dir), or from the same worker without metrics_dir;
+# and an ordinary bind on the same stack succeeds while the first one
+# waits.  Two origins that
 # trickle (a byte now and then, so only a deadline ends the fetch) share
 # one budget: the first fetch spends it, the second is never made.  Counting is done
 # in the double's connection log; times are only a guard against a hang.
@@ -85,21 +87,54 @@ is(slurp($out), "502 M_UNKNOWN\n",
 is(lines($conns) - $probe, 1, 'one connection for four credentials');
 is(bound_to('stalled@example.org'), $user, 'still bound');
 
-# The remembered failure, on one worker of its own (the stack has two,
-# each with its own memory).
-my $w = start_worker('bind', slurp("$dir/sigil.conf"));
-ok(wait_for(sub { -S $w->{sock} }, 10), 'a single bind worker');
-my $before = lines($conns);
+# The remembered failure is the host's (metrics_dir): another worker,
+# which never asked that homeserver, does not ask it either, and answers
+# at once instead of after the budget.  (On a shared host the stack's
+# workers are the web server's user, and a file of another user's is
+# not shared: this test's worker runs as root.)
+my $conf = slurp("$dir/sigil.conf");
+my ($w, $before);
+SKIP: {
+	skip('the stack\'s workers are another user on a shared host', 6)
+	    if shared_host();
+	my $remembered = 'sigil_outbound_remembered_failures_total'
+	    . '{program="bind"}';
+	my $counted = (scrape())[0]{$remembered} // 0;
+	$w = start_worker('bind', $conf);
+	ok(wait_for(sub { -S $w->{sock} }, 10), 'another bind worker');
+	$before = lines($conns);
+	my $t0 = time;
+	$r = fcgi_request($w, 'POST', "$v2/3pid/unbind", $body,
+	    { Authorization => $auth });
+	is($r->{status}, 502, 'its first unbind from that origin: 502')
+	    or diag($r->{content});
+	is(lines($conns) - $before, 0, 'without a connection: the failure '
+	    . 'another worker had is remembered for the host');
+	ok(time - $t0 < 4, 'answered at once, not after the budget (8 s)');
+	like(slurp($w->{log}),
+	    qr/\Q$origin key ed25519:k1: key fetch failed less than 60 s ago\E/,
+	    'the worker logged the remembered failure');
+	ok(wait_for(sub { ((scrape())[0]{$remembered} // 0) >= $counted + 4 },
+	    10), 'counted, once per credential (sigil_outbound_remembered_'
+	    . 'failures_total)');
+	stop_worker($w);
+}
+
+# Without metrics_dir nothing is shared: a worker remembers only its own
+# failures (one connection, then none).
+$w = start_worker('bind', join('', grep { !/^metrics_dir/ }
+    split /^/m, $conf));
+ok(wait_for(sub { -S $w->{sock} }, 10), 'a bind worker without metrics_dir');
+$before = lines($conns);
 $r = fcgi_request($w, 'POST', "$v2/3pid/unbind", $body,
     { Authorization => $auth });
 is($r->{status}, 502, 'first unbind on that worker: 502') or diag($r->{content});
-is($r->{json}{errcode}, 'M_UNKNOWN', 'M_UNKNOWN');
-is(lines($conns) - $before, 1, 'after one connection');
+is(lines($conns) - $before, 1, 'after one connection of its own');
 $r = fcgi_request($w, 'POST', "$v2/3pid/unbind", $body,
     { Authorization => $auth });
 is($r->{status}, 502, 'a second one at once: 502') or diag($r->{content});
 is(lines($conns) - $before, 1, 'without a connection (the failure is '
-    . 'remembered)');
+    . 'remembered by the worker)');
 like(slurp($w->{log}), qr/\Q$origin\E key ed25519:k1: key fetch failed/,
     'the worker logged the failed fetch');
 stop_worker($w);

@@ -105,7 +105,23 @@ ok(wait_for(sub { log_text() =~ /reload refused: sigil-\w+ -t failed/ }, 30),
 is_deeply(children($pid), $before, 'the workers are the same');
 spew($conf, $good);
 
-# 4. The pools' sizes: grown, then shrunk.
+# 4. A database down for a moment is no reason to refuse: the new
+# workers start without it and connect when it is back.
+spew($conf, $good =~ s{^database\s*=.*$}{database = host=$dir/nosuch dbname=sigil user=sigil}mr);
+kill 'HUP', $pid;
+sub reloads { scalar(() = log_text() =~ /reloaded: every worker/g) }
+ok(wait_for(sub { reloads() == 2 }, 30),
+    'a configuration whose database does not answer now: reloaded')
+    or diag(log_text());
+spew($conf, $good);
+kill 'HUP', $pid;
+ok(wait_for(sub { reloads() == 3 }, 30),
+    'and back');
+ok(wait_for(sub { fcgi_request($pubkey, 'GET',
+    '/_matrix/identity/v2/pubkey/ed25519:reloaded')->{status} == 200 }, 30),
+    'serving');
+
+# 5. The pools' sizes: grown, then shrunk.
 spew("$sup/workers", "status 2\npubkey 3\n");
 kill 'HUP', $pid;
 ok(wait_for(sub { count($pid, 'sigil-pubkey') == 3 }, 30), 'pubkey grown to 3');
@@ -114,7 +130,7 @@ kill 'HUP', $pid;
 ok(wait_for(sub { count($pid, 'sigil-pubkey') == 1
     && count($pid, 'sigil-status') == 1 }, 30), 'and shrunk to 1 each');
 
-# 5. Another set of programs needs a restart.
+# 6. Another set of programs needs a restart.
 $before = children($pid);
 spew("$sup/workers", "status 1\npubkey 1\nlookup 1\n");
 kill 'HUP', $pid;

@@ -62,6 +62,8 @@ static const struct {
 	{ "invite_redact_domain", 1, 1000,
 	    "want a whole number from 1 to 1000" },
 	{ "onbind_concurrency", 1, 1000, "want a whole number from 1 to 1000" },
+	{ "outbound_concurrency", 1, 1000,
+	    "want a whole number from 1 to 1000" },
 	{ "health_notify_age", 0, 3153600000LL,
 	    "want a whole number of seconds" },
 	{ "sms_code_length", 6, 12, "want 6 to 12 digits" },
@@ -69,6 +71,8 @@ static const struct {
 	{ "http_budget", 1, 12,
 	    "want 1 to 12 seconds (the web server gives a request 15)" },
 	{ "client_ipv6_prefix", 32, 128, "want a prefix length from 32 to 128" },
+	{ "request_timeout", 1, 12,
+	    "want 1 to 12 seconds (the web server gives a request 15)" },
 };
 
 /* The defaults, as they have always been; a key not here has none. */
@@ -111,6 +115,7 @@ static const struct {
 	{ "http_key_failure_ttl", "60" },
 	{ "onbind_concurrency", "8" },
 	{ "health_notify_age", "300" },
+	{ "request_timeout", "10" },
 };
 
 /* The default key name has always had, or NULL. */
@@ -143,6 +148,7 @@ static const struct {
 	{ "signing_key", "/etc/sigil/signing.key", 0 },
 	{ "signing_key_id", "ed25519:k", 0 },
 	{ "terms_file", "/etc/sigil/terms.json", 0 },
+	{ "outbound_concurrency", "2", 0 },
 	{ "token_lifetime", "60", 0 },
 	{ "http_ca_file", "/etc/ssl/ca.pem", 0 },
 	{ "smtp_user", "sigil", 0 },
@@ -348,7 +354,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 66, "66 keys");
+	is_int((long long)i, 68, "68 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
@@ -439,6 +445,8 @@ main(void)
 	is_int(c.ratelimit[RATELIMIT_INVITE_USER].count,
 	    20, "20 by a v2 user");
 	is_int(c.slow_request, -1, "no slow-request log by default");
+	is_int(c.request_timeout, 10, "a request's input has 10 s by "
+	    "default, under the web server's 15");
 	is_int(c.token_lifetime, 0, "tokens never expire by default");
 	is_int(c.allow_access_token_query, 1, "?access_token= accepted by "
 	    "default: Synapse sends hash_details that way");

@@ -20,9 +20,10 @@ h_none(struct ctx *c, const struct req *r, struct resp *rs)
 }
 
 static int
-http_init_fake(const struct cfg *c)
+http_init_fake(const struct cfg *c, const char *program)
 {
 	(void)c;
+	(void)program;
 	return 0;
 }
 

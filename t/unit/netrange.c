@@ -31,6 +31,56 @@ main(void)
 		"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1",
 		"2606:4700::1111", "::ffff:8.8.8.8",
 	};
+	/*
+	 * Every IPv6 form that carries an IPv4 address, judged by the
+	 * address it carries: one that leads to a blocked one (refused),
+	 * and where the form has a real use one that leads to a public
+	 * address (allowed).
+	 */
+	static const struct {
+		const char	*ip, *why;
+		int		 blocked;
+	} embedded[] = {
+		/* IPv4-compatible ::/96, deprecated: refused whole. */
+		{ "::127.0.0.1", "IPv4-compatible loopback", 1 },
+		{ "::10.0.0.1", "IPv4-compatible private", 1 },
+		{ "::8.8.8.8", "IPv4-compatible public (deprecated form)", 1 },
+		/* IPv4-mapped ::ffff:0:0/96. */
+		{ "::ffff:127.0.0.1", "IPv4-mapped loopback", 1 },
+		{ "::ffff:169.254.169.254", "IPv4-mapped link-local", 1 },
+		{ "::ffff:8.8.8.8", "IPv4-mapped public", 0 },
+		/* SIIT IPv4-translated ::ffff:0:0:0/96. */
+		{ "::ffff:0:127.0.0.1", "IPv4-translated loopback", 1 },
+		{ "::ffff:0:192.168.1.1", "IPv4-translated private", 1 },
+		{ "::ffff:0:8.8.8.8", "IPv4-translated public", 0 },
+		/* NAT64 64:ff9b::/96. */
+		{ "64:ff9b::127.0.0.1", "NAT64 loopback", 1 },
+		{ "64:ff9b::a9fe:a9fe", "NAT64 link-local", 1 },
+		{ "64:ff9b::8.8.8.8", "NAT64 public", 0 },
+		/* Local-use NAT64 64:ff9b:1::/48: the place is unknown. */
+		{ "64:ff9b:1::127.0.0.1", "local-use NAT64 loopback", 1 },
+		{ "64:ff9b:1:7f00:0:100::", "local-use NAT64 /48 loopback", 1 },
+		{ "64:ff9b:1::8.8.8.8", "local-use NAT64 (refused whole)", 1 },
+		/* 6to4 2002::/16, the IPv4 address in bits 16-47. */
+		{ "2002:7f00:1::1", "6to4 loopback", 1 },
+		{ "2002:c0a8:101::1", "6to4 private", 1 },
+		{ "2002:c058:6301::1", "6to4 to the relay anycast", 1 },
+		{ "2002:808:808::1", "6to4 public", 0 },
+		/* Teredo 2001::/32: the server in bits 32-63, the client
+		 * inverted in the last 32 (RFC 4380's example's client is
+		 * 192.0.2.45, documentation). */
+		{ "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+		    "Teredo, RFC 4380's example (documentation client)", 1 },
+		{ "2001:0:4136:e378:8000:63bf:80ff:fffe",
+		    "Teredo, loopback client", 1 },
+		{ "2001:0:a00:1:8000:63bf:f7f7:f7f7",
+		    "Teredo, private server", 1 },
+		{ "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
+		    "Teredo, public server and client", 0 },
+		/* The rest of 2001::/23 stays refused. */
+		{ "2001:2::1", "2001:2::/48 benchmarking", 1 },
+		{ "2001:100::1", "2001::/23 past Teredo", 1 },
+	};
 	struct netrange	 r;
 	size_t		 i;
 
@@ -40,6 +90,11 @@ main(void)
 	for (i = 0; i < sizeof(open_ips) / sizeof(open_ips[0]); i++)
 		is_int(blocked(open_ips[i]), 0, "%s is not blocked",
 		    open_ips[i]);
+
+	for (i = 0; i < sizeof(embedded) / sizeof(embedded[0]); i++)
+		is_int(blocked(embedded[i].ip), embedded[i].blocked,
+		    "%s (%s) is %s", embedded[i].ip, embedded[i].why,
+		    embedded[i].blocked ? "blocked" : "not blocked");
 
 	ok(netrange_parse("127.0.0.1/32", &r) == 0, "a /32 parses");
 	ok(netrange_contains(&r, (struct netrange){ 0 }.addr) == 0,

@@ -42,6 +42,7 @@ enum doc {
 	DOC_OTHER,	/* only ed25519:other, signed by it */
 	DOC_FORGED,	/* ed25519:1, but signed by ed25519:other only */
 	DOC_DOWN,	/* no answer */
+	DOC_BUSY,	/* not asked: every outbound slot taken */
 };
 
 static struct sign_key	*spec_key, *other_key;
@@ -72,6 +73,8 @@ fake_fetch(const char *origin, struct http_resp *hr)
 	fetches++;
 	if (doc == DOC_DOWN)
 		return HTTP_UNREACHABLE;
+	if (doc == DOC_BUSY)
+		return HTTP_BUSY;
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "server_name", origin);
 	cJSON_AddNumberToObject(d, "valid_until_ts",
@@ -216,6 +219,18 @@ test_keys(void)
 	is_str(verify(PY_AUTH, PY_BODY, &why), "hs.example",
 	    "after it, a fetch again");
 	is_int(fetches, 3, "(a third fetch)");
+
+	/* A fetch not made (the program's outbound slots all taken) is
+	 * no failure of the homeserver's: not remembered. */
+	xmkeys_reset();
+	fetches = 0;
+	doc = DOC_BUSY;
+	is_str(verify(PY_AUTH, PY_BODY, &why), NULL, "no slot for the fetch");
+	is_int(why, XM_BUSY, "is XM_BUSY (503)");
+	doc = DOC_GOOD;
+	is_str(verify(PY_AUTH, PY_BODY, &why), "hs.example",
+	    "the next request fetches at once: nothing was remembered");
+	is_int(fetches, 2, "(a second fetch)");
 
 	xmkeys_hooks(NULL, NULL);
 	xmkeys_reset();
