@@ -14,6 +14,9 @@
 #   make fuzz       libFuzzer on request parsing, canonical JSON, addresses
 #   make lint       cppcheck, clang-tidy and shellcheck
 #   make bench      wrk against the programs and a minimal baseline
+#   make install    the programs, scripts, migrations, units, web server
+#                   snippets and man pages (PREFIX, DESTDIR, ...: below)
+#   make man        man/sigil.conf.5 again from deploy/sigil.conf.example
 #
 # CI passes WERROR=-Werror.  Local overrides go in config.mk.
 #
@@ -81,7 +84,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all routes check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
+.PHONY: all routes man install check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
 	bench run deps deps-all clean
 
 all: $(PROG_BINS)
@@ -218,7 +221,8 @@ SCRIPTS = .ci/run t/bench/run t/bench/under-attack t/lib/with-stack \
 	  deploy/install-deps deploy/sigil-cleanup deploy/sigil-import-sydent \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
-	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes
+	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes \
+	  man/gen-conf-page
 
 lint: deps-all
 	shellcheck -S warning -x $(SCRIPTS)
@@ -252,3 +256,83 @@ run: deps-all all
 
 clean:
 	rm -rf build build-asan
+
+# Where "make install" puts things (DESTDIR is prepended to each; the
+# files name the paths without it).  The programs and the operator
+# scripts share one directory off PATH, as sigil-supervise starts the
+# programs from its own directory and the key scripts call each other
+# there.  The configuration directory is named in the units but nothing
+# is written there: the example configuration and workers file go to
+# DATADIR, to be copied by hand, so an install never overwrites a
+# configuration.
+PREFIX	  ?= /usr/local
+LIBEXECDIR ?= $(PREFIX)/lib/sigil
+SYSCONFDIR ?= /etc
+CONFDIR	  ?= $(SYSCONFDIR)/sigil
+DATADIR	  ?= $(PREFIX)/share/sigil
+MANDIR	  ?= $(PREFIX)/share/man
+UNITDIR	  ?= $(PREFIX)/lib/systemd/system
+SOCKDIR	  ?= /run/sigil
+MODSECDIR ?= /var/cache/modsecurity
+INSTALL	  ?= install
+
+# The operator scripts (sigil-key-common is sourced, not run).
+OPS_SCRIPTS = sigil-migrate sigil-keygen sigil-rotate-key sigil-revoke-key \
+	  sigil-cleanup sigil-rotate-pepper sigil-import-sydent \
+	  sigil-terms-from-sydent
+MAN_PAGES = man/sigil.8 man/sigil-supervise.8 man/sigil.conf.5
+UNIT_INS  = $(wildcard deploy/systemd/*.in)
+NGINX_INS = upstreams locations server site
+
+# The man page of the configuration, from the file that documents every
+# key; kept in git, and t/make/install.t fails when it is not up to date
+# or lacks a key of the table (common/cfg.c).
+man:
+	sh man/gen-conf-page deploy/sigil.conf.example >man/sigil.conf.5
+
+# Each .in file is rendered with the install's paths: the units with
+# @BINDIR@ and @CONFDIR@, the web server snippets with the directory
+# they are installed in and the sockets' (the site's own names, ports
+# and certificates, @SERVER_NAME@ and the like, stay for the operator).
+install: all
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/sql \
+	    $(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(DATADIR)/apache/errors \
+	    $(DESTDIR)$(DATADIR)/lighttpd $(DESTDIR)$(DATADIR)/logrotate \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0755 $(PROG_BINS) $(DESTDIR)$(LIBEXECDIR)/
+	for f in $(OPS_SCRIPTS); do \
+	    sed -e 's|^sql_default=.*|sql_default=$(DATADIR)/sql|' deploy/$$f \
+	        >$(DESTDIR)$(LIBEXECDIR)/$$f && \
+	    chmod 0755 $(DESTDIR)$(LIBEXECDIR)/$$f || exit 1; \
+	done
+	$(INSTALL) -m 0644 deploy/sigil-key-common $(DESTDIR)$(LIBEXECDIR)/
+	$(INSTALL) -m 0644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
+	cd templates && find . -type d -exec $(INSTALL) -d \
+	    $(DESTDIR)$(DATADIR)/templates/{} \;
+	cd templates && find . -type f -exec $(INSTALL) -m 0644 {} \
+	    $(DESTDIR)$(DATADIR)/templates/{} \;
+	$(INSTALL) -m 0644 deploy/sigil.conf.example deploy/systemd/workers \
+	    $(DESTDIR)$(DATADIR)/
+	for f in $(UNIT_INS); do \
+	    sed -e 's|@BINDIR@|$(LIBEXECDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
+	        "$$f" >$(DESTDIR)$(UNITDIR)/$$(basename "$$f" .in) || exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(UNITDIR)/*
+	for f in $(NGINX_INS); do \
+	    sed -e 's|@CONFDIR@|$(DATADIR)/nginx|g' -e 's|@SOCKDIR@|$(SOCKDIR)|g' \
+	        deploy/nginx-sigil-$$f.conf.in \
+	        >$(DESTDIR)$(DATADIR)/nginx/nginx-sigil-$$f.conf || exit 1; \
+	done
+	$(INSTALL) -m 0644 deploy/sigil-location.conf \
+	    deploy/sigil-error-headers.conf $(DESTDIR)$(DATADIR)/nginx/
+	sed -e 's|@CONFDIR@|$(DATADIR)/apache|g' -e 's|@SOCKDIR@|$(SOCKDIR)|g' \
+	    -e 's|@ERRDIR@|$(DATADIR)/apache/errors|g' deploy/apache-sigil.conf.in \
+	    >$(DESTDIR)$(DATADIR)/apache/apache-sigil.conf
+	sed -e 's|@DATADIR@|$(MODSECDIR)|g' deploy/apache-sigil-limits.conf.in \
+	    >$(DESTDIR)$(DATADIR)/apache/apache-sigil-limits.conf
+	$(INSTALL) -m 0644 deploy/apache-errors/* $(DESTDIR)$(DATADIR)/apache/errors/
+	$(INSTALL) -m 0644 deploy/lighttpd-sigil.conf $(DESTDIR)$(DATADIR)/lighttpd/
+	$(INSTALL) -m 0644 deploy/logrotate/sigil $(DESTDIR)$(DATADIR)/logrotate/
+	chmod 0644 $(DESTDIR)$(DATADIR)/nginx/* $(DESTDIR)$(DATADIR)/apache/*.conf
+	$(INSTALL) -m 0644 man/sigil.8 man/sigil-supervise.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 man/sigil.conf.5 $(DESTDIR)$(MANDIR)/man5/
