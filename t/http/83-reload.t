@@ -124,11 +124,14 @@ ok(wait_for(sub { fcgi_request($pubkey, 'GET',
 # 5. The pools' sizes: grown, then shrunk.
 spew("$sup/workers", "status 2\npubkey 3\n");
 kill 'HUP', $pid;
-ok(wait_for(sub { count($pid, 'sigil-pubkey') == 3 }, 30), 'pubkey grown to 3');
+ok(wait_for(sub { count($pid, 'sigil-pubkey') == 3 && reloads() == 4 }, 60),
+    'pubkey grown to 3');
 spew("$sup/workers", "status 1\npubkey 1\n");
 kill 'HUP', $pid;
 ok(wait_for(sub { count($pid, 'sigil-pubkey') == 1
-    && count($pid, 'sigil-status') == 1 }, 30), 'and shrunk to 1 each');
+    && count($pid, 'sigil-status') == 1 }, 60), 'and shrunk to 1 each')
+    or diag(join(' ', map { chomp; $_ } `ps -o pid=,stat=,comm= --ppid $pid`),
+    "\n", log_text());
 
 # 6. Another set of programs needs a restart.
 $before = children($pid);
