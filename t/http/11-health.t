@@ -17,7 +17,10 @@ my $build = build_dir();
 # /_sigil/; the workers' checks below run there too.)
 SKIP: {
 skip 'a shared host serves no /_sigil/', 9 if shared_host();
-my $r = get('/_sigil/health');
+# (sigil-notify writes its first figures once it has started: slower
+# under valgrind.)
+my $r;
+wait_for(sub { ($r = get('/_sigil/health'))->{status} == 200 }, 60);
 is($r->{status}, 200, 'GET /_sigil/health: 200') or diag($r->{content});
 is($r->{json}{status}, 'ok', 'status ok');
 my $c = $r->{json}{checks} // {};
