@@ -33,7 +33,6 @@
 #include "req.h"
 #include "resp.h"
 #include "session.h"
-#include "sign.h"
 #include "threepid.h"
 #include "util.h"
 #include "xmkeys.h"
