@@ -14,6 +14,9 @@
  * homeserver of the user ID: the signed association with the 3PID's
  * pending email invites attached (an empty list when there are none);
  * sigil-notify delivers it.
+ *
+ * With sync_user_binds refuse, bind and unbind of an address in
+ * sync_domains (sigil-sync's, from the directory) are refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +36,20 @@
 #include "req.h"
 #include "resp.h"
 #include "session.h"
+#include "syncsrc.h"
 #include "threepid.h"
 #include "util.h"
 #include "xmkeys.h"
+
+/*
+ * A bind or unbind of an address in sync_domains with sync_user_binds
+ * refuse: the organisation's directory alone binds those (sigil-sync).
+ * M_FORBIDDEN, 403: the request is understood and the caller proved the
+ * address, but policy does not allow it (the unbind table's own code for
+ * a refusal; bind has none more precise).
+ */
+#define SYNC_REFUSED	"This address is bound from the organisation's " \
+			"directory; it cannot be bound or unbound by hand"
 
 /* POST 3pid/bind. */
 static void
@@ -67,6 +81,10 @@ h_bind(struct ctx *c, const struct req *r, struct resp *rs)
 	}
 	if ((sr = session_validated(c->db, sid, secret, &s)) != SESSION_OK) {
 		resp_err(rs, session_mxerr(sr), NULL);
+		goto out;
+	}
+	if (syncsrc_user_refused(&c->cfg, s.medium, s.address)) {
+		resp_err(rs, MX_FORBIDDEN, SYNC_REFUSED);
 		goto out;
 	}
 	if (binding_publish(c, s.medium, s.address, mxid, now, &assoc) ==
@@ -163,6 +181,10 @@ h_unbind(struct ctx *c, const struct req *r, struct resp *rs)
 	} else if (strcmp(ident_user_id_server(mxid), origin) != 0) {
 		resp_err(rs, MX_FORBIDDEN, "A homeserver may only unbind its "
 		    "own users");
+		goto out;
+	}
+	if (syncsrc_user_refused(&c->cfg, medium, canon)) {
+		resp_err(rs, MX_FORBIDDEN, SYNC_REFUSED);
 		goto out;
 	}
 	if (db_unbind(c->db, medium, canon, mxid) != DB_OK) {

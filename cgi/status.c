@@ -6,13 +6,15 @@
  * program's shared counters (common/metrics.c) in the Prometheus text
  * format, and /_sigil/status, the same as JSON with each worker (?full).
  * Both add each program's events (mails, texts, rate-limit refusals,
- * database errors) and sigil-notify's onbind figures (its own file).
+ * database errors), sigil-notify's onbind figures (its own file) and
+ * sigil-sync's (its own file too).
  * The front passes /_sigil/ only from the operator's addresses.
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -341,6 +343,67 @@ expose_onbind(struct buf *b, const struct metrics_notify *nt)
 	    (long long)nt->refreshed, nt->alive);
 }
 
+/* sigil-sync's figures under dir (none when it never ran here). */
+static void
+expose_sync(struct buf *b, const char *dir)
+{
+	struct metrics_sync	 sy;
+	int64_t			 now = (int64_t)time(NULL);
+
+	if (dir == NULL || !metrics_sync_read(dir, &sy))
+		return;
+	buf_printf(b, "# HELP sigil_sync_last_success_timestamp_seconds When "
+	    "sigil-sync last finished a run that succeeded (Unix time; 0: "
+	    "never).\n"
+	    "# TYPE sigil_sync_last_success_timestamp_seconds gauge\n"
+	    "sigil_sync_last_success_timestamp_seconds %lld\n",
+	    (long long)sy.last_success);
+	if (sy.last_success > 0)
+		buf_printf(b, "# HELP sigil_sync_last_success_age_seconds "
+		    "Time since sigil-sync last finished a run that "
+		    "succeeded.\n"
+		    "# TYPE sigil_sync_last_success_age_seconds gauge\n"
+		    "sigil_sync_last_success_age_seconds %lld\n",
+		    (long long)(now > sy.last_success ? now - sy.last_success :
+		    0));
+	buf_printf(b, "# HELP sigil_sync_last_run_timestamp_seconds When "
+	    "sigil-sync last finished a run, whatever its outcome (Unix "
+	    "time).\n"
+	    "# TYPE sigil_sync_last_run_timestamp_seconds gauge\n"
+	    "sigil_sync_last_run_timestamp_seconds %lld\n"
+	    "# HELP sigil_sync_entries Entries the sources gave in the last "
+	    "run that succeeded.\n"
+	    "# TYPE sigil_sync_entries gauge\n"
+	    "sigil_sync_entries %lld\n"
+	    "# HELP sigil_sync_bindings Bindings sigil-sync made, after the "
+	    "last run that succeeded.\n"
+	    "# TYPE sigil_sync_bindings gauge\n"
+	    "sigil_sync_bindings %lld\n"
+	    "# HELP sigil_sync_bindings_total Bindings sigil-sync added, "
+	    "changed and removed.\n"
+	    "# TYPE sigil_sync_bindings_total counter\n"
+	    "sigil_sync_bindings_total{change=\"added\"} %llu\n"
+	    "sigil_sync_bindings_total{change=\"changed\"} %llu\n"
+	    "sigil_sync_bindings_total{change=\"removed\"} %llu\n"
+	    "# HELP sigil_sync_guard_refusals_total Runs the removal guard "
+	    "stopped (sync_max_remove_percent).\n"
+	    "# TYPE sigil_sync_guard_refusals_total counter\n"
+	    "sigil_sync_guard_refusals_total %llu\n"
+	    "# HELP sigil_sync_errors_total Runs that failed: a source or the "
+	    "database.\n"
+	    "# TYPE sigil_sync_errors_total counter\n"
+	    "sigil_sync_errors_total %llu\n"
+	    "# HELP sigil_sync_skipped_total Entries of the sources skipped: "
+	    "a bad address or user ID, an address given twice.\n"
+	    "# TYPE sigil_sync_skipped_total counter\n"
+	    "sigil_sync_skipped_total %llu\n",
+	    (long long)sy.last_run, (long long)sy.entries,
+	    (long long)sy.owned, (unsigned long long)sy.added,
+	    (unsigned long long)sy.changed, (unsigned long long)sy.removed,
+	    (unsigned long long)sy.refusals, (unsigned long long)sy.errors,
+	    (unsigned long long)sy.skipped);
+}
+
 /* GET /_sigil/metrics: the Prometheus text exposition format 0.0.4. */
 static void
 h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
@@ -419,6 +482,7 @@ h_metrics(struct ctx *c, const struct req *r, struct resp *rs)
 	have_nt = metrics_notify_read(c->cfg.metrics_dir, &nt);
 	expose_events(b, progs, n, have_nt ? &nt : NULL);
 	expose_onbind(b, have_nt ? &nt : NULL);
+	expose_sync(b, c->cfg.metrics_dir);
 	free(progs);
 	read_pools(c, &pools, &npools);
 	pool_metrics(b, pools, npools);

@@ -45,8 +45,8 @@
  * address the program listens on TCP there instead of a unix socket,
  * for web servers on other hosts (scaling out: see the README).
  * Programs are the FastCGI ones (status, pubkey, account, validate,
- * bind, lookup, invite) and notify, the delivery daemon (no socket, a
- * count only).  With PROGRAM arguments only those are run (a systemd
+ * bind, lookup, invite) and the daemons notify (onbind delivery) and
+ * sync (bindings from a directory), with no socket, a count only.  With PROGRAM arguments only those are run (a systemd
  * template unit runs one program per instance).  BIN_DIR holds
  * sigil-<program>; by default the directory of this program.
  *
@@ -101,8 +101,17 @@ static const char *const known[] = {
 	"lookup",
 	"invite",
 	"notify",
+	"sync",
 /* END generated */
 };
+
+/* Returns 1 for a daemon (sigil-notify, sigil-sync): no socket, a count
+ * only, no -t check on reload; else 0. */
+static int
+daemon_program(const char *name)
+{
+	return strcmp(name, "notify") == 0 || strcmp(name, "sync") == 0;
+}
 
 /* Why a worker was asked to stop. */
 enum stop_reason {
@@ -292,8 +301,8 @@ read_workers(const char *path, char *const *only, int nonly,
 		    !known_program(field[0]) || parse_size(field[1], &p) == -1;
 		for (k = 2; !bad && k < n; k++)
 			bad = parse_option(field[k], &p) == -1;
-		/* sigil-notify has no socket: a count, nothing else. */
-		if (!bad && strcmp(field[0], "notify") == 0)
+		/* A daemon has no socket: a count, nothing else. */
+		if (!bad && daemon_program(field[0]))
 			bad = n > 2 || p.min != p.max;
 		/* A pool watched through the workers' rows: no more
 		 * workers than rows. */
@@ -1031,7 +1040,7 @@ reload_acceptable(const struct program *next, size_t n, const sigset_t *orig)
 			    next[k].min, next[k].max);
 			return 0;
 		}
-		if (strcmp(next[k].name, "notify") != 0 &&
+		if (!daemon_program(next[k].name) &&
 		    !program_checks(&next[k], orig)) {
 			say("reload refused: sigil-%s -t failed with %s (its "
 			    "reason is above); the running workers go on",
@@ -1162,7 +1171,7 @@ main(int argc, char **argv)
 	if (read_workers(o.workers, o.only, o.nonly, progs, &nprogs) == -1)
 		return 1;
 	for (k = 0; k < nprogs; k++)
-		if (strcmp(progs[k].name, "notify") != 0 &&
+		if (!daemon_program(progs[k].name) &&
 		    make_socket(&progs[k], o.sockdir, o.gid, o.mode) == -1)
 			return 1;
 	if (open_pools() == -1 ||

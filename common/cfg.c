@@ -69,11 +69,17 @@ static const struct cfg_bounds b_v6_prefix = { CLIENTNET_PREFIX_MIN,
 static const struct cfg_bounds b_budget = { 1, 12, 0,
 	"want 1 to 12 seconds (the web server gives a request 15)" };
 
+static const struct cfg_bounds b_sync_interval = { 10, 7 * 86400, 0,
+	"want 10 seconds to a week" };
+static const struct cfg_bounds b_percent = { 0, 100, 0,
+	"want a whole number from 0 to 100" };
+
 /* The words of a CFG_CHOICE, NULL-ended. */
 static const char *const tls_modes[] = { "starttls", "opportunistic", "off",
 	NULL };
 static const char *const sms_gateways[] = { "none", "webhook", "twilio",
 	NULL };
+static const char *const user_bind_modes[] = { "allow", "refuse", NULL };
 
 #define CFG_REQUIRED	0x01	/* the start stops without it */
 #define CFG_REPEAT	0x02	/* each line adds to the list */
@@ -186,6 +192,15 @@ static const struct cfg_key cfg_keys[] = {
 	{ KEY("metrics_dir", CFG_STRING, metrics_dir, 0) },
 	INT("slow_request", slow_request, b_seconds_or_off, NULL),
 	INT("request_timeout", request_timeout, b_budget, "10"),
+	INT("sync_interval", sync_interval, b_sync_interval, "900"),
+	INT("sync_max_remove_percent", sync_max_remove_percent, b_percent,
+	    "10"),
+	LIST("sync_domains", sync_domains, ITEM_SERVER),
+	{ KEY("sync_user_binds", CFG_CHOICE, sync_user_binds, 0),
+	    .def = "allow", .choices = user_bind_modes },
+	{ KEY("sync_sql_conninfo", CFG_STRING, sync_sql_conninfo, 0) },
+	{ KEY("sync_sql_query", CFG_STRING, sync_sql_query, 0),
+	    .def = "SELECT medium, address, user_id FROM user_threepids" },
 };
 
 #define CFG_NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))

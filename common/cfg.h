@@ -123,6 +123,15 @@ struct cfg {
 	int64_t	 health_notify_age;	/* seconds sigil-notify's figures
 					   stay fresh for /_sigil/health;
 					   0: not checked */
+	int64_t	 sync_interval;		/* sigil-sync's daemon: seconds
+					   between runs */
+	int64_t	 sync_max_remove_percent; /* of its bindings, per run */
+	char	*sync_domains[MAX_LIST]; /* email domains the sources are
+					   authoritative for */
+	size_t	 n_sync_domains;
+	char	*sync_user_binds;	/* allow or refuse, in sync_domains */
+	char	*sync_sql_conninfo;	/* the SQL source; NULL: none */
+	char	*sync_sql_query;	/* its (medium, address, user_id) */
 	struct cfg_rate ratelimit[RATELIMIT__MAX]; /* key ratelimit_<name> */
 };
 

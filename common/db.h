@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	10
+#define SIGIL_SCHEMA_VERSION	12
 
 /* The channel bind NOTIFYs and sigil-notify LISTENs on. */
 #define DB_ONBIND_CHANNEL	"sigil_onbind"
@@ -148,11 +148,17 @@ struct db_matches {
 
 enum db_res	 db_bind(struct db *db, const char *medium, const char *address,
 		    const char *mxid, int64_t now, int64_t not_after,
-		    const char *signature, int signed_by);
+		    const char *signature, int signed_by, const char *origin);
 enum db_res	 db_signing_key_ref(struct db *db, const char *key_id,
 		    const char *public_b64, int64_t now, int *ref);
 enum db_res	 db_unbind(struct db *db, const char *medium,
 		    const char *address, const char *mxid);
+enum db_res	 db_bindings_each(struct db *db, int (*fn)(void *,
+		    const char *, const char *, const char *, const char *),
+		    void *arg);
+enum db_res	 db_unbind_synced(struct db *db, const char *const *media,
+		    const char *const *addresses, const char *const *mxids,
+		    size_t n);
 enum db_res	 db_binding_get(struct db *db, const char *medium,
 		    const char *address, struct db_binding *b);
 void		 db_binding_clear(struct db_binding *b);

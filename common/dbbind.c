@@ -17,16 +17,17 @@
 
 /*
  * Binds medium/address to mxid at now (ms), valid until not_after (ms),
- * replacing any earlier binding of that 3PID.
+ * replacing any earlier binding of that 3PID; origin says who made it
+ * ("user" or "sync", sql/012_binding_origin.sql).
  */
 enum db_res
 db_bind(struct db *db, const char *medium, const char *address,
     const char *mxid, int64_t now, int64_t not_after, const char *signature,
-    int signed_by)
+    int signed_by, const char *origin)
 {
 	char		 nowbuf[24], endbuf[24], bybuf[16];
-	const char	*params[7] = { medium, address, mxid, nowbuf, endbuf,
-			    signature, signed_by > 0 ? bybuf : NULL };
+	const char	*params[8] = { medium, address, mxid, nowbuf, endbuf,
+			    signature, signed_by > 0 ? bybuf : NULL, origin };
 
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
 	snprintf(endbuf, sizeof(endbuf), "%lld", (long long)not_after);
@@ -66,6 +67,57 @@ db_unbind(struct db *db, const char *medium, const char *address,
 	const char	*params[3] = { medium, address, mxid };
 
 	return db_run(db, STMT_UNBIND, params);
+}
+
+/*
+ * Calls fn(arg, medium, address, mxid, origin) for every binding, in no
+ * order; the strings are valid during the call only.  Stops at the first
+ * call that returns non-zero.  Returns DB_OK, or DB_ERROR when the
+ * bindings could not be read or fn stopped.
+ */
+enum db_res
+db_bindings_each(struct db *db, int (*fn)(void *, const char *,
+    const char *, const char *, const char *), void *arg)
+{
+	PGresult	*res;
+	int		 i, rows;
+	enum db_res	 rc = DB_OK;
+
+	if ((res = db_exec(db, STMT_BINDINGS_ALL, NULL, NULL)) == NULL)
+		return DB_ERROR;
+	rows = PQntuples(res);
+	for (i = 0; i < rows && rc == DB_OK; i++)
+		if (fn(arg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3)) != 0)
+			rc = DB_ERROR;
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Removes the bindings sigil-sync made among the n (media[i],
+ * addresses[i], mxids[i]), in one statement; a binding a user made since
+ * stays.
+ */
+enum db_res
+db_unbind_synced(struct db *db, const char *const *media,
+    const char *const *addresses, const char *const *mxids, size_t n)
+{
+	struct buf	 ma = { 0 }, aa = { 0 }, xa = { 0 };
+	const char	*params[3];
+	enum db_res	 rc;
+
+	db_text_array(&ma, media, n);
+	db_text_array(&aa, addresses, n);
+	db_text_array(&xa, mxids, n);
+	params[0] = buf_str(&ma);
+	params[1] = buf_str(&aa);
+	params[2] = buf_str(&xa);
+	rc = db_run(db, STMT_UNBIND_SYNCED, params);
+	buf_free(&ma);
+	buf_free(&aa);
+	buf_free(&xa);
+	return rc;
 }
 
 /* Reads the binding of medium/address into *b (caller clears it). */

@@ -168,15 +168,17 @@ const struct db_stmt db_stmts[STMT__MAX] = {
 	 * same snapshot, as deploy/sigil-rotate-pepper computes it. */
 	[STMT_BIND_INSERT] = { "bind_insert",
 	    "INSERT INTO bindings (medium, address, mxid, ts, not_before,"
-	    " not_after, lookup_hash, signature, signed_by)"
+	    " not_after, lookup_hash, signature, signed_by, origin)"
 	    " SELECT $1, $2, $3, $4, $4, $5,"
-	    " sigil_lookup_hash($2, $1, p.pepper), $6, $7 FROM lookup_pepper p"
+	    " sigil_lookup_hash($2, $1, p.pepper), $6, $7, $8"
+	    " FROM lookup_pepper p"
 	    " ON CONFLICT (medium, address) DO UPDATE SET mxid = EXCLUDED.mxid,"
 	    " ts = EXCLUDED.ts, not_before = EXCLUDED.not_before,"
 	    " not_after = EXCLUDED.not_after,"
 	    " lookup_hash = EXCLUDED.lookup_hash,"
-	    " signature = EXCLUDED.signature, signed_by = EXCLUDED.signed_by",
-	    7, 0 },
+	    " signature = EXCLUDED.signature, signed_by = EXCLUDED.signed_by,"
+	    " origin = EXCLUDED.origin",
+	    8, 0 },
 	[STMT_BINDING_GET] = { "binding_get",
 	    "SELECT mxid, ts, not_before, not_after, coalesce(signature, ''),"
 	    " coalesce(signed_by, 0) FROM bindings"
@@ -194,6 +196,18 @@ const struct db_stmt db_stmts[STMT__MAX] = {
 	[STMT_UNBIND] = { "unbind",
 	    "DELETE FROM bindings WHERE medium = $1 AND address = $2"
 	    " AND mxid = $3",
+	    3, 0 },
+	/* Every binding, for sigil-sync: (medium, address, mxid, origin). */
+	[STMT_BINDINGS_ALL] = { "bindings_all",
+	    "SELECT medium, address, mxid, origin FROM bindings",
+	    0, STMT_READ_ONLY },
+	/* Removes the bindings sigil-sync made of the (medium, address,
+	 * mxid) triples in three arrays; never one a user made. */
+	[STMT_UNBIND_SYNCED] = { "unbind_synced",
+	    "DELETE FROM bindings b USING unnest($1::text[], $2::text[],"
+	    " $3::text[]) AS x(medium, address, mxid)"
+	    " WHERE b.medium = x.medium AND b.address = x.address"
+	    " AND b.mxid = x.mxid AND b.origin = 'sync'",
 	    3, 0 },
 	[STMT_PEPPER] = { "pepper",
 	    "SELECT pepper FROM lookup_pepper",

@@ -656,33 +656,69 @@ notify_header(struct shm_notify *h)
  * said in the log, and the process runs uncounted, as a worker does (see
  * the top); err is kept for the callers' sake.
  */
+/*
+ * Maps a daemon's own file under dir (file, size bytes, made from header
+ * when missing or of another layout; the first hlen bytes of header are
+ * its layout).  Returns the mapping, or NULL after saying in the log why
+ * the process runs uncounted.
+ */
+static void *
+own_file_map(const char *dir, const char *file, size_t size,
+    const void *header, size_t hlen)
+{
+	void	*m;
+	char	 why[512];
+	int	 dfd;
+
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1) {
+		log_err("metrics_dir: %s; running without shared metrics",
+		    why);
+		return NULL;
+	}
+	m = shmfile_map(dfd, file, size, header, hlen, 0640, why,
+	    sizeof(why));
+	close(dfd);
+	if (m == NULL)
+		log_err("metrics_dir: %s/%s; running without shared metrics",
+		    dir, why);
+	return m;
+}
+
+/* Maps a daemon's own file under dir read-only; NULL when there is none. */
+static void *
+own_file_read(const char *dir, const char *file, size_t size)
+{
+	void	*m;
+	char	 why[512];
+	int	 dfd, fd;
+
+	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1)
+		return NULL;
+	fd = shmfile_open_ro(dfd, file, size);
+	close(dfd);
+	if (fd == -1)
+		return NULL;
+	m = shmfile_map_ro(fd, size);
+	close(fd);
+	return m;
+}
+
 int
 metrics_notify_open(const char *dir, char *err, size_t errlen)
 {
 	struct shm_notify	*m, *h;
-	char			 why[512];
-	int			 dfd;
 
 	(void)err;
 	(void)errlen;
 	if (dir == NULL)
 		return 0;
-	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1) {
-		log_err("metrics_dir: %s; running without shared metrics",
-		    why);
-		return 0;
-	}
 	h = xcalloc(1, sizeof(*h));
 	notify_header(h);
-	m = shmfile_map(dfd, NOTIFY_FILE, sizeof(*m), h,
-	    offsetof(struct shm_notify, pid), 0640, why, sizeof(why));
-	close(dfd);
+	m = own_file_map(dir, NOTIFY_FILE, sizeof(*m), h,
+	    offsetof(struct shm_notify, pid));
 	free(h);
-	if (m == NULL) {
-		log_err("metrics_dir: %s/%s; running without shared metrics",
-		    dir, why);
+	if (m == NULL)
 		return 0;
-	}
 	atomic_store(&m->pid, (int32_t)getpid());
 	nf = m;
 	ev = &m->ev;
@@ -757,19 +793,10 @@ int
 metrics_notify_read(const char *dir, struct metrics_notify *out)
 {
 	struct shm_notify	*m;
-	char			 why[512];
-	int			 dfd, fd, rc = 0;
+	int			 rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1)
-		return 0;
-	fd = shmfile_open_ro(dfd, NOTIFY_FILE, sizeof(*m));
-	close(dfd);
-	if (fd == -1)
-		return 0;
-	m = shmfile_map_ro(fd, sizeof(*m));
-	close(fd);
-	if (m == NULL)
+	if ((m = own_file_read(dir, NOTIFY_FILE, sizeof(*m))) == NULL)
 		return 0;
 	if (m->magic == NOTIFY_MAGIC && m->version == NOTIFY_VERSION &&
 	    m->size == sizeof(*m)) {
@@ -784,6 +811,105 @@ metrics_notify_read(const char *dir, struct metrics_notify *out)
 		out->failed = atomic_load(&m->failed);
 		events_add(&m->ev, out->events, NULL);
 		rc = !shmfile_lost(m);	/* else truncated while read */
+	}
+	shmfile_unmap(m, sizeof(*m));
+	if (!rc)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+/*
+ * sigil-sync's figures, in <metrics_dir>/sync.state: when it last ran and
+ * last succeeded, what its last successful run saw, and what its runs
+ * did since the file was made (each --once run and the daemon add to
+ * it).  Written at the end of each run.
+ */
+#define SYNC_MAGIC	UINT64_C(0x3143594e4c474953)	/* "SIGLNYC1" */
+#define SYNC_VERSION	1
+#define SYNC_FILE	"sync.state"
+
+struct shm_sync {
+	uint64_t		 magic;
+	uint32_t		 version;
+	uint32_t		 pad;
+	uint64_t		 size;
+	_Atomic int32_t		 pid;		/* the last writer */
+	uint32_t		 pad2;
+	_Atomic int64_t		 last_run;	/* Unix time, s */
+	_Atomic int64_t		 last_success;
+	_Atomic int64_t		 entries;
+	_Atomic int64_t		 owned;
+	_Atomic uint64_t	 added;
+	_Atomic uint64_t	 changed;
+	_Atomic uint64_t	 removed;
+	_Atomic uint64_t	 refusals;
+	_Atomic uint64_t	 errors;
+	_Atomic uint64_t	 skipped;
+};
+
+/*
+ * Adds the run r (its counters; last_success not 0 when it succeeded,
+ * with entries and owned then) to sigil-sync's figures under dir (NULL:
+ * metrics off).  A folder or file that cannot be used is said in the
+ * log; the run's outcome is not the figures'.
+ */
+void
+metrics_sync_record(const char *dir, const struct metrics_sync *r)
+{
+	struct shm_sync	*m, h;
+
+	if (dir == NULL)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.magic = SYNC_MAGIC;
+	h.version = SYNC_VERSION;
+	h.size = sizeof(h);
+	if ((m = own_file_map(dir, SYNC_FILE, sizeof(*m), &h,
+	    offsetof(struct shm_sync, pid))) == NULL)
+		return;
+	atomic_store(&m->pid, (int32_t)getpid());
+	atomic_fetch_add(&m->added, r->added);
+	atomic_fetch_add(&m->changed, r->changed);
+	atomic_fetch_add(&m->removed, r->removed);
+	atomic_fetch_add(&m->refusals, r->refusals);
+	atomic_fetch_add(&m->errors, r->errors);
+	atomic_fetch_add(&m->skipped, r->skipped);
+	if (r->last_success != 0) {
+		atomic_store(&m->entries, r->entries);
+		atomic_store(&m->owned, r->owned);
+		atomic_store(&m->last_success, r->last_success);
+	}
+	atomic_store(&m->last_run, r->last_run);
+	shmfile_unmap(m, sizeof(*m));
+}
+
+/*
+ * Reads sigil-sync's figures under dir into out.  Returns 1, or 0 when
+ * there is no such file of this layout (no sigil-sync ran here).
+ */
+int
+metrics_sync_read(const char *dir, struct metrics_sync *out)
+{
+	struct shm_sync	*m;
+	int		 rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((m = own_file_read(dir, SYNC_FILE, sizeof(*m))) == NULL)
+		return 0;
+	if (m->magic == SYNC_MAGIC && m->version == SYNC_VERSION &&
+	    m->size == sizeof(*m)) {
+		out->pid = atomic_load(&m->pid);
+		out->last_run = atomic_load(&m->last_run);
+		out->last_success = atomic_load(&m->last_success);
+		out->entries = atomic_load(&m->entries);
+		out->owned = atomic_load(&m->owned);
+		out->added = atomic_load(&m->added);
+		out->changed = atomic_load(&m->changed);
+		out->removed = atomic_load(&m->removed);
+		out->refusals = atomic_load(&m->refusals);
+		out->errors = atomic_load(&m->errors);
+		out->skipped = atomic_load(&m->skipped);
+		rc = !shmfile_lost(m);
 	}
 	shmfile_unmap(m, sizeof(*m));
 	if (!rc)

@@ -120,4 +120,24 @@ struct metrics_notify {
 
 int	 metrics_notify_read(const char *, struct metrics_notify *);
 
+/*
+ * sigil-sync's figures: <metrics_dir>/sync.state, written at the end of
+ * each run.  To metrics_sync_record a run's counters are that run's; read
+ * back they are the totals.
+ */
+struct metrics_sync {
+	pid_t		 pid;		/* the last writer */
+	int64_t		 last_run;	/* Unix time, s */
+	int64_t		 last_success;	/* Unix time, s; 0: never */
+	int64_t		 entries;	/* seen by the last successful run */
+	int64_t		 owned;		/* bindings sigil-sync made, after */
+	uint64_t	 added, changed, removed;
+	uint64_t	 refusals;	/* runs the removal guard stopped */
+	uint64_t	 errors;	/* runs failed: a source, the database */
+	uint64_t	 skipped;	/* entries refused: a bad address... */
+};
+
+void	 metrics_sync_record(const char *, const struct metrics_sync *);
+int	 metrics_sync_read(const char *, struct metrics_sync *);
+
 #endif /* !SIGIL_METRICS_H */

@@ -58,6 +58,14 @@ int
 binding_publish(struct ctx *c, const char *medium, const char *address,
     const char *mxid, int64_t now, cJSON **assoc_out)
 {
+	return binding_publish_as(c, medium, address, mxid, now,
+	    BINDING_BY_USER, assoc_out);
+}
+
+int
+binding_publish_as(struct ctx *c, const char *medium, const char *address,
+    const char *mxid, int64_t now, const char *origin, cJSON **assoc_out)
+{
 	struct db_invites	 inv;
 	cJSON			*assoc;
 	const char		*sig;
@@ -77,7 +85,8 @@ binding_publish(struct ctx *c, const char *medium, const char *address,
 		goto out;
 	began = 1;
 	if (db_bind(c->db, medium, address, mxid, now,
-	    now + THREEPID_VALIDITY_MS, ref > 0 ? sig : NULL, ref) != DB_OK ||
+	    now + THREEPID_VALIDITY_MS, ref > 0 ? sig : NULL, ref, origin) !=
+	    DB_OK ||
 	    db_invites_pending(c->db, medium, address, now, &inv) != DB_OK)
 		goto out;
 	if ((body = onbind_body(c, medium, address, mxid, now, &inv)) ==

@@ -23,4 +23,16 @@ int	 binding_publish(struct ctx *c, const char *medium,
 	    const char *address, const char *mxid, int64_t now,
 	    struct cJSON **assoc);
 
+/* Who made a binding (bindings.origin, sql/012_binding_origin.sql). */
+#define BINDING_BY_USER	"user"	/* 3pid/bind, a validated session */
+#define BINDING_BY_SYNC	"sync"	/* sigil-sync, from a directory */
+
+/*
+ * As binding_publish(), recording origin (BINDING_BY_*) as the maker;
+ * binding_publish() is this with BINDING_BY_USER.
+ */
+int	 binding_publish_as(struct ctx *c, const char *medium,
+	    const char *address, const char *mxid, int64_t now,
+	    const char *origin, struct cJSON **assoc);
+
 #endif /* !SIGIL_PUBLISH_H */

@@ -73,6 +73,9 @@ static const struct {
 	{ "client_ipv6_prefix", 32, 128, "want a prefix length from 32 to 128" },
 	{ "request_timeout", 1, 12,
 	    "want 1 to 12 seconds (the web server gives a request 15)" },
+	{ "sync_interval", 10, 604800, "want 10 seconds to a week" },
+	{ "sync_max_remove_percent", 0, 100,
+	    "want a whole number from 0 to 100" },
 };
 
 /* The defaults, as they have always been; a key not here has none. */
@@ -116,6 +119,11 @@ static const struct {
 	{ "onbind_concurrency", "8" },
 	{ "health_notify_age", "300" },
 	{ "request_timeout", "10" },
+	{ "sync_interval", "900" },
+	{ "sync_max_remove_percent", "10" },
+	{ "sync_user_binds", "allow" },
+	{ "sync_sql_query",
+	    "SELECT medium, address, user_id FROM user_threepids" },
 };
 
 /* The default key name has always had, or NULL. */
@@ -162,6 +170,9 @@ static const struct {
 	{ "sms_from", "Sigil", 0 },
 	{ "metrics_dir", "/run/sigil", 0 },
 	{ "slow_request", "5", 0 },
+	{ "sync_sql_conninfo", "dbname=synapse", 0 },
+	{ "sync_domains", "example.org",
+	    offsetof(struct cfg, n_sync_domains) },
 	{ "old_key", "ed25519:old " PUB, offsetof(struct cfg, n_old_keys) },
 	{ "revoked_key", "ed25519:bad " PUB,
 	    offsetof(struct cfg, n_revoked_keys) },
@@ -354,7 +365,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 68, "68 keys");
+	is_int((long long)i, 74, "74 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
