@@ -3,7 +3,8 @@
 # "all busy" fires on the pools' max-reached counter, so a burst between
 # two scrapes counts; database errors that go on, and a connection lost
 # again and again, each have their alert; one error or one reconnect
-# alone does not page anyone.
+# alone does not page anyone; a sigil-sync whose last success is more
+# than an hour old fires, one that succeeds each run does not.
 use strict;
 use warnings;
 use File::Temp qw(tempdir);
@@ -36,6 +37,15 @@ tests:
         values: '0 1 2 3 4 5 5 5 5 5 5 5 5'
       - series: 'sigil_db_reconnects_total{instance="a",program="pubkey"}'
         values: '0 1 1 1 1 1 1 1 1 1 1 1 1'
+      # sigil-sync: on "a" its last success is stuck at 10 min (600 s);
+      # on "b" every run succeeds (the timestamp is the time, each
+      # minute); on "c" it ran but never succeeded (0).
+      - series: 'sigil_sync_last_success_timestamp_seconds{instance="a"}'
+        values: '600x120'
+      - series: 'sigil_sync_last_success_timestamp_seconds{instance="b"}'
+        values: '0+60x120'
+      - series: 'sigil_sync_last_success_timestamp_seconds{instance="c"}'
+        values: '0x120'
     alert_rule_test:
       - eval_time: 4m
         alertname: SigilAllBusy
@@ -61,6 +71,18 @@ tests:
           - exp_labels: {instance: a, program: lookup}
             exp_annotations:
               summary: "sigil-lookup: the database connection keeps being lost"
+      - eval_time: 60m
+        alertname: SigilSyncStale
+        exp_alerts: []
+      - eval_time: 80m
+        alertname: SigilSyncStale
+        exp_alerts:
+          - exp_labels: {instance: a}
+            exp_annotations:
+              summary: "sigil-sync has not finished a sync for an hour (a source, the database or the removal guard: see its log)"
+          - exp_labels: {instance: c}
+            exp_annotations:
+              summary: "sigil-sync has not finished a sync for an hour (a source, the database or the removal guard: see its log)"
 YAML
 close $out;
 my $said = `cd '$t' && promtool test rules test.yml 2>&1`;
