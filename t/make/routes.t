@@ -328,7 +328,7 @@ ok('/_matrix/identity/v2/echo' !~ /$limits/, 'Apache does not limit another');
 ok('/_matrix/identity/v2/3pid/bind' =~ /$limits/, '... and still bind');
 like(slurp("$added/systemd/workers"), qr/^echo 3\nshout 1-4\n/m,
     'its pool in the workers file');
-like(slurp("$added/../cgi/supervise.c"), qr/^\t"notify",\n\t"echo",\n\t"shout",\n/m,
+like(slurp("$added/../cgi/supervise.c"), qr/^\t"notify",\n(?:\t"\w+",\n)*\t"echo",\n\t"shout",\n/m,
     'sigil-supervise knows them');
 like(slurp("$added/systemd/sigil.target.in"), qr/sigil\@shout\.service/,
     'its unit in sigil.target');
