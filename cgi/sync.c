@@ -29,8 +29,10 @@
  * -n prints the changes, one a line (add, change, remove), and writes
  * nothing.
  *
- * Exit status (--once, -n): 0 done; 1 a source or the database failed,
- * or no source is configured; 2 the removal guard stopped the run.
+ * Exit status (--once, -n): 0 done (or another run holds the lock that
+ * lets one run at a time, and this one did nothing); 1 a source or the
+ * database failed, or no source is configured; 2 the removal guard
+ * stopped the run.
  * With metrics_dir, each run's figures go into <metrics_dir>/sync.state
  * (common/metrics.c), which sigil-status serves.
  */
@@ -481,8 +483,7 @@ sync_run(struct ctx *c, const struct opts *o, struct metrics_sync *m)
 	if (r.skipped > SKIP_SAID)
 		log_warn("skipped %zu entries in all (the first %d are above)",
 		    r.skipped, SKIP_SAID);
-	if (db_ready(c->db) != DB_READY ||
-	    db_bindings_each(c->db, compare, &r) != DB_OK) {
+	if (db_bindings_each(c->db, compare, &r) != DB_OK) {
 		log_err("cannot read the bindings; nothing changed");
 		goto out;
 	}
@@ -538,14 +539,36 @@ out:
 	return rc;
 }
 
-/* One run, its figures recorded (not for -n, which writes nothing). */
+/*
+ * One run, under the lock that keeps two from running at once (a slow
+ * run from cron overlapping the next, a daemon and a hand-made run), its
+ * figures recorded (not for -n, which writes nothing).  Returns as
+ * sync_run(); 0 when another run holds the lock (this one did nothing).
+ */
 static int
 sync_once(struct ctx *c, const struct opts *o)
 {
 	struct metrics_sync	 m;
+	enum db_res		 dr;
 	int			 rc;
 
+	if (db_ready(c->db) != DB_READY ||
+	    (dr = db_sync_lock(c->db, 1)) == DB_ERROR) {
+		log_err("the database cannot be used; nothing changed");
+		memset(&m, 0, sizeof(m));
+		m.errors = 1;
+		m.last_run = (int64_t)time(NULL);
+		if (!o->dry)
+			metrics_sync_record(c->cfg.metrics_dir, &m);
+		return 1;
+	}
+	if (dr == DB_CONFLICT) {
+		log_warn("another sigil-sync is running; this run does "
+		    "nothing");
+		return 0;
+	}
 	rc = sync_run(c, o, &m);
+	db_sync_lock(c->db, 0);
 	if (!o->dry)
 		metrics_sync_record(c->cfg.metrics_dir, &m);
 	return rc;

@@ -159,6 +159,7 @@ enum db_res	 db_bindings_each(struct db *db, int (*fn)(void *,
 enum db_res	 db_unbind_synced(struct db *db, const char *const *media,
 		    const char *const *addresses, const char *const *mxids,
 		    size_t n);
+enum db_res	 db_sync_lock(struct db *db, int take);
 enum db_res	 db_binding_get(struct db *db, const char *medium,
 		    const char *address, struct db_binding *b);
 void		 db_binding_clear(struct db_binding *b);

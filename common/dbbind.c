@@ -120,6 +120,27 @@ db_unbind_synced(struct db *db, const char *const *media,
 	return rc;
 }
 
+/*
+ * Takes (take 1) or gives back (take 0) the lock that lets one sigil-sync
+ * run at a time, held by this connection.  Returns DB_OK, DB_CONFLICT
+ * when another connection holds it, or DB_ERROR.
+ */
+enum db_res
+db_sync_lock(struct db *db, int take)
+{
+	PGresult	*res;
+	enum db_res	 rc;
+
+	res = db_exec(db, take ? STMT_SYNC_LOCK : STMT_SYNC_UNLOCK, NULL,
+	    NULL);
+	if ((rc = db_one_row(res)) != DB_OK)
+		return rc == DB_NOTFOUND ? DB_ERROR : rc;
+	rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0 || !take ? DB_OK :
+	    DB_CONFLICT;
+	PQclear(res);
+	return rc;
+}
+
 /* Reads the binding of medium/address into *b (caller clears it). */
 enum db_res
 db_binding_get(struct db *db, const char *medium, const char *address,

@@ -209,6 +209,13 @@ const struct db_stmt db_stmts[STMT__MAX] = {
 	    " WHERE b.medium = x.medium AND b.address = x.address"
 	    " AND b.mxid = x.mxid AND b.origin = 'sync'",
 	    3, 0 },
+	/* One sigil-sync run at a time, database-wide: a session lock. */
+	[STMT_SYNC_LOCK] = { "sync_lock",
+	    "SELECT pg_try_advisory_lock(hashtext('sigil-sync'))",
+	    0, 0 },
+	[STMT_SYNC_UNLOCK] = { "sync_unlock",
+	    "SELECT pg_advisory_unlock(hashtext('sigil-sync'))",
+	    0, 0 },
 	[STMT_PEPPER] = { "pepper",
 	    "SELECT pepper FROM lookup_pepper",
 	    0, STMT_READ_ONLY },

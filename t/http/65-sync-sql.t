@@ -6,8 +6,9 @@
 # removed; entries with a bad address, a bad user ID, a NULL or an
 # address given twice are skipped with a line each and counted, and the
 # others bound in their canonical form; extra columns are ignored; with
-# no source configured --once says so and fails; the daemon runs a sync
-# as it starts and stops on SIGTERM.
+# no source configured --once says so and fails; while another run holds
+# the lock a run does nothing; the daemon runs a sync as it starts and
+# stops on SIGTERM.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -112,12 +113,33 @@ is(found('email', "cid\@$dom"), "\@cid:$hs",
 is(found('email', "ben\@$dom"), "\@ben:$hs", 'the first of two stands');
 is(owned(), 3, 'three bindings');
 
+# One run at a time: while another holds the lock, a run does nothing.
+open(my $holder, '|-', 'psql', '-X', '-q', '-o', '/dev/null', '-d',
+    "host=$dir/pgsock dbname=sigil user=sigil") or die "psql: $!";
+{ my $old = select($holder); $| = 1; select($old); }
+print $holder "SELECT pg_advisory_lock(hashtext('sigil-sync'));\n";
+ok(wait_for(sub { psql("SELECT count(*) FROM pg_locks WHERE locktype ="
+    . " 'advisory' AND granted") > 0 }, 30), 'another "run" holds the lock');
+set_threepids($db, ["\@ann:$hs", 'email', "ann\@$dom"],
+    ["\@ben:$hs", 'email', "ben\@$dom"],
+    ["\@cid:$hs", 'email', "cid\@$dom"],
+    ["\@jo:$hs", 'email', "jo\@$dom"]);
+$r = run_sync($conf, '--once');
+is($r->{status}, 0, 'a run while another runs: exit 0');
+like($r->{err}, qr/another sigil-sync is running; this run does nothing/,
+    'and says so');
+is(found('email', "jo\@$dom"), undef, 'and did nothing');
+close($holder);
+$r = run_sync($conf, '--once');
+is($r->{status}, 0, 'the lock given back: a run') or diag($r->{err});
+is(found('email', "jo\@$dom"), "\@jo:$hs", 'which did its work');
+
 # No source: --once refuses to run.
 my $none = sync_conf();
 $r = run_sync($none, '--once');
 is($r->{status}, 1, 'no source configured: exit 1');
 like($r->{err}, qr/no source is configured/, 'and says so');
-is(owned(), 3, 'nothing removed');
+is(owned(), 4, 'nothing removed');
 
 # A bad value of a sync_ key stops the start.
 $r = run_sync(sync_conf(sync_sql_conninfo => $ci, sync_user_binds => 'maybe'),
@@ -129,6 +151,7 @@ like($r->{err}, qr/sync_user_binds/, 'naming the key');
 set_threepids($db, ["\@ann:$hs", 'email', "ann\@$dom"],
     ["\@ben:$hs", 'email', "ben\@$dom"],
     ["\@cid:$hs", 'email', "cid\@$dom"],
+    ["\@jo:$hs", 'email', "jo\@$dom"],
     ["\@ivy:$hs", 'email', "ivy\@$dom"]);
 my $dconf = sync_conf(sync_sql_conninfo => $ci, sync_interval => 10);
 my $log = "$dir/logs/sigil-sync-65.log";
