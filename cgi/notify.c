@@ -34,20 +34,16 @@
  * deliveries done and failed and the database's errors; sigil-status
  * serves them.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "stop.h"
 #include "util.h"
 
 #define ONBIND_PATH		"/_matrix/federation/v1/3pid/onbind"
@@ -68,35 +64,10 @@ struct slot {
 	int			 busy;
 };
 
-static volatile sig_atomic_t	 stopping;
-static int			 wake_pipe[2] = { -1, -1 };
 static int64_t			 looked;	/* the outbox, last, now_ms() */
 static int			 once;		/* --once: from cron */
 static int			 news;		/* rows delivered or newly
 						   failing: --once says so */
-
-static void
-on_stop(int sig)
-{
-	int	 saved = errno;
-
-	(void)sig;
-	stopping = 1;
-	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "x", 1) == -1) {
-		/* the pipe is full: a wake-up is pending anyway */
-	}
-	errno = saved;
-}
-
-/* Sleeps ms, or less when a signal asks us to stop. */
-static void
-sleep_or_wake(int ms)
-{
-	struct pollfd	 pfd = { wake_pipe[0], POLLIN, 0 };
-
-	if (!stopping)
-		poll(&pfd, 1, ms);
-}
 
 /* The delay before attempt number attempts + 1, in ms. */
 static int64_t
@@ -218,7 +189,7 @@ fill_slots(struct ctx *c, struct slot *slots, size_t n)
 	size_t	 i;
 	int	 busy = 0, rc = 0, more = 1;
 
-	for (i = 0; i < n && !stopping; i++) {
+	for (i = 0; i < n && !stop_asked; i++) {
 		if (!slots[i].busy && more) {
 			rc = deliver_start(c, &slots[i]);
 			if (rc <= 0)
@@ -320,7 +291,7 @@ deliver_due(struct ctx *c)
 	if (db_ready(c->db) != DB_READY)
 		return 1;
 	slots = xcalloc(nslots, sizeof(*slots));
-	while (!stopping && now_ms() < until) {
+	while (!stop_asked && now_ms() < until) {
 		if ((busy = fill_slots(c, slots, nslots)) <= 0) {
 			rc = busy == -1 ? 1 : 0;
 			break;
@@ -357,12 +328,11 @@ int
 main(int argc, char **argv)
 {
 	struct ctx		 ctx;
-	struct sigaction	 sa;
 	struct slot		*slots, *sl;
 	struct http_call	*done;
 	const struct http_resp	*hr;
 	enum http_res		 res;
-	char			 drain[64], err[512];
+	char			 err[512];
 	const char		*logfile;
 	int			 rc = 0, ms, busy;
 	size_t			 nslots;
@@ -400,34 +370,26 @@ main(int argc, char **argv)
 		app_ctx_free(&ctx);
 		return 1;
 	}
-	if (pipe(wake_pipe) == -1 ||
-	    fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) == -1) {
-		log_err("pipe: %s", strerror(errno));
+	if (stop_signals_init() == -1) {
 		app_ctx_free(&ctx);
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	nslots = (size_t)ctx.cfg.onbind_concurrency;
 	slots = xcalloc(nslots, sizeof(*slots));
 	log_info("delivering onbind callbacks, %zu at a time", nslots);
-	while (!stopping) {
+	while (!stop_asked) {
 		if (db_ready(ctx.db) != DB_READY) {
-			sleep_or_wake(DB_DOWN_WAIT_MS);
+			stop_sleep(DB_DOWN_WAIT_MS);
 			continue;
 		}
 		busy = fill_slots(&ctx, slots, nslots);
-		if (stopping)
+		if (stop_asked)
 			break;
 		if (busy > 0) {
 			/* Look for more due rows at least every BUSY_WAIT_MS
 			 * while deliveries run. */
 			if ((done = http_calls_run(BUSY_WAIT_MS,
-			    wake_pipe[0])) != NULL) {
+			    stop_wake_fd())) != NULL) {
 				res = http_call_result(done, &hr, &arg);
 				sl = arg;
 				deliver_end(&ctx, sl, res, hr);
@@ -437,15 +399,12 @@ main(int argc, char **argv)
 		}
 		rc = busy;
 		ms = rc == -1 ? DB_DOWN_WAIT_MS : next_wait(&ctx);
-		if (db_wait(ctx.db, ms, wake_pipe[0]) == -1)
-			sleep_or_wake(DB_DOWN_WAIT_MS);
+		if (db_wait(ctx.db, ms, stop_wake_fd()) == -1)
+			stop_sleep(DB_DOWN_WAIT_MS);
 	}
 	drop_slots(slots, nslots);
 	free(slots);
-	while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
-		;
-	close(wake_pipe[0]);
-	close(wake_pipe[1]);
+	stop_signals_free();
 	log_info("stopping");
 	metrics_notify_close();
 	app_ctx_free(&ctx);

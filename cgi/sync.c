@@ -36,16 +36,11 @@
  * With metrics_dir, each run's figures go into <metrics_dir>/sync.state
  * (common/metrics.c), which sigil-status serves.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "db.h"
@@ -53,6 +48,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "publish.h"
+#include "stop.h"
 #include "sqlsrc.h"
 #include "syncsrc.h"
 #include "threepid.h"
@@ -127,22 +123,6 @@ struct run {
 	size_t			 seen;		/* rows the sources gave */
 	size_t			 skipped;
 };
-
-static volatile sig_atomic_t	 stopping;
-static int			 wake_pipe[2] = { -1, -1 };
-
-static void
-on_stop(int sig)
-{
-	int	 saved = errno;
-
-	(void)sig;
-	stopping = 1;
-	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "x", 1) == -1) {
-		/* full: a wake-up is pending anyway */
-	}
-	errno = saved;
-}
 
 /* FNV-1a of medium, a NUL, and address. */
 static uint64_t
@@ -411,7 +391,7 @@ apply_publish(struct run *r, size_t *done)
 	size_t			 i;
 
 	*done = 0;
-	for (i = 0; i < r->nact && !stopping; i++) {
+	for (i = 0; i < r->nact && !stop_asked; i++) {
 		a = &r->act[i];
 		if (a->kind == ACT_REMOVE)
 			continue;
@@ -518,7 +498,7 @@ sync_run(struct ctx *c, const struct opts *o, struct metrics_sync *m)
 		    r.nadd + r.nchange);
 		goto out;
 	}
-	if (stopping)
+	if (stop_asked)
 		goto out;
 	m->added = r.nadd;
 	m->changed = r.nchange;
@@ -574,15 +554,14 @@ sync_once(struct ctx *c, const struct opts *o)
 	return rc;
 }
 
-/* Sleeps s seconds, or less when a signal asks us to stop. */
+/* Sleeps s seconds, or less when a stop is asked. */
 static void
-sleep_or_wake(int64_t s)
+sleep_s(int64_t s)
 {
-	struct pollfd	 pfd = { wake_pipe[0], POLLIN, 0 };
-	int64_t		 until = now_ms() + s * 1000, left;
+	int64_t	 until = now_ms() + s * 1000, left;
 
-	while (!stopping && (left = until - now_ms()) > 0)
-		poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+	while (!stop_asked && (left = until - now_ms()) > 0)
+		stop_sleep(left > 60000 ? 60000 : (int)left);
 }
 
 static const struct app sync_app = {
@@ -593,10 +572,8 @@ int
 main(int argc, char **argv)
 {
 	struct ctx		 ctx;
-	struct sigaction	 sa;
 	struct opts		 o;
 	const char		*logfile;
-	char			 drain[64];
 	int			 once, rc = 0;
 
 	log_init(sync_app.name);
@@ -625,36 +602,25 @@ main(int argc, char **argv)
 		app_ctx_free(&ctx);
 		return rc;
 	}
-	if (pipe(wake_pipe) == -1 ||
-	    fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) == -1) {
-		log_err("pipe: %s", strerror(errno));
+	if (stop_signals_init() == -1) {
 		app_ctx_free(&ctx);
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	if (sources_configured(&ctx.cfg) == 0)
 		log_info("no source is configured (sync_sql_conninfo); idle");
 	else
 		log_info("syncing every %lld s", (long long)ctx.cfg.sync_interval);
-	while (!stopping) {
+	while (!stop_asked) {
 		if (sources_configured(&ctx.cfg) == 0) {
-			sleep_or_wake(3600);
+			sleep_s(3600);
 			continue;
 		}
 		rc = sync_once(&ctx, &o);
-		sleep_or_wake(rc == 1 && DB_DOWN_WAIT_S <
+		sleep_s(rc == 1 && DB_DOWN_WAIT_S <
 		    ctx.cfg.sync_interval ? DB_DOWN_WAIT_S :
 		    ctx.cfg.sync_interval);
 	}
-	while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
-		;
-	close(wake_pipe[0]);
-	close(wake_pipe[1]);
+	stop_signals_free();
 	log_info("stopping");
 	app_ctx_free(&ctx);
 	return 0;

@@ -684,13 +684,27 @@ own_file_map(const char *dir, const char *file, size_t size,
 	return m;
 }
 
-/* Maps a daemon's own file under dir read-only; NULL when there is none. */
+/* How a daemon's own file begins (struct shm_notify, struct shm_sync). */
+struct own_header {
+	uint64_t	 magic;
+	uint32_t	 version;
+	uint32_t	 pad;
+	uint64_t	 size;
+};
+
+/*
+ * Maps a daemon's own file under dir read-only, size bytes of the layout
+ * magic and version.  Returns the mapping (shmfile_unmap it), or NULL when
+ * there is no such file of that layout.
+ */
 static void *
-own_file_read(const char *dir, const char *file, size_t size)
+own_file_read(const char *dir, const char *file, size_t size, uint64_t magic,
+    uint32_t version)
 {
-	void	*m;
-	char	 why[512];
-	int	 dfd, fd;
+	const struct own_header	*h;
+	void			*m;
+	char			 why[512];
+	int			 dfd, fd;
 
 	if ((dfd = shmfile_dir_open(dir, why, sizeof(why))) == -1)
 		return NULL;
@@ -700,6 +714,13 @@ own_file_read(const char *dir, const char *file, size_t size)
 		return NULL;
 	m = shmfile_map_ro(fd, size);
 	close(fd);
+	if (m == NULL)
+		return NULL;
+	h = m;
+	if (h->magic != magic || h->version != version || h->size != size) {
+		shmfile_unmap(m, size);
+		return NULL;
+	}
 	return m;
 }
 
@@ -796,22 +817,20 @@ metrics_notify_read(const char *dir, struct metrics_notify *out)
 	int			 rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((m = own_file_read(dir, NOTIFY_FILE, sizeof(*m))) == NULL)
+	if ((m = own_file_read(dir, NOTIFY_FILE, sizeof(*m), NOTIFY_MAGIC,
+	    NOTIFY_VERSION)) == NULL)
 		return 0;
-	if (m->magic == NOTIFY_MAGIC && m->version == NOTIFY_VERSION &&
-	    m->size == sizeof(*m)) {
-		out->refreshed = atomic_load_explicit(&m->refreshed,
-		    memory_order_acquire);
-		out->pid = atomic_load(&m->pid);
-		out->alive = out->pid > 0 && !(kill(out->pid, 0) == -1 &&
-		    errno == ESRCH);
-		out->rows = atomic_load(&m->rows);
-		out->oldest_due_ms = atomic_load(&m->oldest_due_ms);
-		out->done = atomic_load(&m->done);
-		out->failed = atomic_load(&m->failed);
-		events_add(&m->ev, out->events, NULL);
-		rc = !shmfile_lost(m);	/* else truncated while read */
-	}
+	out->refreshed = atomic_load_explicit(&m->refreshed,
+	    memory_order_acquire);
+	out->pid = atomic_load(&m->pid);
+	out->alive = out->pid > 0 && !(kill(out->pid, 0) == -1 &&
+	    errno == ESRCH);
+	out->rows = atomic_load(&m->rows);
+	out->oldest_due_ms = atomic_load(&m->oldest_due_ms);
+	out->done = atomic_load(&m->done);
+	out->failed = atomic_load(&m->failed);
+	events_add(&m->ev, out->events, NULL);
+	rc = !shmfile_lost(m);	/* else truncated while read */
 	shmfile_unmap(m, sizeof(*m));
 	if (!rc)
 		memset(out, 0, sizeof(*out));
@@ -829,10 +848,7 @@ metrics_notify_read(const char *dir, struct metrics_notify *out)
 #define SYNC_FILE	"sync.state"
 
 struct shm_sync {
-	uint64_t		 magic;
-	uint32_t		 version;
-	uint32_t		 pad;
-	uint64_t		 size;
+	struct own_header	 h;
 	_Atomic int32_t		 pid;		/* the last writer */
 	uint32_t		 pad2;
 	_Atomic int64_t		 last_run;	/* Unix time, s */
@@ -861,9 +877,9 @@ metrics_sync_record(const char *dir, const struct metrics_sync *r)
 	if (dir == NULL)
 		return;
 	memset(&h, 0, sizeof(h));
-	h.magic = SYNC_MAGIC;
-	h.version = SYNC_VERSION;
-	h.size = sizeof(h);
+	h.h.magic = SYNC_MAGIC;
+	h.h.version = SYNC_VERSION;
+	h.h.size = sizeof(h);
 	if ((m = own_file_map(dir, SYNC_FILE, sizeof(*m), &h,
 	    offsetof(struct shm_sync, pid))) == NULL)
 		return;
@@ -894,23 +910,21 @@ metrics_sync_read(const char *dir, struct metrics_sync *out)
 	int		 rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((m = own_file_read(dir, SYNC_FILE, sizeof(*m))) == NULL)
+	if ((m = own_file_read(dir, SYNC_FILE, sizeof(*m), SYNC_MAGIC,
+	    SYNC_VERSION)) == NULL)
 		return 0;
-	if (m->magic == SYNC_MAGIC && m->version == SYNC_VERSION &&
-	    m->size == sizeof(*m)) {
-		out->pid = atomic_load(&m->pid);
-		out->last_run = atomic_load(&m->last_run);
-		out->last_success = atomic_load(&m->last_success);
-		out->entries = atomic_load(&m->entries);
-		out->owned = atomic_load(&m->owned);
-		out->added = atomic_load(&m->added);
-		out->changed = atomic_load(&m->changed);
-		out->removed = atomic_load(&m->removed);
-		out->refusals = atomic_load(&m->refusals);
-		out->errors = atomic_load(&m->errors);
-		out->skipped = atomic_load(&m->skipped);
-		rc = !shmfile_lost(m);
-	}
+	out->pid = atomic_load(&m->pid);
+	out->last_run = atomic_load(&m->last_run);
+	out->last_success = atomic_load(&m->last_success);
+	out->entries = atomic_load(&m->entries);
+	out->owned = atomic_load(&m->owned);
+	out->added = atomic_load(&m->added);
+	out->changed = atomic_load(&m->changed);
+	out->removed = atomic_load(&m->removed);
+	out->refusals = atomic_load(&m->refusals);
+	out->errors = atomic_load(&m->errors);
+	out->skipped = atomic_load(&m->skipped);
+	rc = !shmfile_lost(m);	/* else truncated while read */
 	shmfile_unmap(m, sizeof(*m));
 	if (!rc)
 		memset(out, 0, sizeof(*out));

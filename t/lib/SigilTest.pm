@@ -14,7 +14,7 @@ use POSIX ();
 use Test::More;
 
 our @EXPORT = qw(api get post request is_error is_front_error conf_value
-    stack_dir worker_pids psql verify_signed build_dir start_worker
+    stack_dir worker_pids psql psql_as verify_signed build_dir start_worker
     fcgi_request cgi_exec stop_worker mails mail_count register_user
     validated_session wait_for free_port slurp spew running front
     shared_host front_logs deliver_onbind
@@ -140,10 +140,14 @@ sub worker_pids {
 }
 
 # psql(SQL): runs SQL on the stack's database; returns its output.
-sub psql {
-	my ($sql) = @_;
+# psql_as(USER, DATABASE, SQL): the same as another role (the cluster's
+# superuser is postgres) on another database of the stack's cluster.
+sub psql { psql_as('sigil', 'sigil', @_) }
+sub psql_as {
+	my ($user, $db, $sql) = @_;
+	local $ENV{PGOPTIONS} = '-c client_min_messages=warning';
 	open(my $fh, '-|', 'psql', '-X', '-q', '-A', '-t', '-v',
-	    'ON_ERROR_STOP=1', '-d', "host=$DIR/pgsock dbname=sigil user=sigil",
+	    'ON_ERROR_STOP=1', '-d', "host=$DIR/pgsock dbname=$db user=$user",
 	    '-c', $sql) or die "psql: $!";
 	local $/;
 	my $out = <$fh>;

@@ -14,19 +14,7 @@ our @EXPORT = qw(synapse_db synapse_conninfo synapse_sql set_threepids
     sync_conf run_sync sync_fresh);
 
 # The cluster's superuser (with-stack's initdb -U postgres, trust).
-sub super_psql {
-	my ($db, $sql) = @_;
-	my $dir = stack_dir();
-	local $ENV{PGOPTIONS} = '-c client_min_messages=warning';
-	open(my $fh, '-|', 'psql', '-X', '-q', '-A', '-t', '-v',
-	    'ON_ERROR_STOP=1', '-h', "$dir/pgsock", '-U', 'postgres', '-d',
-	    $db, '-c', $sql) or die "psql: $!";
-	local $/;
-	my $out = <$fh>;
-	close($fh) or die "psql failed on: $sql";
-	$out =~ s/\n+\z//;
-	return $out;
-}
+sub super_psql { psql_as('postgres', @_) }
 
 sub synapse_conninfo {
 	my ($name) = @_;
