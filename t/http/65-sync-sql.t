@@ -35,19 +35,18 @@ sub found {
 	    ->{json}{mxid};
 }
 sub owned { psql("SELECT count(*) FROM bindings WHERE origin = 'sync'") }
-sub metric { my ($m) = scrape(); return $m->{$_[0]} // 0 }
 
 set_threepids($db, ["\@ann:$hs", 'email', "ann\@$dom"],
     ["\@ben:$hs", 'email', "ben\@$dom"]);
 my $r = run_sync($conf, '--once');
 is($r->{status}, 0, 'a first sync') or diag($r->{err});
 is(owned(), 2, 'two bindings');
-my $success = metric('sigil_sync_last_success_timestamp_seconds');
+my $success = figure('sigil_sync_last_success_timestamp_seconds');
 
 # Failing sources: each is an error, exit 1, and removes nothing (the
 # table now empty would otherwise remove both).
 set_threepids($db);
-my $errors0 = metric('sigil_sync_errors_total');
+my $errors0 = figure('sigil_sync_errors_total');
 my @bad = (
     [{ sync_sql_conninfo => "host=$dir/pgsock dbname=nosuch user=synapse_ro" },
 	qr/SQL source: cannot connect: .*nosuch/, 'a database that is not there'],
@@ -76,13 +75,13 @@ for my $b (@bad) {
 	is(owned(), 2, "$name: nothing removed");
 }
 is(found('email', "ann\@$dom"), "\@ann:$hs", 'ann is still found');
-is(metric('sigil_sync_errors_total'), $errors0 + @bad,
+figure_is('sigil_sync_errors_total', $errors0 + @bad,
     'metrics: every failed run counted');
-is(metric('sigil_sync_last_success_timestamp_seconds'), $success,
+figure_is('sigil_sync_last_success_timestamp_seconds', $success,
     'metrics: the last success is still the first run\'s');
 
 # Bad entries: skipped, said and counted; the rest bound, canonical.
-my $skipped0 = metric('sigil_sync_skipped_total');
+my $skipped0 = figure('sigil_sync_skipped_total');
 set_threepids($db, ["\@ann:$hs", 'email', "ann\@$dom"],
     ["\@ben:$hs", 'email', "ben\@$dom"],
     ["\@cid:$hs", 'email', "Cid\@SYNC65.Example"],
@@ -107,7 +106,7 @@ like($r->{err}, qr/skipped email hal\@\Q$dom\E -> \(no user ID\): a column is NU
     'a NULL is said');
 like($r->{err}, qr/skipped email BEN\@\Q$dom\E -> \@ben2:\S+: the address is already given/,
     'an address given twice is said (the first stands)');
-is(metric('sigil_sync_skipped_total'), $skipped0 + 6, 'metrics: 6 skipped');
+figure_is('sigil_sync_skipped_total', $skipped0 + 6, 'metrics: 6 skipped');
 is(found('email', "cid\@$dom"), "\@cid:$hs",
     'an address bound in its canonical form');
 is(found('email', "ben\@$dom"), "\@ben:$hs", 'the first of two stands');

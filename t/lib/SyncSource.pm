@@ -11,7 +11,7 @@ use Exporter 'import';
 use SigilTest;
 
 our @EXPORT = qw(synapse_db synapse_conninfo synapse_sql set_threepids
-    sync_conf run_sync sync_fresh);
+    sync_conf run_sync sync_fresh figure figure_is);
 
 # The cluster's superuser (with-stack's initdb -U postgres, trust).
 sub super_psql { psql_as('postgres', @_) }
@@ -106,7 +106,25 @@ sub run_sync {
 # file's alone.
 sub sync_fresh { psql("DELETE FROM bindings WHERE origin = 'sync'") }
 
+# figure(NAME): a sample of /_sigil/metrics (0 when absent, and on a
+# shared host, which has no metrics_dir); figure_is(NAME, WANT, TEST):
+# a test of it, skipped on a shared host.
+sub figure {
+	return 0 if shared_host();
+	my ($m) = scrape();
+	return $m->{$_[0]} // 0;
+}
+sub figure_is {
+	my ($name, $want, $test) = @_;
+	SKIP: {
+		Test::More::skip('no metrics_dir on a shared host', 1)
+		    if shared_host();
+		Test::More::is(figure($name), $want, $test);
+	}
+}
+
 use POSIX ();
+use Test::More ();
 use Time::HiRes ();
 
 1;
