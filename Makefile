@@ -68,6 +68,12 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed \
 	     -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/lib' $(SANITIZE) $(LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 
+# OpenLDAP's client library, linked only into what reads a directory
+# (LDAP_USERS): its one user, common/ldapsrc.o, is kept out of
+# libsigil.a, and those programs link it and LDAP_LIBS (EXTRA_OBJS and
+# EXTRA_LIBS, which the link rules put around libsigil.a).
+LDAP_LIBS = $(eval LDAP_LIBS := $(or $(shell pkg-config --libs ldap 2>/dev/null),$(error pkg-config --libs ldap failed: is libldap-dev installed? run make deps)))$(LDAP_LIBS)
+
 -include config.mk
 
 COMMON	 = app b64 buf canon cfg clientnet db dbaccount dbbind dbinvite dbsession dbstmt email fcgi http ident invmail invpolicy j2 json log mail metrics mxerr netrange outbound part part_db part_http part_key part_mail pool ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix xmkeys
@@ -82,6 +88,9 @@ COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 	      $(TOOLS:%=$(BUILD)/sigil-%)
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
+# The helpers the HTTP tests run (t/*.c), beside the programs.
+TEST_TOOLS  = $(BUILD)/t/sign-json $(BUILD)/t/ldap-dump
+LDAP_USERS  = $(BUILD)/t/ldap-dump $(BUILD)/t/ldapsrc.t
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
 .PHONY: all routes man install check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
@@ -105,8 +114,13 @@ $(BUILD)/libsigil.a: $(COMMON_OBJS)
 	rm -f $@
 	ar rcs $@ $(COMMON_OBJS)
 
+$(LDAP_USERS): $(BUILD)/common/ldapsrc.o
+$(LDAP_USERS): EXTRA_OBJS = $(BUILD)/common/ldapsrc.o
+$(LDAP_USERS): EXTRA_LIBS = $(LDAP_LIBS)
+
 $(BUILD)/sigil-%: $(BUILD)/cgi/%.o $(BUILD)/libsigil.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libsigil.a $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(EXTRA_OBJS) $(BUILD)/libsigil.a \
+	    $(EXTRA_LIBS) $(LIBS)
 
 $(BUILD)/t/%.o: t/unit/%.c $(HEADERS) | deps
 	@mkdir -p $(@D)
@@ -117,11 +131,13 @@ $(BUILD)/t/tap.o: t/tap.c t/tap.h | deps
 	$(CC) $(ALL_CFLAGS) -It -c -o $@ $<
 
 $(BUILD)/t/%.t: $(BUILD)/t/%.o $(BUILD)/t/tap.o $(BUILD)/libsigil.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/t/tap.o $(BUILD)/libsigil.a $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/t/tap.o $(EXTRA_OBJS) \
+	    $(BUILD)/libsigil.a $(EXTRA_LIBS) $(LIBS)
 
-$(BUILD)/t/sign-json: t/sign-json.c $(BUILD)/libsigil.a $(HEADERS) | deps
+$(TEST_TOOLS): $(BUILD)/t/%: t/%.c $(BUILD)/libsigil.a $(HEADERS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/sign-json.c $(BUILD)/libsigil.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(EXTRA_OBJS) \
+	    $(BUILD)/libsigil.a $(EXTRA_LIBS) $(LIBS)
 
 # The build set, which every compile step waits for (order-only), and
 # everything, which the steps that run the stack or a tool wait for.
@@ -139,7 +155,7 @@ routes:
 
 # The build checks, the unit tests, then the HTTP tests through a real
 # stack.
-test: deps-all all $(UNIT_BINS) $(BUILD)/t/sign-json
+test: deps-all all $(UNIT_BINS) $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) prove -f t/make/
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
@@ -150,21 +166,21 @@ test-unit: deps-all $(UNIT_BINS)
 
 # The HTTP tests again with Apache (mod_proxy_fcgi) in front of the
 # programs instead of nginx.
-check-apache: deps-all all $(BUILD)/t/sign-json
+check-apache: deps-all all $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache t/lib/with-stack prove -f t/http/
 
 # The HTTP tests on a shared host: Apache runs the programs itself from
 # a document root set up as deploy/shared-hosting says, as plain CGI
 # (mod_cgi) or FastCGI (mod_fcgid), as www-data, with no daemon (onbind
 # delivery from sigil-notify --once, as cron runs it there).
-check-cgi: deps-all all $(BUILD)/t/sign-json
+check-cgi: deps-all all $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-cgi t/lib/with-stack prove -f t/http/
-check-fcgid: deps-all all $(BUILD)/t/sign-json
+check-fcgid: deps-all all $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-fcgid t/lib/with-stack prove -f t/http/
 # The same through another CGI server, lighttpd's mod_cgi set up with
 # deploy/lighttpd-sigil.conf: the path reaches the programs as RFC 3875
 # has it, SCRIPT_NAME + PATH_INFO, not through a rewrite.
-check-lighttpd: deps-all all $(BUILD)/t/sign-json
+check-lighttpd: deps-all all $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=lighttpd-cgi t/lib/with-stack prove -f t/http/
 
 # Everything, as CI runs it: lint, the tests (through nginx, then Apache),
@@ -188,7 +204,7 @@ sanitize: deps-all
 
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=all \
 	   --show-leak-kinds=all --error-exitcode=99
-valgrind: deps-all all $(UNIT_BINS) $(BUILD)/t/sign-json
+valgrind: deps-all all $(UNIT_BINS) $(TEST_TOOLS)
 	SIGIL_VALGRIND=1 prove -f -e '$(VALGRIND)' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 t/lib/with-stack prove -f t/http/
 
