@@ -68,6 +68,10 @@ struct ldapsrc_run {
 	size_t		 skipped;	/* entries without a user ID */
 	size_t		 refused;	/* values the address rule refused */
 	size_t		 logged;	/* lines logged about them */
+	int		 connected;	/* a connection was made (TCP, or
+					   the ldapi:// socket) */
+	struct ldap_conncb conncb;	/* which says so; libldap keeps a
+					   pointer to it until the unbind */
 	char		 seen[MAX_LIST * 8][THREEPID_MAX_ADDRESS];
 	size_t		 nseen;		/* an entry's addresses so far */
 };
@@ -364,6 +368,51 @@ run_entry(struct ldapsrc_run *r, LDAPMessage *e)
 	return rc;
 }
 
+/* Notes that libldap made a connection (before any TLS handshake). */
+static int
+on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+    struct ldap_conncb *ctx)
+{
+	struct ldapsrc_run	*r = ctx->lc_arg;
+
+	(void)ld;
+	(void)sb;
+	(void)srv;
+	(void)addr;
+	r->connected = 1;
+	return 0;
+}
+
+static void
+on_close(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	(void)ld;
+	(void)sb;
+	(void)ctx;
+}
+
+/*
+ * Fails the run for rc, an error of the connection's first operation
+ * (StartTLS or the bind, what); a failure to connect after a connection
+ * was made is TLS's, said so.  Returns -1.
+ */
+static int
+connect_fail(struct ldapsrc_run *r, int rc, const char *what)
+{
+	const struct cfg *c = r->cfg;
+
+	if ((rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) &&
+	    r->connected && (c->ldap_starttls ||
+	    strncmp(r->uri, "ldaps://", 8) == 0))
+		return run_fail(r, LDAP_SUCCESS, "%s: %s: the TLS handshake "
+		    "failed: is the server's certificate signed by %s%s and "
+		    "made out to the URI's host name?", r->uri, what,
+		    c->ldap_ca_file == NULL ? "one of the system's CAs" :
+		    "ldap_ca_file ", c->ldap_ca_file == NULL ? "" :
+		    c->ldap_ca_file);
+	return run_fail(r, rc, "%s: %s", r->uri, what);
+}
+
 /*
  * Connects to the configured URI and binds: the TLS settings first (the
  * certificate is always checked, against ldap_ca_file when set), then
@@ -376,16 +425,20 @@ run_connect(struct ldapsrc_run *r)
 	const struct cfg *c = r->cfg;
 	struct timeval	 tv = { (time_t)c->ldap_timeout, 0 };
 	struct berval	 cred = { 0, NULL };
-	char		 pw[MAX_LDAP_PASSWORD + 1];
+	char		 pw[MAX_LDAP_PASSWORD + 1], what[512];
 	int		 v, rc;
 
+	r->conncb.lc_add = on_connect;
+	r->conncb.lc_del = on_close;
+	r->conncb.lc_arg = r;
 	if ((rc = ldap_initialize(&r->ld, r->uri)) != LDAP_SUCCESS)
 		return run_fail(r, rc, "ldap_uri %s", r->uri);
 	v = LDAP_VERSION3;
 	if (ldap_set_option(r->ld, LDAP_OPT_PROTOCOL_VERSION, &v) != 0 ||
 	    ldap_set_option(r->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != 0 ||
 	    ldap_set_option(r->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != 0 ||
-	    ldap_set_option(r->ld, LDAP_OPT_TIMEOUT, &tv) != 0)
+	    ldap_set_option(r->ld, LDAP_OPT_TIMEOUT, &tv) != 0 ||
+	    ldap_set_option(r->ld, LDAP_OPT_CONNECT_CB, &r->conncb) != 0)
 		return run_fail(r, LDAP_OTHER, "%s: cannot set the options",
 		    r->uri);
 	v = LDAP_OPT_X_TLS_DEMAND;
@@ -403,11 +456,11 @@ run_connect(struct ldapsrc_run *r)
 		    NULL ? "(the system's)" : c->ldap_ca_file);
 	if (c->ldap_starttls && (rc = ldap_start_tls_s(r->ld, NULL, NULL)) !=
 	    LDAP_SUCCESS)
-		return run_fail(r, rc, "%s: StartTLS", r->uri);
+		return connect_fail(r, rc, "StartTLS");
 	if (c->ldap_bind_dn == NULL) {
 		if ((rc = ldap_sasl_bind_s(r->ld, NULL, LDAP_SASL_SIMPLE,
 		    &cred, NULL, NULL, NULL)) != LDAP_SUCCESS)
-			return run_fail(r, rc, "%s: anonymous bind", r->uri);
+			return connect_fail(r, rc, "anonymous bind");
 		return 0;
 	}
 	if (read_password(r, c->ldap_bind_password_file, pw, sizeof(pw)) ==
@@ -418,10 +471,8 @@ run_connect(struct ldapsrc_run *r)
 	rc = ldap_sasl_bind_s(r->ld, c->ldap_bind_dn, LDAP_SASL_SIMPLE, &cred,
 	    NULL, NULL, NULL);
 	secure_wipe(pw, sizeof(pw));
-	if (rc != LDAP_SUCCESS)
-		return run_fail(r, rc, "%s: bind as %s", r->uri,
-		    c->ldap_bind_dn);
-	return 0;
+	snprintf(what, sizeof(what), "bind as %s", c->ldap_bind_dn);
+	return rc == LDAP_SUCCESS ? 0 : connect_fail(r, rc, what);
 }
 
 /*
