@@ -51,6 +51,11 @@
  * the rest are counted in its summary line. */
 #define LDAPSRC_LOG_MAX		20
 
+/* An entry's addresses remembered so that each is emitted once however
+ * many attributes hold it; past this many, a repeat may be emitted again
+ * (ldapsrc.h: callers take repeats). */
+#define LDAPSRC_ENTRY_SEEN	256
+
 /* The address attribute when ldap_mail is not set. */
 static const char *const default_mail = "mail";
 
@@ -72,7 +77,7 @@ struct ldapsrc_run {
 					   the ldapi:// socket) */
 	struct ldap_conncb conncb;	/* which says so; libldap keeps a
 					   pointer to it until the unbind */
-	char		 seen[MAX_LIST * 8][THREEPID_MAX_ADDRESS];
+	char		 seen[LDAPSRC_ENTRY_SEEN][THREEPID_MAX_ADDRESS];
 	size_t		 nseen;		/* an entry's addresses so far */
 };
 
@@ -450,7 +455,7 @@ run_connect(struct ldapsrc_run *r)
 	v = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
 	ldap_set_option(r->ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &v);
 	v = 0;
-	if ((rc = ldap_set_option(r->ld, LDAP_OPT_X_TLS_NEWCTX, &v)) != 0)
+	if (ldap_set_option(r->ld, LDAP_OPT_X_TLS_NEWCTX, &v) != 0)
 		return run_fail(r, LDAP_OTHER, "%s: ldap_ca_file %s: cannot "
 		    "make a TLS context of it", r->uri, c->ldap_ca_file ==
 		    NULL ? "(the system's)" : c->ldap_ca_file);

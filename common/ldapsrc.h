@@ -16,7 +16,10 @@ struct cfg;
 /*
  * Called once per (medium, address, mxid) the directory yields; returns
  * 0 to go on, -1 to stop the read (the read then fails).  The strings
- * are borrowed for the call.
+ * are borrowed for the call.  Calls come as entries arrive, before the
+ * read is known to complete.  An entry gives each of its addresses once,
+ * but two entries may give the same address (for the same or another
+ * user ID): the caller decides what a repeat or a conflict means.
  */
 typedef int (*sync_emit_fn)(void *arg, const char *medium,
     const char *address, const char *mxid);
