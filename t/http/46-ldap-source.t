@@ -237,6 +237,12 @@ my ($none) = read_ok('a filter matching nobody',
     ldap_filter => '(uid=nobody-at-all)');
 is_deeply($none, [], 'no lines, exit 0');
 
+# An anonymous bind (no bind DN, no password file) works, and sees
+# what the directory shows anonymous readers: here nothing.
+my ($anon) = read_ok('anonymous bind', ldap_bind_dn => '-',
+    ldap_bind_password_file => '-');
+is_deeply($anon, [], 'anonymous: the ACL shows no one');
+
 # 7. The directory changes: the next read says what it holds now.
 slapd_modify($s, <<"EOF");
 dn: uid=u001,ou=people,$s->{suffix}
