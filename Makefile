@@ -225,7 +225,8 @@ SCRIPTS = .ci/run t/bench/run t/bench/under-attack t/lib/with-stack \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
 	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes \
-	  man/gen-conf-page
+	  man/gen-conf-page debian/sigil.postinst debian/sigil.prerm \
+	  debian/sigil.postrm
 
 lint: deps-all
 	shellcheck -S warning -x $(SCRIPTS)
