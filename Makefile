@@ -91,7 +91,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 # The helpers the HTTP tests run (t/*.c), beside the programs.
 TEST_TOOLS  = $(BUILD)/t/sign-json $(BUILD)/t/ldap-dump
-LDAP_USERS  = $(BUILD)/t/ldap-dump $(BUILD)/t/ldapsrc.t
+LDAP_USERS  = $(BUILD)/sigil-sync $(BUILD)/t/ldap-dump $(BUILD)/t/ldapsrc.t
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
 .PHONY: all routes man install deb deps-deb check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \

@@ -6,6 +6,10 @@
  *
  *	sigil-sync -c sigil.conf [-l log] [--once] [-n] [--force-remove]
  *
+ * The sources: a query on another PostgreSQL database (common/sqlsrc,
+ * sync_sql_*) and the organisation's LDAP or Active Directory directory
+ * (common/ldapsrc, ldap_*); another is one row of sources[] below.
+ *
  * A run reads every configured source whole into memory (a hash set of
  * (medium, address) -> user ID; each address through the one address
  * rule, each user ID through Matrix's rules, a bad entry skipped with a
@@ -45,6 +49,7 @@
 #include "app.h"
 #include "db.h"
 #include "ident.h"
+#include "ldapsrc.h"
 #include "log.h"
 #include "metrics.h"
 #include "publish.h"
@@ -72,8 +77,15 @@ sql_configured(const struct cfg *cfg)
 	return cfg->sync_sql_conninfo != NULL;
 }
 
+static int
+ldap_configured(const struct cfg *cfg)
+{
+	return cfg->ldap_uri != NULL;
+}
+
 static const struct source sources[] = {
 	{ "sql", sql_configured, sqlsrc_read },
+	{ "ldap", ldap_configured, ldapsrc_read },
 };
 
 #define NSOURCES	(sizeof(sources) / sizeof(sources[0]))
@@ -592,8 +604,8 @@ main(int argc, char **argv)
 	}
 	log_quiet_info(0);
 	if (once && sources_configured(&ctx.cfg) == 0) {
-		log_err("no source is configured (sync_sql_conninfo); "
-		    "nothing to do");
+		log_err("no source is configured (sync_sql_conninfo, "
+		    "ldap_uri); nothing to do");
 		app_ctx_free(&ctx);
 		return 1;
 	}
@@ -607,7 +619,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (sources_configured(&ctx.cfg) == 0)
-		log_info("no source is configured (sync_sql_conninfo); idle");
+		log_info("no source is configured (sync_sql_conninfo, "
+		    "ldap_uri); idle");
 	else
 		log_info("syncing every %lld s", (long long)ctx.cfg.sync_interval);
 	while (!stop_asked) {

@@ -11,18 +11,19 @@
 
 #include <stddef.h>
 
+#include "syncsrc.h"
+
 struct cfg;
 
 /*
- * Called once per (medium, address, mxid) the directory yields; returns
- * 0 to go on, -1 to stop the read (the read then fails).  The strings
- * are borrowed for the call.  Calls come as entries arrive, before the
- * read is known to complete.  An entry gives each of its addresses once,
- * but two entries may give the same address (for the same or another
- * user ID): the caller decides what a repeat or a conflict means.
+ * emit (common/syncsrc.h) is called once per (medium, address, mxid) the
+ * directory yields; it returns 0 to go on, non-zero to stop the read
+ * (the read then fails).  The strings are borrowed for the call.  Calls
+ * come as entries arrive, before the read is known to complete.  An
+ * entry gives each of its addresses once, but two entries may give the
+ * same address (for the same or another user ID): the caller decides
+ * what a repeat or a conflict means.
  */
-typedef int (*sync_emit_fn)(void *arg, const char *medium,
-    const char *address, const char *mxid);
 
 /* What a value of an address attribute holds (ldapsrc_mail_value). */
 enum ldapsrc_value {

@@ -23,7 +23,7 @@ struct cfg;
 /*
  * One entry of a source: medium ("email", "msisdn"), address and user ID
  * as the source has them (any of them NULL when it had none).  Returns 0
- * to go on; non-zero stops the read, which then fails.
+ * to go on; -1 stops the read, which then fails.
  */
 typedef int (*sync_emit_fn)(void *arg, const char *medium,
     const char *address, const char *mxid);

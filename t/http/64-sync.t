@@ -9,13 +9,16 @@
 # sync_user_binds: a user's bind and unbind of an address there refused
 # (M_FORBIDDEN) with refuse, allowed with allow, and sync replaces a
 # user's binding there, while in other domains a user's binding stands.
-# The figures reach /_sigil/metrics.
+# The figures reach /_sigil/metrics.  Then the same over an LDAP
+# directory (a real slapd).
 use strict;
 use warnings;
 use lib 't/lib';
 use Digest::SHA qw(sha256);
+use File::Temp qw(tempdir);
 use MIME::Base64;
 use Test::More;
+use SigilSlapd;
 use SigilTest;
 use SyncSource;
 
@@ -245,6 +248,50 @@ is(v1_lookup('email', 'erin@other64.example'), "\@erin:$hs",
 $r = run_sync($conf, '--once');
 is(v1_lookup('email', 'frank@other64.example'), "\@frank:$hs",
     'without sync_domains a user\'s binding stands');
+
+# The same engine over the directory (common/ldapsrc) against a real slapd
+# (t/lib/SigilSlapd.pm): a person added is found after one sync, one
+# removed is no longer found, a filter that matches nobody is stopped by
+# the removal guard, a wrong password fails the run; neither removes.
+sync_fresh();
+my $tmp = tempdir(CLEANUP => 1);
+my $ldap = "$SigilSlapd::SUFFIX";
+my $s = start_slapd("$tmp/slapd", entries => ldif_person('lena',
+    'Lena@LDAP64.example') . ldif_person('max', 'max@ldap64.example')
+    . ldif_person('ole', 'ole@ldap64.example'));
+my %lkeys = (ldap_uri => $s->{uri}, ldap_bind_dn => $s->{bind_dn},
+    ldap_bind_password_file => $s->{password_file},
+    ldap_base => "ou=people,$ldap", sync_max_remove_percent => 50);
+my $lconf = sync_conf(%lkeys);
+$r = run_sync($lconf, '--once');
+is($r->{status}, 0, 'LDAP: one sync') or diag($r->{err});
+my $server = conf_value('server_name');
+is(v1_lookup('email', 'lena@ldap64.example'), "\@lena:$server",
+    'LDAP: v1 lookup finds lena by her canonical address');
+is_deeply(bulk('max@ldap64.example', 'ole@ldap64.example'),
+    { 'max@ldap64.example' => "\@max:$server",
+    'ole@ldap64.example' => "\@ole:$server" }, 'LDAP: bulk_lookup finds max '
+    . 'and ole');
+is(v2_lookup('max@ldap64.example'), "\@max:$server",
+    'LDAP: v2 lookup finds max');
+slapd_modify($s, "dn: uid=max,ou=people,$ldap\nchangetype: delete\n\n");
+$r = run_sync($lconf, '--once');
+is($r->{status}, 0, 'LDAP: max left the directory') or diag($r->{err});
+is(v1_lookup('email', 'max@ldap64.example'), undef,
+    'LDAP: max is no longer found');
+$r = run_sync(sync_conf(%lkeys, ldap_filter => '(uid=nobody)'), '--once');
+is($r->{status}, 2, 'LDAP: a filter that matches nobody: the guard (exit 2)');
+is(owned(), 2, 'LDAP: nothing removed');
+spew("$tmp/wrong", "not-the-password\n");
+chmod(0600, "$tmp/wrong");
+$r = run_sync(sync_conf(%lkeys, ldap_bind_password_file => "$tmp/wrong"),
+    '--once');
+is($r->{status}, 1, 'LDAP: a wrong password: exit 1');
+like($r->{err}, qr/Invalid credentials.*nothing changed/,
+    'LDAP: says why, and that nothing changed');
+is(v1_lookup('email', 'lena@ldap64.example'), "\@lena:$server",
+    'LDAP: lena is still found');
+stop_slapd($s);
 
 sync_fresh();
 done_testing();
