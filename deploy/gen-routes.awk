@@ -388,9 +388,28 @@ function emit_errors(    i, s) {
 		# Apache's, by the path its error documents are served at.
 		s = ekind == "apache-docs" ? "/_sigil_error/" : "/sigil/errors/"
 		for (i = 1; i <= ne; i++)
-			line("ErrorDocument " estatus[i] " " s estatus[i] ".json")
+			if (ekind == "apache-docs" && estatus[i] in acounted)
+				line("ErrorDocument " estatus[i] " /_sigil_refused/" \
+				    estatus[i] "?reason=" acounted[estatus[i]])
+			else
+				line("ErrorDocument " estatus[i] " " s estatus[i] ".json")
+		if (ekind == "apache-docs")
+			apache_counted()
 	} else if (ekind != "-")
 		fail("unknown kind " ekind)
+}
+
+# Apache's way to the program counting the front's refusals (the
+# counted statuses' ErrorDocument): /_sigil_refused/, reached only by
+# those redirects (a request for it is no redirect, and the program
+# answers it 404), as its /_sigil/front-refusal.  Apache sets
+# REDIRECT_STATUS.
+function apache_counted(    p) {
+	p = counter()
+	line("<LocationMatch \"^/_sigil_refused/\">")
+	line("\tProxyFCGISetEnvIf \"true\" DOCUMENT_URI \"/_sigil/front-refusal\"")
+	line("</LocationMatch>")
+	line("ProxyPassMatch \"^/_sigil_refused/\" \"unix:@SOCKDIR@/sigil-" p ".sock|fcgi://sigil-" p "/\"")
 }
 
 # A rule passing re to prog's workers.  The time limits go on the

@@ -78,21 +78,32 @@ ok(wait_for(sub { ($seen = count($rate)) == $r0 + $refused }, 10),
     "sigil_front_refusals_total{status=\"429\",reason=\"rate\"} grew by "
     . "the $refused refused") or diag("$r0 -> $seen");
 
-# A body over the front's cap: 413, counted as "body".
-my $big = post("$v2/account/register", 'x' x 2_000_000);
-is_front_error($big, 413, 'M_TOO_LARGE', 'a body over the cap: 413');
-is($big->{content}, slurp('deploy/apache-errors/413.json'),
-    'the same body as the front\'s own page');
-ok(wait_for(sub { ($seen = count($body)) == $b0 + 1 }, 10),
-    'sigil_front_refusals_total{status="413",reason="body"} grew by 1')
-    or diag("$b0 -> $seen");
-is(count($rate), $r0 + $refused, 'and the rate refusals did not');
+# A body over the front's cap: 413, counted as "body".  Under Apache
+# (LimitRequestBody, with mod_security2 reading the body) a body with a
+# Content-Length over the cap reaches the program, which refuses it
+# itself: not a front refusal, and not counted as one.
+SKIP: {
+	skip('Apache hands a body over its cap to the program', 4) if $apache;
+	my $big = post("$v2/account/register", 'x' x 2_000_000);
+	is_front_error($big, 413, 'M_TOO_LARGE', 'a body over the cap: 413');
+	is($big->{content}, slurp('deploy/apache-errors/413.json'),
+	    'the same body as the front\'s own page');
+	ok(wait_for(sub { ($seen = count($body)) == $b0 + 1 }, 10),
+	    'sigil_front_refusals_total{status="413",reason="body"} grew by 1')
+	    or diag("$b0 -> $seen");
+	is(count($rate), $r0 + $refused, 'and the rate refusals did not');
+}
+if ($apache) {
+	is(post("$v2/account/register", 'x' x 2_000_000)->{status}, 413,
+	    'Apache: the program\'s 413');
+	is(count($body), $b0, 'not counted as the front\'s');
+}
 
 # The refusals are sigil-status's requests on its counting route.
 my ($m) = scrape();
 my ($served) = grep { /^sigil_requests_total\{program="status",route="_sigil\/front-refusal"/
     && /code_class="4xx"/ } keys %$m;
-ok($served && $m->{$served} >= $refused + 1,
+ok($served && $m->{$served} >= $refused,
     'sigil-status counts them among its requests too');
 
 done_testing();
