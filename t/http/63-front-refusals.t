@@ -99,6 +99,28 @@ if ($apache) {
 	is(count($body), $b0, 'not counted as the front\'s');
 }
 
+# sigil-status not answering (its socket moved away, its workers
+# untouched): the refusal is still the front's 429, and counted by
+# nobody.  nginx answers its own copy of the body; Apache, whose error
+# document then fails, keeps the status with its own text.
+my $sock = stack_dir() . '/sock/sigil-status.sock';
+rename $sock, "$sock.away" or die "$sock: $!";
+my $down;
+for (1 .. 200) {
+	my $x = register();
+	if ($x->{status} == 429) { $down = $x; last }
+}
+rename "$sock.away", $sock or die "$sock: $!";
+ok($down, 'with sigil-status unreachable, the front still refuses: 429');
+SKIP: {
+	skip('Apache\'s error document fails: its own text', 3) if $apache;
+	is($down->{content}, slurp('deploy/apache-errors/429.json'),
+	    'nginx answers the same body itself');
+	is($down->{headers}{'retry-after'}, '1', 'with Retry-After');
+	is($down->{headers}{'access-control-allow-origin'}, '*', 'and CORS');
+}
+is(count($rate), $r0 + $refused, 'and that refusal was not counted');
+
 # The refusals are sigil-status's requests on its counting route.
 my ($m) = scrape();
 my ($served) = grep { /^sigil_requests_total\{program="status",route="_sigil\/front-refusal"/
