@@ -11,6 +11,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use HTTP::Tiny;
+use IO::Socket::INET;
 use JSON::PP ();
 use Test::More;
 use SigilTest;
@@ -97,6 +98,43 @@ if ($apache) {
 	is(post("$v2/account/register", 'x' x 2_000_000)->{status}, 413,
 	    'Apache: the program\'s 413');
 	is(count($body), $b0, 'not counted as the front\'s');
+}
+
+# Requests in progress at once from one address (nginx's limit_conn,
+# 32): 32 bodies that do not arrive hold 32 requests, and one more is
+# refused, counted as "connections".  Apache's connection limit closes
+# the connection before there is a request: nothing to count there.
+SKIP: {
+	skip('Apache\'s connection limit answers nothing', 3) if $apache;
+	my $conn = 'sigil_front_refusals_total{status="429",reason="connections"}';
+	my $c0 = count($conn);
+	my ($port) = $url =~ /:(\d+)$/;
+	my @held;
+	for (1 .. 32) {
+		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+		    LocalAddr => '127.0.0.7', Timeout => 10) or die "connect: $!";
+		print $s "POST $v2/lookup HTTP/1.1\r\nHost: localhost\r\n"
+		    . "Content-Type: application/json\r\n"
+		    . "Content-Length: 100\r\n\r\n{";
+		push @held, $s;
+	}
+	local $SIG{PIPE} = 'IGNORE';
+	my $probe = HTTP::Tiny->new(timeout => 10, local_address => '127.0.0.7',
+	    keep_alive => 0);
+	my ($sent, $x) = (time);
+	# A byte of each held body every second keeps them inside nginx's
+	# 10 s body timeout while the probes go.
+	ok(wait_for(sub {
+		if (time - $sent >= 1) { print $_ 'x' for @held; $sent = time }
+		$x = $probe->get("$url$v2");
+		$x->{status} == 429;
+	}, 20), '32 requests in progress from one address: the next is 429');
+	is($x->{content}, slurp('deploy/apache-errors/429.json'),
+	    'the same body as the front\'s own page');
+	my $seen;
+	ok(wait_for(sub { ($seen = count($conn)) >= $c0 + 1 }, 10),
+	    'counted as reason="connections"') or diag("$c0 -> $seen");
+	close $_ for @held;
 }
 
 # sigil-status not answering (its socket moved away, its workers
