@@ -3,8 +3,10 @@
 # "all busy" fires on the pools' max-reached counter, so a burst between
 # two scrapes counts; database errors that go on, and a connection lost
 # again and again, each have their alert; one error or one reconnect
-# alone does not page anyone; a sigil-sync whose last success is more
-# than an hour old fires, one that succeeds each run does not.
+# alone does not page anyone; the web front's own refusals (429, 413)
+# fire when they go on, and a few do not; a sigil-sync whose last
+# success is more than an hour old fires, one that succeeds each run
+# does not.
 use strict;
 use warnings;
 use File::Temp qw(tempdir);
@@ -46,6 +48,10 @@ tests:
         values: '0+60x120'
       - series: 'sigil_sync_last_success_timestamp_seconds{instance="c"}'
         values: '0x120'
+      - series: 'sigil_front_refusals_total{instance="a",status="429",reason="rate"}'
+        values: '0+120x20'
+      - series: 'sigil_front_refusals_total{instance="a",status="413",reason="body"}'
+        values: '0+5x20'
     alert_rule_test:
       - eval_time: 4m
         alertname: SigilAllBusy
@@ -83,6 +89,15 @@ tests:
           - exp_labels: {instance: c}
             exp_annotations:
               summary: "sigil-sync has not finished a sync for an hour (a source, the database or the removal guard: see its log)"
+      - eval_time: 5m
+        alertname: SigilFrontRefusing
+        exp_alerts: []
+      - eval_time: 15m
+        alertname: SigilFrontRefusing
+        exp_alerts:
+          - exp_labels: {instance: a, status: "429", reason: rate}
+            exp_annotations:
+              summary: "the web front keeps refusing requests (429, its rate limit): a client over its limits, or limits too tight"
 YAML
 close $out;
 my $said = `cd '$t' && promtool test rules test.yml 2>&1`;
