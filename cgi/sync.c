@@ -61,7 +61,7 @@
 
 #define REMOVE_BATCH		1000	/* bindings per DELETE */
 #define SKIP_SAID		20	/* bad entries logged one by one */
-#define DB_DOWN_WAIT_S		10	/* daemon: a failed run, again */
+#define FAILED_WAIT_S		60	/* daemon: a failed run, again */
 
 /* A source of entries: its name, whether it is configured, its reader. */
 struct source {
@@ -629,8 +629,8 @@ main(int argc, char **argv)
 			continue;
 		}
 		rc = sync_once(&ctx, &o);
-		sleep_s(rc == 1 && DB_DOWN_WAIT_S <
-		    ctx.cfg.sync_interval ? DB_DOWN_WAIT_S :
+		sleep_s(rc == 1 && FAILED_WAIT_S <
+		    ctx.cfg.sync_interval ? FAILED_WAIT_S :
 		    ctx.cfg.sync_interval);
 	}
 	stop_signals_free();
