@@ -87,7 +87,7 @@ if (shared_host()) {
 	    'shared host: off as shipped, even from 127.0.0.1');
 	is(lookup_mxid('email', 'x@example.org'), undef, '... nothing bound');
 	my $on = $shipped;
-	ok($on =~ s/^#(RewriteCond expr "-R ')192\.0\.2\.7('")$/$1127.0.0.1$2/m
+	ok($on =~ s/^#(RewriteCond expr "-R ')192\.0\.2\.7('")$/${1}127.0.0.1$2/m
 	    && $on =~ s/^#(RewriteRule \^_matrix\/identity\/ - \[E=SIGIL_OPERATOR:1\])$/$1/m,
 	    'the .htaccess has the switch (commented out)');
 	spew($htaccess, $on);
