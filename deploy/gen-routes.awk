@@ -129,7 +129,8 @@ fileno == 3 && FNR == 1 {
 	if (fallback == "")
 		fail("no program serves the \"/\" route")
 	# An operator's route inside the API takes nothing a public one
-	# takes (the fronts would send the public one's requests to it).
+	# or another such takes (the fronts would send those requests to
+	# it, or one of the two would never be reached).
 	for (k = 1; k <= naops; k++)
 		for (i = 1; i <= np; i++) {
 			n = split(routes[i], a, " ")
@@ -139,6 +140,12 @@ fileno == 3 && FNR == 1 {
 					fail(aopsline[k] ": the operator's route " \
 					    P aops[k] " overlaps " name[i] "'s " a[j])
 		}
+	for (k = 1; k <= naops; k++)
+		for (i = k + 1; i <= naops; i++)
+			if (index(route_base(aops[i]), route_base(aops[k])) == 1 ||
+			    index(route_base(aops[k]), route_base(aops[i])) == 1)
+				fail(aopsline[i] ": the operator's route " P aops[i] \
+				    " overlaps " aopsprog[k] "'s " P aops[k])
 	if (!(431 in ebody))
 		fail("deploy/errors has no 431 (nginx's 494)")
 	if (!(400 in ebody) || !(403 in ebody))
