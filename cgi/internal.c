@@ -10,11 +10,9 @@
  * the binding of that 3PID to that user ID, if there is one; {}.
  *
  * Never public: the web front passes these paths only from the
- * operator's addresses, and this program answers a client outside
- * internal_api_clients (loopback by default), whatever its method, as the
- * front answers a path that does not exist: 404 M_UNRECOGNIZED.  So the
- * routes take every method, and the handlers answer OPTIONS and 405
- * themselves, after that check.
+ * operator's addresses, and this program answers a POST from a client
+ * outside internal_api_clients (loopback by default) as the front
+ * answers a path that does not exist: 404 M_UNRECOGNIZED.
  */
 #include <string.h>
 
@@ -43,16 +41,12 @@ struct internal_args {
 	char		 address[THREEPID_MAX_ADDRESS];
 };
 
-/* Every method: the handlers answer the others after the client check. */
-#define ANY_METHOD	((1U << REQ_METHODS) - 1)
-
 /*
  * Reads {medium, address, mxid} of the request r into a, the address
  * through the address rule and the user ID checked; *body holds the
  * parsed body (caller deletes it, also on failure).  Returns 0, or -1
- * with the answer in rs: 404 for a client outside internal_api_clients,
- * 200 {} to OPTIONS, 405 for a method other than POST, 400 for a bad
- * body.
+ * with the error in rs: 404 for a client outside internal_api_clients,
+ * 400 for a bad body.
  */
 static int
 internal_args(const struct ctx *c, const struct req *r, cJSON **body,
@@ -64,14 +58,6 @@ internal_args(const struct ctx *c, const struct req *r, cJSON **body,
 	if (!netrange_list_has(c->cfg.internal_api_clients,
 	    c->cfg.n_internal_api_clients, r->remote_addr)) {
 		resp_err(rs, MX_UNRECOGNIZED, NULL);
-		return -1;
-	}
-	if (r->method == METHOD_OPTIONS) {
-		resp_json_text(rs, 200, "{}");
-		return -1;
-	}
-	if (r->method != METHOD_POST) {
-		resp_err(rs, MX_METHOD_NOT_ALLOWED, NULL);
 		return -1;
 	}
 	if (req_json(r, body, rs) == -1 ||
@@ -141,8 +127,8 @@ out:
 }
 
 static const struct route routes[] = {
-	{ ANY_METHOD, API_ROOT, "internal/bind", h_bind, AUTH_NONE },
-	{ ANY_METHOD, API_ROOT, "internal/unbind", h_unbind, AUTH_NONE },
+	{ METHOD_POST, API_ROOT, "internal/bind", h_bind, AUTH_NONE },
+	{ METHOD_POST, API_ROOT, "internal/unbind", h_unbind, AUTH_NONE },
 };
 
 static const struct app internal_app = {

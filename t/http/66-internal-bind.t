@@ -21,7 +21,7 @@
 # From an address the front does not list, the answer is a path's that
 # does not exist (404 M_UNRECOGNIZED), and sigil-internal never sees
 # the request; the program refuses a client outside internal_api_clients
-# the same way.  On a shared host the API is off as shipped (404) until
+# the same way (a POST, the one method that does anything).  On a shared host the API is off as shipped (404) until
 # the operator lists an address in the .htaccess; lighttpd never routes
 # it.
 use strict;
@@ -156,10 +156,10 @@ ok(verify_signed($delivered // '{}', 'localhost', $key_id, $pub),
     'the onbind association verifies');
 
 # msisdn too.
-$r = post("$int/bind", { medium => 'msisdn', address => '447700900123',
+$r = post("$int/bind", { medium => 'msisdn', address => '447700900666',
     mxid => "\@phone:$hs" });
 is($r->{status}, 200, 'internal bind of an msisdn') or diag($r->{content});
-is(lookup_mxid('msisdn', '447700900123'), "\@phone:$hs", 'found');
+is(lookup_mxid('msisdn', '447700900666'), "\@phone:$hs", 'found');
 
 # Refused input, nothing bound.
 my %good = (medium => 'email', address => 'bad@example.org',
