@@ -17,6 +17,7 @@
 #   make install    the programs, scripts, migrations, units, web server
 #                   snippets and man pages (PREFIX, DESTDIR, ...: below)
 #   make man        man/sigil.conf.5 again from deploy/sigil.conf.example
+#   make deb        the Debian package, $(BUILD)/sigil_<version>_amd64.deb
 #
 # CI passes WERROR=-Werror.  Local overrides go in config.mk.
 #
@@ -84,7 +85,7 @@ PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all routes man install check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
+.PHONY: all routes man install deb deps-deb check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
 	bench run deps deps-all clean
 
 all: $(PROG_BINS)
@@ -129,6 +130,8 @@ deps:
 	@$(INSTALL_DEPS) build
 deps-all: deps
 	@$(INSTALL_DEPS) all
+deps-deb: deps
+	@$(INSTALL_DEPS) deb
 
 # The web fronts' routing, the limits' paths, the workers file and the
 # systemd target, from the table of programs (deploy/programs); the
@@ -222,7 +225,8 @@ SCRIPTS = .ci/run t/bench/run t/bench/under-attack t/lib/with-stack \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
 	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes \
-	  man/gen-conf-page
+	  man/gen-conf-page debian/sigil.postinst debian/sigil.prerm \
+	  debian/sigil.postrm
 
 lint: deps-all
 	shellcheck -S warning -x $(SCRIPTS)
@@ -311,8 +315,9 @@ install: all
 	    $(DESTDIR)$(DATADIR)/templates/{} \;
 	cd templates && find . -type f -exec $(INSTALL) -m 0644 {} \
 	    $(DESTDIR)$(DATADIR)/templates/{} \;
-	$(INSTALL) -m 0644 deploy/sigil.conf.example deploy/systemd/workers \
-	    $(DESTDIR)$(DATADIR)/
+	sed -e 's|^template_dir = .*|template_dir = $(DATADIR)/templates|' \
+	    deploy/sigil.conf.example >$(DESTDIR)$(DATADIR)/sigil.conf.example
+	$(INSTALL) -m 0644 deploy/systemd/workers $(DESTDIR)$(DATADIR)/
 	for f in $(UNIT_INS); do \
 	    sed -e 's|@BINDIR@|$(LIBEXECDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
 	        "$$f" >$(DESTDIR)$(UNITDIR)/$$(basename "$$f" .in) || exit 1; \
@@ -333,6 +338,18 @@ install: all
 	$(INSTALL) -m 0644 deploy/apache-errors/* $(DESTDIR)$(DATADIR)/apache/errors/
 	$(INSTALL) -m 0644 deploy/lighttpd-sigil.conf $(DESTDIR)$(DATADIR)/lighttpd/
 	$(INSTALL) -m 0644 deploy/logrotate/sigil $(DESTDIR)$(DATADIR)/logrotate/
-	chmod 0644 $(DESTDIR)$(DATADIR)/nginx/* $(DESTDIR)$(DATADIR)/apache/*.conf
+	chmod 0644 $(DESTDIR)$(DATADIR)/nginx/* $(DESTDIR)$(DATADIR)/apache/*.conf \
+	    $(DESTDIR)$(DATADIR)/sigil.conf.example
 	$(INSTALL) -m 0644 man/sigil.8 man/sigil-supervise.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0644 man/sigil.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+# The Debian package: debian/rules (debhelper) builds with $(BUILD), so a
+# built tree is not built again, installs with "make install" and writes
+# $(DEBDIR)/sigil_<version>_amd64.deb.  The binary step under fakeroot,
+# as dpkg-buildpackage would (harmless as root); nothing is written
+# outside the tree's debian/ (git-ignored) and DEBDIR.
+DEBDIR	?= $(BUILD)
+deb: deps-deb
+	debian/rules BUILD='$(abspath $(BUILD))' build
+	fakeroot debian/rules BUILD='$(abspath $(BUILD))' \
+	    DEBDIR='$(abspath $(DEBDIR))' binary
