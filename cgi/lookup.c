@@ -23,6 +23,7 @@
  * answers 429 and looks nothing up.  On v2 a request without a valid
  * token is told so before anything about its input.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -296,27 +297,50 @@ mapping_cmp(const void *a, const void *b)
 	    ((const struct mapping *)b)->sent);
 }
 
+/* A string and its first 8 bytes as a big-endian number (0 past its
+ * end), which orders as strcmp() orders the strings' starts. */
+struct keyed {
+	uint64_t	 prefix;
+	const char	*s;
+};
+
 static int
-str_cmp(const void *a, const void *b)
+keyed_cmp(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const struct keyed	*x = a, *y = b;
+
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	return strcmp(x->s, y->s);
 }
 
 /*
  * Sorts the n strings of v by strcmp and drops repeats; returns how many
  * are left.  The lookup hash's collation is "C" (sql/011_*), so this is
- * the index's order: a list sent sorted is probed in index order.
+ * the index's order: a list sent sorted is probed in index order.  The
+ * sort compares numbers, not strings, while the first 8 bytes differ
+ * (they do for all but a few of 10,000 random hashes).
  */
 static size_t
 sort_unique(const char **v, size_t n)
 {
-	size_t	 i, k;
+	struct keyed	*k;
+	size_t		 i, j, m;
 
-	qsort(v, n, sizeof(*v), str_cmp);
-	for (i = 0, k = 0; i < n; i++)
-		if (k == 0 || strcmp(v[k - 1], v[i]) != 0)
-			v[k++] = v[i];
-	return k;
+	k = xreallocarray(NULL, n + 1, sizeof(*k));
+	for (i = 0; i < n; i++) {
+		k[i].s = v[i];
+		k[i].prefix = 0;
+		for (j = 0; j < 8 && v[i][j] != '\0'; j++)
+			k[i].prefix |= (uint64_t)(unsigned char)v[i][j] <<
+			    (8 * (7 - j));
+	}
+	qsort(k, n, sizeof(*k), keyed_cmp);
+	for (i = 0, m = 0; i < n; i++)
+		if (m == 0 || strcmp(v[m - 1], k[i].s) != 0)
+			v[m++] = k[i].s;
+	free(k);
+	return m;
 }
 
 /* A v2 lookup's input, as read from its body. */
