@@ -70,7 +70,7 @@ LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 
 -include config.mk
 
-COMMON	 = app b64 buf canon cfg clientnet db dbaccount dbbind dbinvite dbsession dbstmt email fcgi http ident invmail invpolicy j2 json log mail metrics mxerr netrange outbound part part_db part_http part_key part_mail pool ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix xmkeys
+COMMON	 = app b64 buf canon cfg clientnet db dbaccount dbbind dbinvite dbsession dbstmt email fcgi http ident invmail invpolicy j2 json log mail metrics mxerr netrange outbound part part_db part_http part_key part_mail pool publish ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix xmkeys
 # The programs that serve routes: the rows of deploy/programs (one C file
 # each, cgi/NAME.c).
 PROGRAMS = $(shell sh deploy/gen-routes -l)

@@ -28,98 +28,14 @@
 #include "ident.h"
 #include "log.h"
 #include "json.h"
+#include "publish.h"
 #include "bounds.h"
 #include "req.h"
 #include "resp.h"
 #include "session.h"
-#include "sign.h"
 #include "threepid.h"
 #include "util.h"
 #include "xmkeys.h"
-
-/*
- * The body onbind delivers: the association of (medium, address) with
- * mxid, with each pending invite of inv (none: an empty list, which the
- * server-server API requires) attached and signed with the long-term
- * key, all signed.  Returns the JSON text (caller frees) or NULL.
- */
-static char *
-onbind_body(const struct ctx *c, const struct db_session *s,
-    const char *mxid, int64_t now, const struct db_invites *inv)
-{
-	cJSON	*assoc, *list, *item, *signed_obj;
-	char	*text = NULL;
-	size_t	 i;
-
-	assoc = threepid_association(s->medium, s->address, mxid, now, now,
-	    now + THREEPID_VALIDITY_MS);
-	list = cJSON_AddArrayToObject(assoc, "invites");
-	for (i = 0; i < inv->n; i++) {
-		item = cJSON_CreateObject();
-		cJSON_AddStringToObject(item, "medium", s->medium);
-		cJSON_AddStringToObject(item, "address", s->address);
-		cJSON_AddStringToObject(item, "mxid", mxid);
-		cJSON_AddStringToObject(item, "room_id", inv->room_id[i]);
-		cJSON_AddStringToObject(item, "sender", inv->sender[i]);
-		cJSON_AddStringToObject(item, "token", inv->token[i]);
-		signed_obj = cJSON_AddObjectToObject(item, "signed");
-		cJSON_AddStringToObject(signed_obj, "mxid", mxid);
-		cJSON_AddStringToObject(signed_obj, "token", inv->token[i]);
-		cJSON_AddItemToArray(list, item);
-		if (sign_json(c->key, c->cfg.server_name, signed_obj) == -1)
-			goto out;
-	}
-	if (sign_json(c->key, c->cfg.server_name, assoc) == -1)
-		goto out;
-	text = cJSON_PrintUnformatted(assoc);
-out:
-	cJSON_Delete(assoc);
-	return text;
-}
-
-/*
- * Records the binding, with the signature of its association (assoc,
- * signed) for v1 lookups to answer, and, in the same transaction, queues
- * its onbind, with the pending invites of that 3PID, for delivery to the
- * homeserver of mxid, where sigil-notify picks it up.  Returns 0, or -1
- * (nothing recorded, nothing queued).
- */
-static int
-bind_and_queue(struct ctx *c, const struct db_session *s, const char *mxid,
-    int64_t now, const cJSON *assoc)
-{
-	struct db_invites	 inv;
-	const char		*sig;
-	char			*body = NULL;
-	int			 rc = -1, ref;
-
-	memset(&inv, 0, sizeof(inv));
-	ref = app_key_ref(c);
-	sig = sign_json_get(assoc, c->cfg.server_name, c->key->id);
-	if (db_begin(c->db) != DB_OK)
-		return -1;
-	if (db_bind(c->db, s->medium, s->address, mxid, now,
-	    now + THREEPID_VALIDITY_MS, ref > 0 ? sig : NULL, ref) != DB_OK ||
-	    db_invites_pending(c->db, s->medium, s->address, now, &inv) !=
-	    DB_OK)
-		goto out;
-	if ((body = onbind_body(c, s, mxid, now, &inv)) == NULL ||
-	    db_outbox_queue(c->db, ident_user_id_server(mxid), body, now,
-	    (const char *const *)inv.token, inv.n) != DB_OK)
-		goto out;
-	if (db_commit(c->db) != DB_OK)
-		goto out;
-	if (inv.n > 0)
-		log_info("bind: %zu invite(s) queued for %s",
-		    inv.n, ident_user_id_server(mxid));
-	rc = 0;
-out:
-	if (rc == -1)
-		db_rollback(c->db);
-	free(body);
-	db_invites_clear(&inv);
-	return rc;
-}
 
 /* POST 3pid/bind. */
 static void
@@ -153,13 +69,8 @@ h_bind(struct ctx *c, const struct req *r, struct resp *rs)
 		resp_err(rs, session_mxerr(sr), NULL);
 		goto out;
 	}
-	assoc = threepid_association(s.medium, s.address, mxid, now, now,
-	    now + THREEPID_VALIDITY_MS);
-	if (sign_json(c->key, c->cfg.server_name, assoc) == -1) {
-		resp_err(rs, MX_UNKNOWN, NULL);
-		goto out;
-	}
-	if (bind_and_queue(c, &s, mxid, now, assoc) == -1) {
+	if (binding_publish(c, s.medium, s.address, mxid, now, &assoc) ==
+	    -1) {
 		resp_err(rs, MX_UNAVAILABLE, NULL);
 		goto out;
 	}

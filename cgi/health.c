@@ -92,6 +92,7 @@ health_notify(struct ctx *c, cJSON *checks, int *failed)
 	struct metrics_notify	 nt;
 	int64_t			 age;
 	char			 why[128];
+	const char		*stale = NULL;
 	cJSON			*o;
 
 	if (c->cfg.health_notify_age == 0 || c->cfg.metrics_dir == NULL)
@@ -102,12 +103,13 @@ health_notify(struct ctx *c, cJSON *checks, int *failed)
 		return;
 	}
 	age = now_ms() / 1000 - nt.refreshed;
-	if (age > c->cfg.health_notify_age)
+	if (age > c->cfg.health_notify_age) {
 		snprintf(why, sizeof(why), "sigil-notify's figures are %lld s "
 		    "old (health_notify_age %lld)", (long long)age,
 		    (long long)c->cfg.health_notify_age);
-	o = health_add(checks, "notify",
-	    age > c->cfg.health_notify_age ? why : NULL, failed);
+		stale = why;
+	}
+	o = health_add(checks, "notify", stale, failed);
 	cJSON_AddNumberToObject(o, "age_seconds", (double)age);
 	cJSON_AddNumberToObject(o, "outbox_rows", (double)nt.rows);
 }

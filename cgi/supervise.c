@@ -146,9 +146,9 @@ static void
 say(const char *fmt, ...)
 {
 	va_list	 ap;
-
 	char	 stamp[40], msg[1024];
 
+	log_reopen_if_due();
 	log_stamp(stamp, sizeof(stamp));
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -750,6 +750,16 @@ stop_all(void)
 	}
 }
 
+/* Copies pool p's sizes into the figures sigil-status reports. */
+static void
+publish_sizes(struct program *p)
+{
+	p->fig.min = (uint64_t)p->min;
+	p->fig.max = (uint64_t)p->max;
+	p->fig.idle_timeout = (uint64_t)p->idle;
+	p->fig.max_requests = p->max_requests;
+}
+
 /*
  * Reads metrics_dir from the configuration, and with it opens each
  * pool's figures file.  Returns 0, or -1 after saying why (a range or
@@ -782,10 +792,7 @@ open_pools(void)
 		}
 		snprintf(progs[k].fig.program, sizeof(progs[k].fig.program),
 		    "%s", progs[k].name);
-		progs[k].fig.min = (uint64_t)progs[k].min;
-		progs[k].fig.max = (uint64_t)progs[k].max;
-		progs[k].fig.idle_timeout = (uint64_t)progs[k].idle;
-		progs[k].fig.max_requests = progs[k].max_requests;
+		publish_sizes(&progs[k]);
 		if (metrics_dir == NULL || progs[k].fd == -1)
 			continue;
 		/* A folder that cannot be used (missing, or not to be
@@ -1059,10 +1066,7 @@ renew_pool(struct program *p, const struct program *next)
 	p->max_requests = next->max_requests;
 	if (p->max > p->nslots)
 		p->nslots = p->max;
-	p->fig.min = (uint64_t)p->min;
-	p->fig.max = (uint64_t)p->max;
-	p->fig.idle_timeout = (uint64_t)p->idle;
-	p->fig.max_requests = p->max_requests;
+	publish_sizes(p);
 	for (i = 0; i < p->nslots; i++) {
 		if (p->w[i].pid > 0)
 			ask_stop(p, i, i < p->max ? STOP_RECYCLE : STOP_IDLE);

@@ -163,10 +163,25 @@ log_quiet_info(int quiet)
 }
 
 /*
+ * Opens the log file again when SIGUSR1 (or log_reopen) asked for it;
+ * every writer of lines calls it before it writes one.
+ */
+void
+log_reopen_if_due(void)
+{
+	if (!log_reopen_due)
+		return;
+	log_reopen_due = 0;
+	if (log_path != NULL && open_as_stderr(log_path) == -1)
+		fprintf(stderr, "%s[%ld] warn: cannot open the log file %s "
+		    "again: %s\n", log_name, (long)getpid(), log_path,
+		    strerror(errno));
+}
+
+/*
  * Writes the time a line starts with, "2026-12-07T21:58:01.123Z " (RFC
  * 3339, UTC), into buf (size at least 32), or "" under journald.
- * Returns its length.  Also opens the log file again first when SIGUSR1
- * asked for it: every line passes here before it is written.
+ * Returns its length.
  */
 size_t
 log_stamp(char *buf, size_t size)
@@ -175,13 +190,6 @@ log_stamp(char *buf, size_t size)
 	struct tm	 tm;
 	size_t		 n;
 
-	if (log_reopen_due) {
-		log_reopen_due = 0;
-		if (log_path != NULL && open_as_stderr(log_path) == -1)
-			fprintf(stderr, "%s[%ld] warn: cannot open the log "
-			    "file %s again: %s\n", log_name, (long)getpid(),
-			    log_path, strerror(errno));
-	}
 	buf[0] = '\0';
 	if (log_journal || size < 32)
 		return 0;
@@ -199,6 +207,7 @@ log_line(const char *level, const char *fmt, va_list ap)
 	char	 stamp[40], msg[1024];
 	size_t	 i;
 
+	log_reopen_if_due();
 	log_stamp(stamp, sizeof(stamp));
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	for (i = 0; msg[i] != '\0'; i++)

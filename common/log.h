@@ -24,6 +24,7 @@
 void	 log_init(const char *);
 int	 log_open(const char *);
 void	 log_reopen(void);
+void	 log_reopen_if_due(void);
 void	 log_quiet_info(int);
 size_t	 log_stamp(char *, size_t);
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -24,10 +24,6 @@ my $path = "$sup/sigil-status.sock";
 my $listener = IO::Socket::UNIX->new(Type => SOCK_STREAM, Local => $path,
     Listen => 1024) or die "$path: $!";
 
-sub children {
-	my ($pid) = @_;
-	return grep { /^\s*\d+\s+sigil-status$/ } `ps -o pid=,comm= --ppid $pid`;
-}
 # start(LISTEN_PID, SOCKET_DIR): a supervisor given the listener as fd 3.
 sub start {
 	my ($listen_pid, $sockdir) = @_;
@@ -48,7 +44,7 @@ sub start {
 sub stop { kill 'TERM', $_[0]; waitpid($_[0], 0); return $? }
 
 my $first = start(undef, $sup);
-ok(wait_for(sub { children($first) == 2 }, 15), 'a supervisor with the socket handed over');
+ok(wait_for(sub { @{ children($first)->{'sigil-status'} // [] } == 2 }, 15), 'a supervisor with the socket handed over');
 like(slurp("$sup/supervise.log"), qr/\Q$path\E: handed over/, 'it says so');
 my $status = { sock => $path };
 is(fcgi_request($status, 'GET', '/_matrix/identity/versions')->{status}, 200,
@@ -81,7 +77,7 @@ if ($queued == 0) {
 ok(wait_for(sub { `ss -x -l -n src '$path'` =~ /^\S+\s+\S+\s+[1-9]/m }, 10),
     'a request waits in the queue while no worker runs');
 my $second = start(undef, $sup);
-ok(wait_for(sub { children($second) == 2 }, 15), 'a second supervisor takes it');
+ok(wait_for(sub { @{ children($second)->{'sigil-status'} // [] } == 2 }, 15), 'a second supervisor takes it');
 ok(wait_for(sub { answers() > $seen + 20 }, 30), 'and its workers answer');
 waitpid($queued, 0);
 is(slurp("$sup/queued"), '200', 'the one that waited too');
@@ -97,7 +93,7 @@ ok(-S $path, 'the socket is still there for the next');
 # LISTEN_FDS meant for another process (LISTEN_PID not ours): ignored.
 mkdir "$sup/own";
 my $other = start(1, "$sup/own");
-ok(wait_for(sub { children($other) == 2 }, 15), 'LISTEN_PID of another process');
+ok(wait_for(sub { @{ children($other)->{'sigil-status'} // [] } == 2 }, 15), 'LISTEN_PID of another process');
 ok(-S "$sup/own/sigil-status.sock", 'it makes its own socket');
 is(stop($other), 0, 'it stops');
 ok(!-e "$sup/own/sigil-status.sock", 'and removes the socket it made');

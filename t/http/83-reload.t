@@ -17,15 +17,6 @@ my $conf = "$sup/sigil.conf";
 spew($conf, slurp("$dir/sigil.conf"));
 spew("$sup/workers", "status 2\npubkey 2\n");
 
-sub children {
-	my ($pid) = @_;
-	my %by;
-	for (`ps -o pid=,comm= --ppid $pid`) {
-		my ($p, $name) = /^\s*(\d+)\s+(\S+)/ or next;
-		push @{ $by{$name} }, $p;
-	}
-	return \%by;
-}
 sub count { scalar @{ children($_[0])->{$_[1]} // [] } }
 sub log_text { slurp("$sup/supervise.log") }
 

@@ -83,15 +83,7 @@ sub stop_supervisor {
 }
 END { stop_supervisor($sup) if $sup && $$ == $parent }
 
-sub children {
-	my %by;
-	for (`ps -o pid=,comm= --ppid $sup`) {
-		my ($p, $name) = /^\s*(\d+)\s+(\S+)/ or next;
-		push @{ $by{$name} }, $p;
-	}
-	return \%by;
-}
-sub lookups { [sort { $a <=> $b } @{ children()->{'sigil-lookup'} // [] }] }
+sub lookups { [sort { $a <=> $b } @{ children($sup)->{'sigil-lookup'} // [] }] }
 
 my $status = { sock => "$pool_dir/sigil-status.sock" };
 my $lookup = { sock => "$pool_dir/sigil-lookup.sock" };
@@ -260,14 +252,14 @@ my $r = fcgi_request($lookup, 'GET',
 is($r->{status}, 200, 'the one left serves');
 
 # max_requests: the pubkey worker is replaced after 3 requests.
-ok(wait_for(sub { @{ children()->{'sigil-pubkey'} // [] } == 1 }, 30),
+ok(wait_for(sub { @{ children($sup)->{'sigil-pubkey'} // [] } == 1 }, 30),
     'one pubkey worker');
-my $pk = children()->{'sigil-pubkey'}[0];
+my $pk = children($sup)->{'sigil-pubkey'}[0];
 for (1 .. 3) {
 	$r = fcgi_request($pubkey, 'GET', '/_matrix/identity/v2/pubkey/isvalid?public_key=x');
 	is($r->{status}, 200, "pubkey request $_");
 }
-ok(wait_for(sub { my $c = children()->{'sigil-pubkey'} // [];
+ok(wait_for(sub { my $c = children($sup)->{'sigil-pubkey'} // [];
     @$c == 1 && $c->[0] != $pk }, 30), 'after 3 it is replaced by another');
 is(pool('pubkey')->{workers_recycled_total}, 1, 'counted as recycled');
 like(slurp($log), qr/sigil-pubkey\[$pk\]: served 3 requests \(max_requests 3\): replacing it/,

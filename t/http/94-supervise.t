@@ -19,15 +19,6 @@ sub write_file {
 	print $fh $text;
 	close $fh;
 }
-sub children {
-	my ($pid) = @_;
-	my %by;
-	for (`ps -o pid=,comm= --ppid $pid`) {
-		my ($p, $name) = /^\s*(\d+)\s+(\S+)/ or next;
-		push @{ $by{$name} }, $p;
-	}
-	return \%by;
-}
 sub count { my ($c, $name) = @_; scalar @{ $c->{$name} // [] } }
 
 # Start-up refusals.

@@ -19,7 +19,7 @@ our @EXPORT = qw(api get post request is_error is_front_error conf_value
     validated_session wait_for free_port slurp spew running front
     shared_host front_logs deliver_onbind
     notify_program program_log start_onbind_double start_prometheus
-    stop_prometheus scrape forget_onbinds texts);
+    stop_prometheus scrape forget_onbinds texts children);
 
 my $URL = $ENV{SIGIL_TEST_URL}
     or plan skip_all => 'no stack: run through t/lib/with-stack';
@@ -466,5 +466,18 @@ sub stop_prometheus {
 # slurp(FILE): its contents, '' when it cannot be read; spew(FILE, TEXT).
 sub slurp { open(my $fh, '<', $_[0]) or return ''; local $/; <$fh> }
 sub spew { open(my $fh, '>', $_[0]) or die "$_[0]: $!"; print $fh $_[1] }
+
+# children(PID): the processes whose parent is PID, by command name
+# ({ 'sigil-status' => [pids...], ... }); the supervisor tests count
+# workers with it.
+sub children {
+	my ($pid) = @_;
+	my %by;
+	for (`ps -o pid=,comm= --ppid $pid`) {
+		my ($p, $name) = /^\s*(\d+)\s+(\S+)/ or next;
+		push @{ $by{$name} }, $p;
+	}
+	return \%by;
+}
 
 1;
