@@ -17,6 +17,7 @@
 #   make install    the programs, scripts, migrations, units, web server
 #                   snippets and man pages (PREFIX, DESTDIR, ...: below)
 #   make man        man/sigil.conf.5 again from deploy/sigil.conf.example
+#   make deb        the Debian package, $(BUILD)/sigil_<version>_amd64.deb
 #
 # CI passes WERROR=-Werror.  Local overrides go in config.mk.
 #
@@ -68,6 +69,12 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed \
 	     -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/lib' $(SANITIZE) $(LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lunistring -lphonenumber -lstdc++ -lresolv -lm
 
+# OpenLDAP's client library, linked only into what reads a directory
+# (LDAP_USERS): its one user, common/ldapsrc.o, is kept out of
+# libsigil.a, and those programs link it and LDAP_LIBS (EXTRA_OBJS and
+# EXTRA_LIBS, which the link rules put around libsigil.a).
+LDAP_LIBS = $(eval LDAP_LIBS := $(or $(shell pkg-config --libs ldap 2>/dev/null),$(error pkg-config --libs ldap failed: is libldap-dev installed? run make deps)))$(LDAP_LIBS)
+
 -include config.mk
 
 COMMON	 = app b64 buf canon cfg clientnet db dbaccount dbbind dbinvite dbsession dbstmt email fcgi http ident invmail invpolicy j2 json log mail metrics mxerr netrange outbound part part_db part_http part_key part_mail pool publish ratelimit req resp secret session shmfile sign sms terms threepid tmpl util xmatrix xmkeys
@@ -82,9 +89,12 @@ COMMON_OBJS = $(COMMON:%=$(BUILD)/common/%.o) $(BUILD)/common/phone.o
 PROG_BINS   = $(PROGRAMS:%=$(BUILD)/sigil-%) $(DAEMONS:%=$(BUILD)/sigil-%) \
 	      $(TOOLS:%=$(BUILD)/sigil-%)
 UNIT_BINS   = $(UNITS:%=$(BUILD)/t/%.t)
+# The helpers the HTTP tests run (t/*.c), beside the programs.
+TEST_TOOLS  = $(BUILD)/t/sign-json $(BUILD)/t/ldap-dump
+LDAP_USERS  = $(BUILD)/t/ldap-dump $(BUILD)/t/ldapsrc.t
 HEADERS	    = $(wildcard common/*.h) t/tap.h
 
-.PHONY: all routes man install check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
+.PHONY: all routes man install deb deps-deb check check-apache check-cgi check-fcgid check-lighttpd test test-unit test-http sanitize valgrind fuzz lint \
 	bench run deps deps-all clean
 
 all: $(PROG_BINS)
@@ -105,8 +115,13 @@ $(BUILD)/libsigil.a: $(COMMON_OBJS)
 	rm -f $@
 	ar rcs $@ $(COMMON_OBJS)
 
+$(LDAP_USERS): $(BUILD)/common/ldapsrc.o
+$(LDAP_USERS): EXTRA_OBJS = $(BUILD)/common/ldapsrc.o
+$(LDAP_USERS): EXTRA_LIBS = $(LDAP_LIBS)
+
 $(BUILD)/sigil-%: $(BUILD)/cgi/%.o $(BUILD)/libsigil.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libsigil.a $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(EXTRA_OBJS) $(BUILD)/libsigil.a \
+	    $(EXTRA_LIBS) $(LIBS)
 
 $(BUILD)/t/%.o: t/unit/%.c $(HEADERS) | deps
 	@mkdir -p $(@D)
@@ -117,11 +132,13 @@ $(BUILD)/t/tap.o: t/tap.c t/tap.h | deps
 	$(CC) $(ALL_CFLAGS) -It -c -o $@ $<
 
 $(BUILD)/t/%.t: $(BUILD)/t/%.o $(BUILD)/t/tap.o $(BUILD)/libsigil.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/t/tap.o $(BUILD)/libsigil.a $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/t/tap.o $(EXTRA_OBJS) \
+	    $(BUILD)/libsigil.a $(EXTRA_LIBS) $(LIBS)
 
-$(BUILD)/t/sign-json: t/sign-json.c $(BUILD)/libsigil.a $(HEADERS) | deps
+$(TEST_TOOLS): $(BUILD)/t/%: t/%.c $(BUILD)/libsigil.a $(HEADERS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/sign-json.c $(BUILD)/libsigil.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(EXTRA_OBJS) \
+	    $(BUILD)/libsigil.a $(EXTRA_LIBS) $(LIBS)
 
 # The build set, which every compile step waits for (order-only), and
 # everything, which the steps that run the stack or a tool wait for.
@@ -129,6 +146,8 @@ deps:
 	@$(INSTALL_DEPS) build
 deps-all: deps
 	@$(INSTALL_DEPS) all
+deps-deb: deps
+	@$(INSTALL_DEPS) deb
 
 # The web fronts' routing, the limits' paths, the workers file and the
 # systemd target, from the table of programs (deploy/programs); the
@@ -139,7 +158,7 @@ routes:
 
 # The build checks, the unit tests, then the HTTP tests through a real
 # stack.
-test: deps-all all $(UNIT_BINS) $(BUILD)/t/sign-json
+test: deps-all all $(UNIT_BINS) $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) prove -f t/make/
 	prove -f -e '' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) t/lib/with-stack prove -f t/http/
@@ -150,21 +169,21 @@ test-unit: deps-all $(UNIT_BINS)
 
 # The HTTP tests again with Apache (mod_proxy_fcgi) in front of the
 # programs instead of nginx.
-check-apache: deps-all all $(BUILD)/t/sign-json
+check-apache: deps-all all $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache t/lib/with-stack prove -f t/http/
 
 # The HTTP tests on a shared host: Apache runs the programs itself from
 # a document root set up as deploy/shared-hosting says, as plain CGI
 # (mod_cgi) or FastCGI (mod_fcgid), as www-data, with no daemon (onbind
 # delivery from sigil-notify --once, as cron runs it there).
-check-cgi: deps-all all $(BUILD)/t/sign-json
+check-cgi: deps-all all $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-cgi t/lib/with-stack prove -f t/http/
-check-fcgid: deps-all all $(BUILD)/t/sign-json
+check-fcgid: deps-all all $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=apache-fcgid t/lib/with-stack prove -f t/http/
 # The same through another CGI server, lighttpd's mod_cgi set up with
 # deploy/lighttpd-sigil.conf: the path reaches the programs as RFC 3875
 # has it, SCRIPT_NAME + PATH_INFO, not through a rewrite.
-check-lighttpd: deps-all all $(BUILD)/t/sign-json
+check-lighttpd: deps-all all $(TEST_TOOLS)
 	SIGIL_BUILD=$(BUILD) SIGIL_FRONT=lighttpd-cgi t/lib/with-stack prove -f t/http/
 
 # Everything, as CI runs it: lint, the tests (through nginx, then Apache),
@@ -188,7 +207,7 @@ sanitize: deps-all
 
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=all \
 	   --show-leak-kinds=all --error-exitcode=99
-valgrind: deps-all all $(UNIT_BINS) $(BUILD)/t/sign-json
+valgrind: deps-all all $(UNIT_BINS) $(TEST_TOOLS)
 	SIGIL_VALGRIND=1 prove -f -e '$(VALGRIND)' $(UNIT_BINS)
 	SIGIL_BUILD=$(BUILD) SIGIL_VALGRIND=1 t/lib/with-stack prove -f t/http/
 
@@ -222,7 +241,8 @@ SCRIPTS = .ci/run t/bench/run t/bench/under-attack t/lib/with-stack \
 	  deploy/sigil-keygen deploy/sigil-migrate deploy/sigil-revoke-key \
 	  deploy/sigil-rotate-key deploy/sigil-rotate-pepper deploy/sigil-stack \
 	  deploy/sigil-key-common deploy/sigil-shared-bundle deploy/gen-routes \
-	  man/gen-conf-page
+	  man/gen-conf-page debian/sigil.postinst debian/sigil.prerm \
+	  debian/sigil.postrm
 
 lint: deps-all
 	shellcheck -S warning -x $(SCRIPTS)
@@ -311,8 +331,9 @@ install: all
 	    $(DESTDIR)$(DATADIR)/templates/{} \;
 	cd templates && find . -type f -exec $(INSTALL) -m 0644 {} \
 	    $(DESTDIR)$(DATADIR)/templates/{} \;
-	$(INSTALL) -m 0644 deploy/sigil.conf.example deploy/systemd/workers \
-	    $(DESTDIR)$(DATADIR)/
+	sed -e 's|^template_dir = .*|template_dir = $(DATADIR)/templates|' \
+	    deploy/sigil.conf.example >$(DESTDIR)$(DATADIR)/sigil.conf.example
+	$(INSTALL) -m 0644 deploy/systemd/workers $(DESTDIR)$(DATADIR)/
 	for f in $(UNIT_INS); do \
 	    sed -e 's|@BINDIR@|$(LIBEXECDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
 	        "$$f" >$(DESTDIR)$(UNITDIR)/$$(basename "$$f" .in) || exit 1; \
@@ -333,6 +354,18 @@ install: all
 	$(INSTALL) -m 0644 deploy/apache-errors/* $(DESTDIR)$(DATADIR)/apache/errors/
 	$(INSTALL) -m 0644 deploy/lighttpd-sigil.conf $(DESTDIR)$(DATADIR)/lighttpd/
 	$(INSTALL) -m 0644 deploy/logrotate/sigil $(DESTDIR)$(DATADIR)/logrotate/
-	chmod 0644 $(DESTDIR)$(DATADIR)/nginx/* $(DESTDIR)$(DATADIR)/apache/*.conf
+	chmod 0644 $(DESTDIR)$(DATADIR)/nginx/* $(DESTDIR)$(DATADIR)/apache/*.conf \
+	    $(DESTDIR)$(DATADIR)/sigil.conf.example
 	$(INSTALL) -m 0644 man/sigil.8 man/sigil-supervise.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0644 man/sigil.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+# The Debian package: debian/rules (debhelper) builds with $(BUILD), so a
+# built tree is not built again, installs with "make install" and writes
+# $(DEBDIR)/sigil_<version>_amd64.deb.  The binary step under fakeroot,
+# as dpkg-buildpackage would (harmless as root); nothing is written
+# outside the tree's debian/ (git-ignored) and DEBDIR.
+DEBDIR	?= $(BUILD)
+deb: deps-deb
+	debian/rules BUILD='$(abspath $(BUILD))' build
+	fakeroot debian/rules BUILD='$(abspath $(BUILD))' \
+	    DEBDIR='$(abspath $(DEBDIR))' binary

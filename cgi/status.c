@@ -273,8 +273,9 @@ expose_events(struct buf *b, const struct metrics_program *progs, size_t n,
 		    "not made because the same call (a key fetch, a "
 		    ".well-known) failed lately.", METRICS_OUTBOUND_REMEMBERED },
 	};
-	char	 rest[64];
-	size_t	 i, k, l;
+	char		 rest[64];
+	size_t		 i, k, l;
+	uint64_t	 front;
 
 	for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
 		buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n",
@@ -286,6 +287,18 @@ expose_events(struct buf *b, const struct metrics_program *progs, size_t n,
 			    ",result=\"failed\"",
 			    progs[i].events[pairs[k].failed]);
 		}
+	}
+	buf_puts(b, "# HELP sigil_front_refusals_total Requests the web "
+	    "front refused by its own limits before any worker saw them, "
+	    "by status and limit (rate, connections, body, other).\n"
+	    "# TYPE sigil_front_refusals_total counter\n");
+	for (k = 0; k < METRICS_FRONT__MAX; k++) {
+		for (front = 0, i = 0; i < n; i++)
+			front += progs[i].front[k];
+		buf_printf(b, "sigil_front_refusals_total{status=\"%d\","
+		    "reason=\"%s\"} %llu\n", metrics_front_refusal[k].status,
+		    metrics_front_refusal[k].reason,
+		    (unsigned long long)front);
 	}
 	buf_puts(b, "# HELP sigil_ratelimit_refusals_total Requests refused "
 	    "(429) by a rate limit, by the limit (ratelimit_<limit>).\n"
@@ -725,11 +738,73 @@ h_status(struct ctx *c, const struct req *r, struct resp *rs)
 	cJSON_Delete(o);
 }
 
+/*
+ * The slot of metrics_front_refusal[] for a refusal of status by the
+ * front's limit reason: that pair, else the status's "other", else its
+ * last.  Returns METRICS_FRONT__MAX for a status that is not counted.
+ */
+static size_t
+front_kind(int64_t status, const char *reason)
+{
+	size_t	 k, found = METRICS_FRONT__MAX;
+
+	for (k = 0; k < METRICS_FRONT__MAX; k++) {
+		if (metrics_front_refusal[k].status != status)
+			continue;
+		if (reason != NULL &&
+		    strcmp(metrics_front_refusal[k].reason, reason) == 0)
+			return k;
+		if (found == METRICS_FRONT__MAX ||
+		    strcmp(metrics_front_refusal[found].reason, "other") != 0)
+			found = k;
+	}
+	return found;
+}
+
+/*
+ * GET /_sigil/front-refusal?reason=...: the web front's error page for a
+ * request it refused by its own limits before any worker saw it
+ * (nginx's limit_req, limit_conn, client_max_body_size; Apache's
+ * ModSecurity rate rule and LimitRequestBody), which the front sends
+ * here (error_page, ErrorDocument; deploy/errors) with the status in
+ * REDIRECT_STATUS.  Counts it (sigil_front_refusals_total) and answers
+ * what the front's own page says for that status.  Only the front's
+ * redirect carries REDIRECT_STATUS (no client can set a FastCGI
+ * parameter): any other request, or a status not counted, is an
+ * unknown path.
+ */
+static void
+h_front_refusal(struct ctx *c, const struct req *r, struct resp *rs)
+{
+	int64_t		 status;
+	size_t		 k;
+	cJSON		*extra;
+
+	(void)c;
+	if (r->redirect_status == NULL ||
+	    parse_int64(r->redirect_status, 400, 599, &status) == -1 ||
+	    (k = front_kind(status, req_query(r, "reason"))) ==
+	    METRICS_FRONT__MAX) {
+		resp_err(rs, MX_UNRECOGNIZED, NULL);
+		return;
+	}
+	metrics_front_refused((enum metrics_front)k);
+	if (status == 429) {
+		extra = cJSON_CreateObject();
+		cJSON_AddNumberToObject(extra, "retry_after_ms", 1000);
+		resp_err_with(rs, MX_LIMIT_EXCEEDED, extra,
+		    "Too many requests");
+		rs->retry_after = 1;
+	} else
+		resp_err(rs, MX_TOO_LARGE, "Request body too large");
+}
+
 static const struct route routes[] = {
 	{ METHOD_GET, API_ROOT, "versions", h_versions, AUTH_NONE },
 	{ METHOD_GET, API_V1 | API_V2, "", h_ping, AUTH_NONE },
 	{ METHOD_GET, API_OPS, "metrics", h_metrics, AUTH_NONE },
 	{ METHOD_GET, API_OPS, "status", h_status, AUTH_NONE },
+	{ METHOD_GET, API_OPS, "front-refusal", h_front_refusal, AUTH_NONE },
 };
 
 static const struct app status_app = {

@@ -528,21 +528,32 @@ start_mail(const struct app *app, struct ctx *c)
 
 /*
  * Opens the database of c (and the replica, with APP_READ_REPLICA and one
- * set).  Returns 0, or -1 when the schema is not this program's.
+ * set).  Returns 0, or -1 after logging why: a secret file of a
+ * connection (its password file, its client key) that other users can
+ * read, or a schema that is not this program's.
  */
 static int
 start_db(const struct app *app, struct ctx *c)
 {
 	const struct app_db_part *db = app->needs.db;
+	int		 replica;
+	char		 err[1024];
 
+	replica = (app->needs.db_use & APP_READ_REPLICA) &&
+	    c->cfg.database_replica != NULL;
+	if (db->secrets_check(c->cfg.database, err, sizeof(err)) == -1 ||
+	    (replica && db->secrets_check(c->cfg.database_replica, err,
+	    sizeof(err)) == -1)) {
+		log_err("%s", err);
+		return -1;
+	}
 	c->db = db->open(c->cfg.database, app->name);
 	if (app->needs.db_use & APP_LISTEN)
 		db->listen(c->db);
 	if (db->ready(c->db) == DB_SCHEMA_MISMATCH)
 		return -1;
 	c->db_read = c->db;
-	if ((app->needs.db_use & APP_READ_REPLICA) &&
-	    c->cfg.database_replica != NULL) {
+	if (replica) {
 		c->db_read = db->open(c->cfg.database_replica, app->name);
 		if (db->ready(c->db_read) == DB_SCHEMA_MISMATCH)
 			return -1;

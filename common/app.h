@@ -91,6 +91,7 @@ struct app_db_part {			/* PART_DB: PostgreSQL, the gate */
 			    const char *, int64_t, int *);
 	void		 (*sha256_hex)(const void *, size_t, char *);
 	enum db_ready_res (*check)(struct db *, long *);
+	int		 (*secrets_check)(const char *, char *, size_t);
 };
 
 struct app_http_part {			/* PART_HTTP: HTTPS to homeservers */

@@ -66,4 +66,15 @@
 #define MAX_TEMPLATE_TAGS	4096
 #define MAX_TEMPLATE_DEPTH	8
 
+/*
+ * The directory (common/ldapsrc.c): the bind password file's size, an
+ * attribute value read (a localpart or an address; longer ones are
+ * skipped), and the pages of one paged search (a server that keeps
+ * handing out cookies is stopped: 100000 pages of the default 500
+ * entries are 50 million entries).
+ */
+#define MAX_LDAP_PASSWORD	1024
+#define MAX_LDAP_VALUE		1024
+#define MAX_LDAP_PAGES		100000
+
 #endif /* !SIGIL_BOUNDS_H */

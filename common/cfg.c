@@ -31,6 +31,8 @@ enum cfg_type {
 	CFG_KEY_ID,		/* "ed25519:<id>" */
 	CFG_SERVER_NAME,	/* a Matrix server name */
 	CFG_URL,		/* http(s):// URL, stored without '/' end */
+	CFG_LDAP_URL,		/* ldap://, ldaps:// or ldapi:// URLs */
+	CFG_LDAP_ATTR,		/* an LDAP attribute name or OID */
 	CFG_BOOL,		/* true or false, into an int */
 	CFG_INT,		/* a whole number within bounds, int64_t */
 	CFG_CHOICE,		/* one of a few words, stored as text */
@@ -45,6 +47,7 @@ enum cfg_item {
 	ITEM_REGION,		/* an ISO 3166 alpha-2 code, char * */
 	ITEM_WORD,		/* any UTF-8 word, char * */
 	ITEM_RANGE,		/* an address range, struct netrange */
+	ITEM_LDAP_ATTR,		/* an LDAP attribute name or OID, char * */
 };
 
 /* The bounds of a CFG_INT, and what a value outside them is told. */
@@ -68,6 +71,10 @@ static const struct cfg_bounds b_v6_prefix = { CLIENTNET_PREFIX_MIN,
 	CLIENTNET_PREFIX_MAX, 0, "want a prefix length from 32 to 128" };
 static const struct cfg_bounds b_budget = { 1, 12, 0,
 	"want 1 to 12 seconds (the web server gives a request 15)" };
+static const struct cfg_bounds b_page_size = { 0, 100000, 0,
+	"want 0 (no paging) to 100000" };
+static const struct cfg_bounds b_ldap_timeout = { 1, 3600, 0,
+	"want 1 to 3600 seconds" };
 
 /* The words of a CFG_CHOICE, NULL-ended. */
 static const char *const tls_modes[] = { "starttls", "opportunistic", "off",
@@ -186,6 +193,20 @@ static const struct cfg_key cfg_keys[] = {
 	{ KEY("metrics_dir", CFG_STRING, metrics_dir, 0) },
 	INT("slow_request", slow_request, b_seconds_or_off, NULL),
 	INT("request_timeout", request_timeout, b_budget, "10"),
+	{ KEY("ldap_uri", CFG_LDAP_URL, ldap_uri, 0) },
+	{ KEY("ldap_starttls", CFG_BOOL, ldap_starttls, 0), .def = "false" },
+	{ KEY("ldap_ca_file", CFG_STRING, ldap_ca_file, 0) },
+	{ KEY("ldap_bind_dn", CFG_STRING, ldap_bind_dn, 0) },
+	{ KEY("ldap_bind_password_file", CFG_STRING, ldap_bind_password_file,
+	    0) },
+	{ KEY("ldap_base", CFG_STRING, ldap_base, 0) },
+	{ KEY("ldap_filter", CFG_STRING, ldap_filter, 0),
+	    .def = "(objectClass=person)" },
+	LIST("ldap_mail", ldap_mail, ITEM_LDAP_ATTR),
+	{ KEY("ldap_localpart", CFG_LDAP_ATTR, ldap_localpart, 0),
+	    .def = "uid" },
+	INT("ldap_page_size", ldap_page_size, b_page_size, "500"),
+	INT("ldap_timeout", ldap_timeout, b_ldap_timeout, "30"),
 };
 
 #define CFG_NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -281,6 +302,60 @@ url_valid(const char *s)
 	return 1;
 }
 
+/*
+ * Returns 1 when s is one or more ldap://, ldaps:// or ldapi:// URLs
+ * separated by spaces (libldap tries them in turn), else 0.
+ */
+static int
+ldap_url_valid(const char *s)
+{
+	static const char *const schemes[] = { "ldap://", "ldaps://",
+		"ldapi://" };
+	size_t	 i, n;
+
+	for (;;) {
+		for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+			if (strncmp(s, schemes[i], strlen(schemes[i])) == 0)
+				break;
+		if (i == sizeof(schemes) / sizeof(schemes[0]))
+			return 0;
+		for (n = 0; s[n] != '\0' && s[n] != ' '; n++)
+			if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
+				return 0;
+		s += n;
+		while (*s == ' ')
+			s++;
+		if (*s == '\0')
+			return 1;
+	}
+}
+
+/*
+ * Returns 1 when s is an attribute's name (a letter, then letters, digits
+ * and '-') or its numeric OID (RFC 4512, 1.4), else 0.
+ */
+static int
+ldap_attr_valid(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return 0;
+	if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+		return strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+	for (;;) {
+		if (*s < '0' || *s > '9' || (*s == '0' && s[1] >= '0' &&
+		    s[1] <= '9'))
+			return 0;
+		s += strspn(s, "0123456789");
+		if (*s == '\0')
+			return 1;
+		if (*s++ != '.')
+			return 0;
+	}
+}
+
 /* Appends the key of value ("ed25519:<id> <public key>") to list. */
 static int
 cfg_set_pubkey(struct cfg_pubkey *list, size_t *n, char *value, char *err,
@@ -370,6 +445,13 @@ item_valid(enum cfg_item item, const char *s, char *err, size_t errlen)
 		if (!ident_server_name_valid(s)) {
 			snprintf(err, errlen, "\"%.64s\" is not a server name",
 			    s);
+			return -1;
+		}
+		return 0;
+	case ITEM_LDAP_ATTR:
+		if (!ldap_attr_valid(s)) {
+			snprintf(err, errlen, "\"%.64s\" is not an attribute "
+			    "name or OID", s);
 			return -1;
 		}
 		return 0;
@@ -465,6 +547,15 @@ text_valid(const struct cfg_key *k, char *value, char *err, size_t errlen)
 		return 0;
 	case CFG_CHOICE:
 		return choice_valid(k->choices, value, err, errlen);
+	case CFG_LDAP_URL:
+		if (!ldap_url_valid(value)) {
+			snprintf(err, errlen, "want ldap://, ldaps:// or "
+			    "ldapi:// URLs");
+			return -1;
+		}
+		return 0;
+	case CFG_LDAP_ATTR:
+		return item_valid(ITEM_LDAP_ATTR, value, err, errlen);
 	case CFG_STRING:
 	case CFG_BOOL:
 	case CFG_INT:
@@ -515,6 +606,8 @@ cfg_set(struct cfg *c, const struct cfg_key *k, char *value, char *err,
 	case CFG_SERVER_NAME:
 	case CFG_URL:
 	case CFG_CHOICE:
+	case CFG_LDAP_URL:
+	case CFG_LDAP_ATTR:
 		break;
 	}
 	if (text_valid(k, value, err, errlen) == -1)
@@ -706,6 +799,8 @@ cfg_free(struct cfg *c)
 		case CFG_SERVER_NAME:
 		case CFG_URL:
 		case CFG_CHOICE:
+		case CFG_LDAP_URL:
+		case CFG_LDAP_ATTR:
 			free(*str);
 			break;
 		case CFG_LIST:

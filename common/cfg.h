@@ -123,6 +123,19 @@ struct cfg {
 	int64_t	 health_notify_age;	/* seconds sigil-notify's figures
 					   stay fresh for /_sigil/health;
 					   0: not checked */
+	char	*ldap_uri;		/* ldap://, ldaps:// or ldapi:// URIs;
+					   NULL: no directory */
+	int	 ldap_starttls;		/* StartTLS on an ldap:// URI */
+	char	*ldap_ca_file;		/* NULL: the system's CAs */
+	char	*ldap_bind_dn;		/* NULL: an anonymous bind */
+	char	*ldap_bind_password_file; /* the bind DN's password */
+	char	*ldap_base;		/* where the search starts */
+	char	*ldap_filter;		/* whom it finds, used as written */
+	char	*ldap_mail[MAX_LIST];	/* address attributes; empty: mail */
+	size_t	 n_ldap_mail;
+	char	*ldap_localpart;	/* attribute of the user ID's localpart */
+	int64_t	 ldap_page_size;	/* entries per page; 0: no paging */
+	int64_t	 ldap_timeout;		/* seconds for a connection or reply */
 	struct cfg_rate ratelimit[RATELIMIT__MAX]; /* key ratelimit_<name> */
 };
 

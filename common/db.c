@@ -16,9 +16,13 @@
  *   fails, none runs on a new connection (where it would be outside the
  *   transaction).  BEGIN itself runs again, as it does nothing.
  */
+#include <sys/stat.h>
+
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <poll.h>
 
@@ -217,6 +221,89 @@ db_one_row(PGresult *res)
 		return DB_OK;
 	PQclear(res);
 	return DB_NOTFOUND;
+}
+
+/* The mode bits that make a secret file of the connection refused: a
+ * password file with any group or other access (libpq ignores such a
+ * file, with a warning on stderr, and the connection then fails for
+ * want of a password), a client key others may use. */
+#define PASSFILE_MODE_REFUSED	(S_IRWXG | S_IRWXO)
+#define SSLKEY_MODE_REFUSED	(S_IWGRP | S_IRWXO)
+
+/*
+ * Checks the file at path, the connection's what ("password file",
+ * ...), against the mode bits refused.  A file that does not exist is
+ * no fault here (libpq skips a missing password file; a missing client
+ * key fails the connection, which says so).  Returns 0, or -1 with why
+ * in err (errlen bytes).
+ */
+static int
+secret_file_check(const char *what, const char *path, mode_t refused,
+    const char *fix, char *err, size_t errlen)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) == -1 || !(st.st_mode & refused))
+		return 0;
+	snprintf(err, errlen, "database: %s %s: other users can read or "
+	    "change it (mode %03o): %s", what, path,
+	    (unsigned)(st.st_mode & 0777), fix);
+	return -1;
+}
+
+/*
+ * Checks the secret files the connection string conninfo makes libpq
+ * read: its password file (the passfile option, else $PGPASSFILE, else
+ * ~/.pgpass, as libpq picks it; none when conninfo holds the password)
+ * and its client key (sslkey), if named.  Such a file that other users
+ * can read is refused at start rather than used: a password anyone on
+ * the host can read is no longer secret, and libpq would ignore the
+ * password file anyway and fail every connection with a less helpful
+ * reason.  Returns 0, or -1 with why in err (errlen bytes).  A conninfo
+ * libpq cannot parse passes here: connecting says what is wrong.
+ */
+int
+db_secrets_check(const char *conninfo, char *err, size_t errlen)
+{
+	PQconninfoOption	*opts, *o;
+	const struct passwd	*pw;
+	const char		*passfile = NULL, *password = NULL;
+	const char		*sslkey = NULL, *home;
+	char			 deflt[4096];
+	int			 rc = 0;
+
+	if ((opts = PQconninfoParse(conninfo, NULL)) == NULL)
+		return 0;
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "passfile") == 0)
+			passfile = o->val;
+		else if (strcmp(o->keyword, "password") == 0)
+			password = o->val;
+		else if (strcmp(o->keyword, "sslkey") == 0)
+			sslkey = o->val;
+	}
+	if (passfile == NULL && (passfile = getenv("PGPASSFILE")) != NULL &&
+	    passfile[0] == '\0')
+		passfile = NULL;
+	if (passfile == NULL) {
+		if ((home = getenv("HOME")) == NULL || home[0] == '\0')
+			home = (pw = getpwuid(geteuid())) != NULL ?
+			    pw->pw_dir : NULL;
+		if (home != NULL && (size_t)snprintf(deflt, sizeof(deflt),
+		    "%s/.pgpass", home) < sizeof(deflt))
+			passfile = deflt;
+	}
+	if (password == NULL && passfile != NULL)
+		rc = secret_file_check("password file", passfile,
+		    PASSFILE_MODE_REFUSED, "chmod 600 (libpq reads no password "
+		    "file with group or other access)", err, errlen);
+	if (rc == 0 && sslkey != NULL)
+		rc = secret_file_check("client key (sslkey)", sslkey,
+		    SSLKEY_MODE_REFUSED, "chmod 600", err, errlen);
+	PQconninfoFree(opts);
+	return rc;
 }
 
 /*

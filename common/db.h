@@ -37,6 +37,8 @@ enum db_ready_res {
 };
 
 struct db	*db_open(const char *conninfo, const char *app_name);
+int		 db_secrets_check(const char *conninfo, char *err,
+		    size_t errlen);
 enum db_ready_res db_ready(struct db *db);
 enum db_ready_res db_check(struct db *db, long *version);
 void		 db_one_shot(void);

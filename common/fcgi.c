@@ -325,6 +325,7 @@ read_request(const struct source *src, struct req *r, struct resp *rs)
 	r->content_type = param_copy(src, "CONTENT_TYPE", MAX_HEADER_VALUE);
 	r->authorization = param_first(src, auth_params, MAX_AUTH_HEADER + 1);
 	r->remote_addr = param_copy(src, "REMOTE_ADDR", MAX_HEADER_VALUE);
+	r->redirect_status = param_copy(src, "REDIRECT_STATUS", 8);
 	if (strlen(r->path) > MAX_PATH || strlen(r->query_string) > MAX_QUERY) {
 		resp_err(rs, MX_TOO_LARGE, "Request URI too long");
 		return -1;

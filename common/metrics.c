@@ -49,7 +49,7 @@ _Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
     "shared counters need lock-free atomics");
 
 #define METRICS_MAGIC	UINT64_C(0x3152544d4c474953)	/* "SIGLMTR1" */
-#define METRICS_VERSION	3
+#define METRICS_VERSION	4
 
 const double	 metrics_bucket_le[METRICS_BUCKETS - 1] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -71,6 +71,13 @@ metrics_limit_name(size_t limit)
 {
 	return limit < RATELIMIT__MAX ? ratelimit_name[limit] : "other";
 }
+
+const struct metrics_front_kind metrics_front_refusal[METRICS_FRONT__MAX] = {
+	[METRICS_FRONT_RATE] =		{ 429, "rate" },
+	[METRICS_FRONT_CONNECTIONS] =	{ 429, "connections" },
+	[METRICS_FRONT_OTHER_429] =	{ 429, "other" },
+	[METRICS_FRONT_BODY] =		{ 413, "body" },
+};
 
 /* The events of one process (a worker's row, sigil-notify's file). */
 struct shm_events {
@@ -95,6 +102,7 @@ struct shm_worker {
 	_Atomic uint64_t	 last_us;	/* the last one's duration */
 	struct shm_route	 r[MAX_METRICS_ROUTES];
 	struct shm_events	 ev;
+	_Atomic uint64_t	 front[METRICS_FRONT__MAX]; /* sigil-status's */
 };
 
 struct shm {
@@ -346,6 +354,15 @@ metrics_refused(enum ratelimit_id limit)
 	atomic_fetch_add_explicit(&ev->refused[i], 1, memory_order_relaxed);
 }
 
+/* Counts a refusal by the web front's own limits (sigil-status). */
+void
+metrics_front_refused(enum metrics_front kind)
+{
+	if (me == NULL || (size_t)kind >= METRICS_FRONT__MAX)
+		return;
+	atomic_fetch_add_explicit(&me->front[kind], 1, memory_order_relaxed);
+}
+
 /* A request has been accepted: this worker is busy, route unknown yet. */
 void
 metrics_begin(void)
@@ -479,6 +496,9 @@ sum_file(struct shm *m, struct metrics_program *p, uint64_t now, int routes)
 			    &w->r[j].sum_us, memory_order_relaxed);
 		}
 		events_add(&w->ev, p->events, p->refused);
+		for (k = 0; k < METRICS_FRONT__MAX; k++)
+			p->front[k] += atomic_load_explicit(&w->front[k],
+			    memory_order_relaxed);
 		pid = atomic_load(&w->pid);
 		if (pid <= 0 || (kill(pid, 0) == -1 && errno == ESRCH))
 			continue;

@@ -38,6 +38,26 @@ enum metrics_event {
 	METRICS_EVENTS
 };
 
+/*
+ * Requests the web front refused by its own limits before any worker saw
+ * them, counted by sigil-status when the front sends the refusal's
+ * error page through it (its /_sigil/front-refusal route): by the status
+ * and the limit.  Parallel to metrics_front_refusal[].
+ */
+enum metrics_front {
+	METRICS_FRONT_RATE,		/* 429: a per-client request rate */
+	METRICS_FRONT_CONNECTIONS,	/* 429: requests at once per client */
+	METRICS_FRONT_OTHER_429,	/* 429: another limit of the front's */
+	METRICS_FRONT_BODY,		/* 413: the body cap */
+	METRICS_FRONT__MAX
+};
+
+struct metrics_front_kind {
+	int		 status;
+	const char	*reason;	/* the label, as the front names it */
+};
+extern const struct metrics_front_kind metrics_front_refusal[METRICS_FRONT__MAX];
+
 /* The rate limits counted by name: the configuration's (enum
  * ratelimit_id), then "other" for a limit that is none of them. */
 #define METRICS_LIMITS		(RATELIMIT__MAX + 1)
@@ -62,6 +82,7 @@ void	 metrics_end(int);
 void	 metrics_close(void);
 void	 metrics_count(enum metrics_event);
 void	 metrics_refused(enum ratelimit_id);
+void	 metrics_front_refused(enum metrics_front);
 
 /* Reader: one program's figures, summed over its workers' rows. */
 /* A route (name) served for one method: "v2/terms" "POST". */
@@ -92,6 +113,7 @@ struct metrics_program {
 	struct metrics_worker_view	 workers[MAX_METRICS_WORKERS];
 	uint64_t			 events[METRICS_EVENTS];
 	uint64_t			 refused[METRICS_LIMITS];
+	uint64_t			 front[METRICS_FRONT__MAX];
 };
 
 int	 metrics_read(const char *, struct metrics_program **, size_t *,

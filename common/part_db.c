@@ -19,4 +19,5 @@ one_request(void)
 const struct app_db_part app_db = {
 	db_open, db_ready, db_listen, db_end_request, db_close, one_request,
 	db_auth_lookup, db_signing_key_ref, sha256_hex, db_check,
+	db_secrets_check,
 };

@@ -359,6 +359,7 @@ req_free(struct req *r)
 	free(r->content_type);
 	free(r->authorization);
 	free(r->remote_addr);
+	free(r->redirect_status);
 	free(r->body);
 	free(r->user_id);
 	req_params_free(&r->query);

@@ -50,6 +50,9 @@ struct req {
 	char		*content_type;	/* NULL when absent */
 	char		*authorization;	/* NULL when absent */
 	char		*remote_addr;
+	char		*redirect_status; /* REDIRECT_STATUS: the status whose
+					   * error page the front sent here;
+					   * NULL when absent */
 	char		*body;		/* NUL-terminated; NULL when empty */
 	size_t		 body_len;
 	struct params	 query;		/* parsed by the dispatcher */

@@ -49,6 +49,15 @@ BEGIN {
 fileno == 2 {
 	if ($0 ~ /^[ \t]*(#|$)/)
 		next
+	if ($1 == "count") {
+		# A refusal sigil-status counts (deploy/errors).
+		if (NF != 4 || $2 !~ /^[1-5][0-9][0-9]$/ ||
+		    $3 !~ /^\$?[a-z_]+$/ || $4 !~ /^[a-z_]+$/)
+			fail(FILENAME ":" FNR ": want count <status> <nginx reason> <apache reason>")
+		counted[$2] = $3
+		acounted[$2] = $4
+		next
+	}
 	if (NF < 4 || $1 !~ /^[1-5][0-9][0-9]$/ || $2 !~ /^M_[A-Z_]+$/ ||
 	    ($3 != "-" && $3 !~ /^[1-9][0-9]*$/))
 		fail(FILENAME ":" FNR ": want <status> <M_ERRCODE> <retry_after_ms or -> <text>")
@@ -290,6 +299,49 @@ function emit(    i, n, a, j, w, k, s, pre, cnt, key, lines, maxkey) {
 		fail("unknown kind " kind)
 }
 
+# The program, and its nginx upstream, that counts the front's refusals:
+# the one serving the operator's /_sigil/.
+function counter(    k) {
+	for (k = 1; k <= nops; k++)
+		if (ops[k] == "/_sigil/")
+			return opsprog[k]
+	fail("no program serves /_sigil/, where the front's refusals are counted")
+}
+
+# nginx's named location for st, a refusal counted (deploy/errors): its
+# page comes from sigil-status's /_sigil/front-refusal, which counts it
+# and answers the same body; when that program does not answer, from
+# @sigil_<st>_page, the body alone.  The request's own method, body and
+# headers are not passed on; the CORS headers and Retry-After are the
+# error pages' own (sigil-error-headers.conf), the program's hidden.
+function counted_loc(st) {
+	line("location @sigil_" st " {")
+	line("\tinclude @CONFDIR@/sigil-error-headers.conf;")
+	if (eretry[st] != "")
+		line("\tadd_header Retry-After " eretry[st] " always;")
+	line("\tfastcgi_param REQUEST_METHOD GET;")
+	line("\tfastcgi_param DOCUMENT_URI /_sigil/front-refusal;")
+	line("\tfastcgi_param QUERY_STRING reason=" counted[st] ";")
+	line("\tfastcgi_param REDIRECT_STATUS " st ";")
+	line("\tfastcgi_param REMOTE_ADDR $remote_addr;")
+	line("\tfastcgi_param GATEWAY_INTERFACE CGI/1.1;")
+	line("\tfastcgi_pass_request_body off;")
+	line("\tfastcgi_pass_request_headers off;")
+	line("\tfastcgi_hide_header Access-Control-Allow-Origin;")
+	line("\tfastcgi_hide_header Access-Control-Allow-Methods;")
+	line("\tfastcgi_hide_header Access-Control-Allow-Headers;")
+	line("\tfastcgi_hide_header Cache-Control;")
+	line("\tfastcgi_hide_header Retry-After;")
+	line("\tfastcgi_connect_timeout 2s;")
+	line("\tfastcgi_read_timeout 5s;")
+	line("\tfastcgi_intercept_errors off;")
+	line("\trecursive_error_pages on;")
+	line("\terror_page 500 502 503 504 = @sigil_" st "_page;")
+	line("\tfastcgi_pass sigil_" counter() ";")
+	line("}")
+	errloc("location @sigil_" st "_page", st, st)
+}
+
 # An nginx location answering status code with status's body.
 function errloc(head, code, st) {
 	line(head " {")
@@ -308,7 +360,10 @@ function emit_errors(    i, s) {
 	out = ""
 	if (ekind == "nginx-named") {
 		for (i = 1; i <= ne; i++)
-			errloc("location @sigil_" estatus[i], estatus[i], estatus[i])
+			if (estatus[i] in counted)
+				counted_loc(estatus[i])
+			else
+				errloc("location @sigil_" estatus[i], estatus[i], estatus[i])
 	} else if (ekind == "nginx-pages") {
 		# Inside sigil's locations: every status, by name.
 		for (i = 1; i <= ne; i++)
@@ -333,9 +388,28 @@ function emit_errors(    i, s) {
 		# Apache's, by the path its error documents are served at.
 		s = ekind == "apache-docs" ? "/_sigil_error/" : "/sigil/errors/"
 		for (i = 1; i <= ne; i++)
-			line("ErrorDocument " estatus[i] " " s estatus[i] ".json")
+			if (ekind == "apache-docs" && estatus[i] in acounted)
+				line("ErrorDocument " estatus[i] " /_sigil_refused/" \
+				    estatus[i] "?reason=" acounted[estatus[i]])
+			else
+				line("ErrorDocument " estatus[i] " " s estatus[i] ".json")
+		if (ekind == "apache-docs")
+			apache_counted()
 	} else if (ekind != "-")
 		fail("unknown kind " ekind)
+}
+
+# Apache's way to the program counting the front's refusals (the
+# counted statuses' ErrorDocument): /_sigil_refused/, reached only by
+# those redirects (a request for it is no redirect, and the program
+# answers it 404), as its /_sigil/front-refusal.  Apache sets
+# REDIRECT_STATUS.
+function apache_counted(    p) {
+	p = counter()
+	line("<LocationMatch \"^/_sigil_refused/\">")
+	line("\tProxyFCGISetEnvIf \"true\" DOCUMENT_URI \"/_sigil/front-refusal\"")
+	line("</LocationMatch>")
+	line("ProxyPassMatch \"^/_sigil_refused/\" \"unix:@SOCKDIR@/sigil-" p ".sock|fcgi://sigil-" p "/\"")
 }
 
 # A rule passing re to prog's workers.  The time limits go on the

@@ -116,9 +116,10 @@ is(value($m, 'sigil_workers', 'program="lookup",state="idle"') +
     scalar @pids, 'every lookup worker is counted');
 ok(value($m, 'sigil_workers', 'program="status",state="busy"') >= 1,
     'the worker answering the scrape is busy');
-my ($bad) = grep { !/^sigil_((requests_total|request_duration_seconds_(bucket|sum|count)|requests_in_flight)\{program="[a-z-]+",route="[^"]*",method="(GET|POST|any)"[,}]|workers\{program="[a-z-]+",|(mail|sms|ratelimit_refusals|db_errors|db_reconnects|outbound_busy|outbound_remembered_failures)_total\{program="[a-z-]+"|onbind_)/ }
+my ($bad) = grep { !/^sigil_((requests_total|request_duration_seconds_(bucket|sum|count)|requests_in_flight)\{program="[a-z-]+",route="[^"]*",method="(GET|POST|any)"[,}]|workers\{program="[a-z-]+",|(mail|sms|ratelimit_refusals|db_errors|db_reconnects|outbound_busy|outbound_remembered_failures)_total\{program="[a-z-]+"|front_refusals_total\{status="\d{3}",reason="[a-z]+"\}|onbind_)/ }
     keys %$m;
-ok(!defined $bad, 'every sample is one of ours, with its program')
+ok(!defined $bad, 'every sample is one of ours, with its program (the '
+    . 'front\'s refusals: by status and reason)')
     or diag("unexpected: $bad");
 
 # No series twice: the whole exposition, every family, after requests to

@@ -3,7 +3,8 @@
 # "all busy" fires on the pools' max-reached counter, so a burst between
 # two scrapes counts; database errors that go on, and a connection lost
 # again and again, each have their alert; one error or one reconnect
-# alone does not page anyone.
+# alone does not page anyone; the web front's own refusals (429, 413)
+# fire when they go on, and a few do not.
 use strict;
 use warnings;
 use File::Temp qw(tempdir);
@@ -36,6 +37,10 @@ tests:
         values: '0 1 2 3 4 5 5 5 5 5 5 5 5'
       - series: 'sigil_db_reconnects_total{instance="a",program="pubkey"}'
         values: '0 1 1 1 1 1 1 1 1 1 1 1 1'
+      - series: 'sigil_front_refusals_total{instance="a",status="429",reason="rate"}'
+        values: '0+120x20'
+      - series: 'sigil_front_refusals_total{instance="a",status="413",reason="body"}'
+        values: '0+5x20'
     alert_rule_test:
       - eval_time: 4m
         alertname: SigilAllBusy
@@ -61,6 +66,15 @@ tests:
           - exp_labels: {instance: a, program: lookup}
             exp_annotations:
               summary: "sigil-lookup: the database connection keeps being lost"
+      - eval_time: 5m
+        alertname: SigilFrontRefusing
+        exp_alerts: []
+      - eval_time: 15m
+        alertname: SigilFrontRefusing
+        exp_alerts:
+          - exp_labels: {instance: a, status: "429", reason: rate}
+            exp_annotations:
+              summary: "the web front keeps refusing requests (429, its rate limit): a client over its limits, or limits too tight"
 YAML
 close $out;
 my $said = `cd '$t' && promtool test rules test.yml 2>&1`;

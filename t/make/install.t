@@ -10,37 +10,13 @@
 # table (common/cfg.c).
 use strict;
 use warnings;
-use File::Find;
 use File::Temp qw(tempdir);
 use Test::More;
+use lib 't/lib';
+use SigilMake;
 
 my $build = $ENV{SIGIL_BUILD} // 'build';
 my $tmp = tempdir(CLEANUP => 1);
-
-# make_install(VAR=VALUE...): make install's output and exit status, in a
-# clean make environment.
-sub make_install {
-	local %ENV = %ENV;
-	delete @ENV{qw(MAKEFLAGS MFLAGS MAKELEVEL)};
-	my $out = `make --no-print-directory BUILD=$build INSTALL_DEPS=true install @_ 2>&1`;
-	return ($out, $? >> 8);
-}
-
-# files(DIR): every file under DIR, as paths relative to it, sorted.
-sub files {
-	my ($dir) = @_;
-	my @f;
-	find({ no_chdir => 1, wanted => sub {
-		push @f, substr($_, length($dir) + 1) if -f $_;
-	} }, $dir);
-	return sort @f;
-}
-
-sub slurp {
-	open(my $fh, '<', $_[0]) or die "$_[0]: $!";
-	local $/;
-	return scalar <$fh>;
-}
 
 # The expected set, from the tree.  The scripts of deploy/ that are not
 # for a production host: the dev/test stack, its mail sink, the shared
@@ -91,6 +67,12 @@ is_deeply([files($root)], [map { "usr/$_" } sort @expect],
 for my $p (@progs, grep { $_ ne 'sigil-key-common' } @scripts) {
 	-x "$root/usr/lib/sigil/$p" or fail("$p is not executable");
 }
+
+# The example configuration names the installed templates, so that a
+# copy of it works as it is (the Debian package's /etc/sigil/sigil.conf).
+like(slurp("$root/usr/share/sigil/sigil.conf.example"),
+    qr{^template_dir = /usr/share/sigil/templates$}m,
+    'the installed example names the installed template_dir');
 
 # The units and web server parts: every @...@ filled in, but the site's
 # own names, ports and certificates in nginx-sigil-site.conf.

@@ -10,6 +10,8 @@ use strict;
 use warnings;
 use File::Temp qw(tempdir);
 use Test::More;
+use lib 't/lib';
+use SigilMake;
 
 plan skip_all => 'needs root (runuser to nobody)'
     unless $> == 0 && -x '/usr/sbin/runuser' && defined getpwnam('nobody');
@@ -26,9 +28,7 @@ chmod 0755, "$tmp/bin/dpkg-query";
 
 # The tree as it is now (tracked files, with their changes), nobody's.
 mkdir "$tmp/src" or die;
-system("git ls-files -z | tar --null -T - --ignore-failed-read -cf - "
-    . "2>/dev/null | tar -xf - -C '$tmp/src'")
-    == 0 or die 'copying the tree failed';
+copy_tree("$tmp/src");
 system('chown', '-R', 'nobody', "$tmp/src") == 0 or die 'chown failed';
 
 # make(HIDE, TARGET...) as nobody in the copy: its output and exit status.

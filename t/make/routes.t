@@ -140,12 +140,24 @@ is_deeply([sort @statuses], [sort @table_statuses],
     'apache-errors: one document per status of deploy/errors');
 my $named = slurp('deploy/nginx-sigil-locations.conf.in');
 my $server = slurp('deploy/nginx-sigil-server.conf.in');
+# The refusals sigil-status counts (deploy/errors, "count"): nginx's
+# page passes to it, with the body as its fallback, @sigil_NNN_page.
+my %counted = map { /^count\s+(\d{3})\s/ ? ($1 => 1) : () }
+    split /\n/, slurp('deploy/errors');
+is_deeply([sort keys %counted], [413, 429], 'the counted refusals: 413, 429');
 for my $st (@statuses) {
 	my $body = slurp("deploy/apache-errors/$st.json");
 	like($body, qr/^\{"errcode":"M_[A-Z_]+","error":"[^"]+"(,"retry_after_ms":\d+)?\}$/,
 	    "$st.json is a Matrix error");
-	like($named, qr/^location \@sigil_$st \{\n(?:\t[^\n]*\n)*?\treturn $st '\Q$body\E';/m,
-	    "nginx's \@sigil_$st says what $st.json says");
+	if ($counted{$st}) {
+		like($named, qr/^location \@sigil_$st \{\n(?:\t[^\n]*\n)*?\tfastcgi_param REDIRECT_STATUS $st;\n(?:\t[^\n]*\n)*?\terror_page 500 502 503 504 = \@sigil_${st}_page;\n\tfastcgi_pass sigil_status;\n\}/m,
+		    "nginx's \@sigil_$st goes to sigil-status, to be counted");
+		like($named, qr/^location \@sigil_${st}_page \{\n(?:\t[^\n]*\n)*?\treturn $st '\Q$body\E';/m,
+		    "and its fallback says what $st.json says");
+	} else {
+		like($named, qr/^location \@sigil_$st \{\n(?:\t[^\n]*\n)*?\treturn $st '\Q$body\E';/m,
+		    "nginx's \@sigil_$st says what $st.json says");
+	}
 	next unless $server =~ m{error_page $st /_sigil_error/$st;};
 	like($server, qr/^location = \/_sigil_error\/$st \{\n(?:\t[^\n]*\n)*?\treturn $st '\Q$body\E';/m,
 	    "nginx's /_sigil_error/$st says what $st.json says");
@@ -155,7 +167,7 @@ for my $st (@statuses) {
 # HTTP to an HTTPS port), generated.
 for ([ 'sigil-location.conf', qr/^error_page (\d+) \@sigil_\1;$/m ],
     [ 'nginx-sigil-server.conf.in', qr{^error_page (\d+) /_sigil_error/\1;$}m ],
-    [ 'apache-sigil.conf.in', qr{^ErrorDocument (\d+) /_sigil_error/\1\.json$}m ],
+    [ 'apache-sigil.conf.in', qr{^ErrorDocument (\d+) /_sigil_(?:error/\1\.json|refused/\1\?reason=[a-z_]+)$}m ],
     [ 'shared-hosting/.htaccess', qr{^ErrorDocument (\d+) /sigil/errors/\1\.json$}m ]) {
 	my ($f, $re) = @$_;
 	my $conf = slurp("deploy/$f");

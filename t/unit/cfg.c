@@ -27,6 +27,13 @@
 
 #define NO_QUERY_TOKEN GOOD "allow_access_token_query = false\n"
 
+#define LDAP GOOD \
+	"ldap_uri = ldaps://dc1.example.org ldaps://dc2.example.org\n" \
+	"ldap_mail = mail proxyAddresses\n" \
+	"ldap_mail = 0.9.2342.19200300.100.1.3\n" \
+	"ldap_localpart = sAMAccountName\n" \
+	"ldap_page_size = 0\n"
+
 static void
 bad(const char *text, const char *want, const char *name)
 {
@@ -73,6 +80,8 @@ static const struct {
 	{ "client_ipv6_prefix", 32, 128, "want a prefix length from 32 to 128" },
 	{ "request_timeout", 1, 12,
 	    "want 1 to 12 seconds (the web server gives a request 15)" },
+	{ "ldap_page_size", 0, 100000, "want 0 (no paging) to 100000" },
+	{ "ldap_timeout", 1, 3600, "want 1 to 3600 seconds" },
 };
 
 /* The defaults, as they have always been; a key not here has none. */
@@ -116,6 +125,11 @@ static const struct {
 	{ "onbind_concurrency", "8" },
 	{ "health_notify_age", "300" },
 	{ "request_timeout", "10" },
+	{ "ldap_starttls", "false" },
+	{ "ldap_filter", "(objectClass=person)" },
+	{ "ldap_localpart", "uid" },
+	{ "ldap_page_size", "500" },
+	{ "ldap_timeout", "30" },
 };
 
 /* The default key name has always had, or NULL. */
@@ -162,6 +176,13 @@ static const struct {
 	{ "sms_from", "Sigil", 0 },
 	{ "metrics_dir", "/run/sigil", 0 },
 	{ "slow_request", "5", 0 },
+	{ "ldap_uri", "ldaps://ldap.example.org", 0 },
+	{ "ldap_ca_file", "/etc/ssl/ca.pem", 0 },
+	{ "ldap_bind_dn", "cn=sigil,dc=example,dc=org", 0 },
+	{ "ldap_bind_password_file", "/etc/sigil/ldap.password", 0 },
+	{ "ldap_base", "ou=people,dc=example,dc=org", 0 },
+	{ "ldap_mail", "proxyAddresses",
+	    offsetof(struct cfg, n_ldap_mail) },
 	{ "old_key", "ed25519:old " PUB, offsetof(struct cfg, n_old_keys) },
 	{ "revoked_key", "ed25519:bad " PUB,
 	    offsetof(struct cfg, n_revoked_keys) },
@@ -354,7 +375,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 68, "68 keys");
+	is_int((long long)i, 79, "79 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
@@ -453,6 +474,17 @@ main(void)
 	cfg_free(&c);
 
 	memset(&c, 0, sizeof(c));
+	ok(cfg_parse("t.conf", LDAP, strlen(LDAP), &c, err, sizeof(err)) == 0,
+	    "the LDAP keys parse %s", err);
+	is_str(c.ldap_uri, "ldaps://dc1.example.org ldaps://dc2.example.org",
+	    "two URIs, tried in turn");
+	is_int((long long)c.n_ldap_mail, 3, "three address attributes");
+	is_str(c.ldap_mail[2], "0.9.2342.19200300.100.1.3", "one by its OID");
+	is_str(c.ldap_localpart, "sAMAccountName", "the localpart's");
+	is_int(c.ldap_page_size, 0, "paging off");
+	cfg_free(&c);
+
+	memset(&c, 0, sizeof(c));
 	ok(cfg_parse("t.conf", NO_QUERY_TOKEN, strlen(NO_QUERY_TOKEN), &c,
 	    err, sizeof(err)) == 0, "allow_access_token_query = false parses %s",
 	    err);
@@ -468,6 +500,19 @@ main(void)
 	    "a web client host that is a URL");
 	bad("ratelimit_invite_room = 5\n", "t.conf:1: ratelimit_invite_room: "
 	    "want", "a rate without seconds");
+	bad("ldap_uri = https://ldap.example.org\n", "t.conf:1: ldap_uri: "
+	    "want ldap://, ldaps:// or ldapi:// URLs", "an LDAP URI of "
+	    "another scheme");
+	bad("ldap_uri = ldap://a ftp://b\n", "t.conf:1: ldap_uri: want",
+	    "a second URI of another scheme");
+	bad("ldap_mail = mail proxy_addresses\n", "t.conf:1: ldap_mail: "
+	    "\"proxy_addresses\" is not an attribute name or OID",
+	    "an attribute name with '_'");
+	bad("ldap_mail = 1.2.03\n", "t.conf:1: ldap_mail: \"1.2.03\" is "
+	    "not", "an OID with a leading zero");
+	bad("ldap_localpart = (uid)\n", "t.conf:1: ldap_localpart: "
+	    "\"(uid)\" is not an attribute name or OID",
+	    "a localpart attribute that is a filter");
 
 	bad("server_name = a\nbogus = 1\n", "t.conf:2: unknown key",
 	    "an unknown key names file and line");
