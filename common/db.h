@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* The schema this build expects: the number of the newest sql/ file. */
-#define SIGIL_SCHEMA_VERSION	10
+#define SIGIL_SCHEMA_VERSION	11
 
 /* The channel bind NOTIFYs and sigil-notify LISTENs on. */
 #define DB_ONBIND_CHANNEL	"sigil_onbind"
