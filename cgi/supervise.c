@@ -100,6 +100,7 @@ static const char *const known[] = {
 	"bind",
 	"lookup",
 	"invite",
+	"internal",
 	"notify",
 	"sync",
 /* END generated */

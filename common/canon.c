@@ -18,6 +18,7 @@
 static int	canon_value(const cJSON *, struct buf *, int, const char *,
 		    const char *);
 
+/* Appends s as a JSON string, with the shortest escapes. */
 static void
 canon_string(const char *s, struct buf *out)
 {
@@ -184,4 +185,14 @@ canon_write_except(const cJSON *v, struct buf *out, const char *skip1,
 	if (!cJSON_IsObject(v))
 		return -1;
 	return canon_value(v, out, 0, skip1, skip2);
+}
+
+/*
+ * Appends s (UTF-8, NUL-terminated) to out as a canonical JSON string:
+ * for replies written piece by piece rather than built as a tree first.
+ */
+void
+canon_put_string(struct buf *out, const char *s)
+{
+	canon_string(s, out);
 }

@@ -13,5 +13,6 @@ struct cJSON;
 int	 canon_write(const struct cJSON *, struct buf *);
 int	 canon_write_except(const struct cJSON *, struct buf *,
 	    const char *, const char *);
+void	 canon_put_string(struct buf *, const char *);
 
 #endif /* !SIGIL_CANON_H */

@@ -111,8 +111,9 @@ struct cfg_key {
  */
 #define AT(f)		offsetof(struct cfg, f)
 #define KEY(k, t, f, fl) .name = (k), .type = (t), .off = AT(f), .flags = (fl)
-#define LIST(k, f, it)	{ KEY(k, CFG_LIST, f, CFG_REPEAT), \
-			    .n_off = AT(n_##f), .item = (it) }
+#define LIST_KEY(k, f, it) KEY(k, CFG_LIST, f, CFG_REPEAT), \
+			    .n_off = AT(n_##f), .item = (it)
+#define LIST(k, f, it)	{ LIST_KEY(k, f, it) }
 #define INT(k, f, b, d) { KEY(k, CFG_INT, f, 0), .def = (d), .bounds = &(b) }
 #define RATE(l, d)	{ .type = CFG_RATE, .def = (d), .limit = (l) }
 
@@ -179,6 +180,8 @@ static const struct cfg_key cfg_keys[] = {
 	RATE(RATELIMIT_INVITE_ROOM, "50 3600"),
 	RATE(RATELIMIT_INVITE_USER, "20 3600"),
 	LIST("invite_v1_clients", invite_v1_clients, ITEM_RANGE),
+	{ LIST_KEY("internal_api_clients", internal_api_clients, ITEM_RANGE),
+	    .def = "127.0.0.1 ::1" },
 	INT("invite_redact_local", invite_redact_local, b_count, "3"),
 	INT("invite_redact_domain", invite_redact_domain, b_count, "3"),
 	{ KEY("invite_web_client", CFG_URL, invite_web_client, 0),
@@ -509,6 +512,20 @@ cfg_set_list(struct cfg *c, const struct cfg_key *k, char *value, char *err,
 	return 0;
 }
 
+/* Empties the list of key k (its default, before the file's own). */
+static void
+list_clear(struct cfg *c, const struct cfg_key *k)
+{
+	size_t	*n = (size_t *)(void *)((char *)c + k->n_off);
+	char	**words = (char **)(void *)((char *)c + k->off);
+	size_t	 i;
+
+	if (k->item != ITEM_RANGE)
+		for (i = 0; i < *n; i++)
+			free(words[i]);
+	*n = 0;
+}
+
 /*
  * Checks value against the words of a CFG_CHOICE.  Returns 0, or -1 with
  * "want a, b or c" in err.
@@ -746,6 +763,10 @@ cfg_parse(const char *name, const char *text, size_t len, struct cfg *c,
 			    lineno, kname);
 			return -1;
 		}
+		/* A list with a default: the file's first line replaces it. */
+		if (!seen[k - cfg_keys] && k->type == CFG_LIST &&
+		    k->def != NULL)
+			list_clear(c, k);
 		seen[k - cfg_keys] = 1;
 		if (*v == '\0') {
 			snprintf(err, errlen, "%s:%zu: %s has no value", name,

@@ -106,6 +106,8 @@ struct cfg {
 	size_t	 n_invite_block_keywords;
 	struct netrange invite_v1_clients[MAX_LIST]; /* empty: any client */
 	size_t	 n_invite_v1_clients;
+	struct netrange internal_api_clients[MAX_LIST]; /* who may call internal/ */
+	size_t	 n_internal_api_clients;
 	int64_t	 invite_redact_local;	/* characters kept of the local part */
 	int64_t	 invite_redact_domain;	/* and of the domain */
 	char	*invite_web_client;	/* web_client_location by default */

@@ -446,19 +446,22 @@ db_close(struct db *db)
 void
 db_text_array(struct buf *out, const char *const *items, size_t n)
 {
-	const char	*p;
+	const char	*p, *run;
 	size_t		 i;
 
 	buf_putc(out, '{');
 	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(out, ',');
-		buf_putc(out, '"');
-		for (p = items[i]; *p != '\0'; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_putc(out, '\\');
-			buf_putc(out, *p);
+		buf_append(out, i > 0 ? ",\"" : "\"", i > 0 ? 2 : 1);
+		/* Copied in runs between the characters escaped: a list of
+		 * 10,000 hashes is 470 KB. */
+		for (run = p = items[i]; *p != '\0'; p++) {
+			if (*p != '"' && *p != '\\')
+				continue;
+			buf_append(out, run, (size_t)(p - run));
+			buf_putc(out, '\\');
+			run = p;
 		}
+		buf_append(out, run, (size_t)(p - run));
 		buf_putc(out, '"');
 	}
 	buf_putc(out, '}');

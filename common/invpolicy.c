@@ -105,18 +105,9 @@ invpolicy_blocked(const struct cfg *cfg, const cJSON *args, const char *sender,
 int
 invpolicy_v1_client(const struct cfg *cfg, const char *remote_addr)
 {
-	struct netrange	 client;
-	size_t		 i;
-
-	if (cfg->n_invite_v1_clients == 0)
-		return 1;
-	if (remote_addr == NULL || netrange_parse(remote_addr,
-	    &client) == -1)
-		return 0;
-	for (i = 0; i < cfg->n_invite_v1_clients; i++)
-		if (netrange_contains(&cfg->invite_v1_clients[i], client.addr))
-			return 1;
-	return 0;
+	return cfg->n_invite_v1_clients == 0 ||
+	    netrange_list_has(cfg->invite_v1_clients,
+	    cfg->n_invite_v1_clients, remote_addr);
 }
 
 /*

@@ -107,6 +107,25 @@ netrange_contains(const struct netrange *r, const unsigned char *a)
 }
 
 /*
+ * Returns 1 when the address text addr (a client's REMOTE_ADDR; NULL:
+ * unknown) lies in one of the n ranges of list, else 0 (an unknown or
+ * malformed address too).
+ */
+int
+netrange_list_has(const struct netrange *list, size_t n, const char *addr)
+{
+	struct netrange	 a;
+	size_t		 i;
+
+	if (addr == NULL || netrange_parse(addr, &a) == -1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (netrange_contains(&list[i], a.addr))
+			return 1;
+	return 0;
+}
+
+/*
  * Writes the 16-byte form of an AF_INET or AF_INET6 socket address.
  * Returns 0, or -1 for another family.
  */

@@ -8,6 +8,8 @@
 #ifndef SIGIL_NETRANGE_H
 #define SIGIL_NETRANGE_H
 
+#include <stddef.h>
+
 struct sockaddr;
 
 struct netrange {
@@ -17,6 +19,7 @@ struct netrange {
 
 int	 netrange_parse(const char *, struct netrange *);
 int	 netrange_contains(const struct netrange *, const unsigned char *);
+int	 netrange_list_has(const struct netrange *, size_t, const char *);
 int	 netrange_addr_of(const struct sockaddr *, unsigned char *);
 int	 netrange_blocked(const unsigned char *);
 

@@ -31,6 +31,21 @@ resp_json(struct resp *rs, int status, const cJSON *v)
 }
 
 /*
+ * Sets the response to status with an empty body and returns the body
+ * (borrowed from rs) for the caller to write canonical JSON into piece
+ * by piece (canon_put_string()): for replies too long to build as a
+ * tree first.
+ */
+struct buf *
+resp_json_body(struct resp *rs, int status)
+{
+	buf_reset(&rs->body);
+	rs->content_type = NULL;
+	rs->status = status;
+	return &rs->body;
+}
+
+/*
  * Sets the response to status with body text, JSON the caller prepared
  * (for instance at start-up); text is copied.
  */

@@ -20,6 +20,7 @@ struct resp {
 };
 
 void	 resp_json(struct resp *, int, const struct cJSON *);
+struct buf	*resp_json_body(struct resp *, int);
 void	 resp_json_text(struct resp *, int, const char *);
 void	 resp_err(struct resp *, enum mxerr, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -96,10 +96,25 @@ fileno == 1 {
 			fallback = $1
 			continue
 		}
+		if (index($i, P) == 1) {
+			# The operator's inside the API: not in the spec's
+			# own (api/, v<N>/), nor over a public route (the
+			# check after the table).
+			r = substr($i, length(P) + 1)
+			if (r !~ /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*(\/|\*)?$/ ||
+			    r ~ /^(api|v[0-9]+)([\/*]|$)/)
+				fail(FILENAME ":" FNR ": bad operator's route " $i \
+				    " (not under api/ or v<N>/)")
+			naops++
+			aops[naops] = r
+			aopsprog[naops] = $1
+			aopsline[naops] = FILENAME ":" FNR
+			hasops[np] = 1
+			continue
+		}
 		if ($i ~ /^\//) {
 			# The operator's: a path outside the API.
-			if ($i !~ /^\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*(\/|\*)?$/ ||
-			    index($i, P) == 1)
+			if ($i !~ /^\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*(\/|\*)?$/)
 				fail(FILENAME ":" FNR ": bad operator's route " $i)
 			nops++
 			ops[nops] = $i
@@ -114,9 +129,32 @@ fileno == 1 {
 	next
 }
 
+# A route's path without its "*": what two routes overlap by.
+function route_base(r) {
+	return r ~ /\*$/ ? substr(r, 1, length(r) - 1) : r
+}
+
 fileno == 3 && FNR == 1 {
 	if (fallback == "")
 		fail("no program serves the \"/\" route")
+	# An operator's route inside the API takes nothing a public one
+	# or another such takes (the fronts would send those requests to
+	# it, or one of the two would never be reached).
+	for (k = 1; k <= naops; k++)
+		for (i = 1; i <= np; i++) {
+			n = split(routes[i], a, " ")
+			for (j = 1; j <= n; j++)
+				if (index(route_base(a[j]), route_base(aops[k])) == 1 ||
+				    index(route_base(aops[k]), route_base(a[j])) == 1)
+					fail(aopsline[k] ": the operator's route " \
+					    P aops[k] " overlaps " name[i] "'s " a[j])
+		}
+	for (k = 1; k <= naops; k++)
+		for (i = k + 1; i <= naops; i++)
+			if (index(route_base(aops[i]), route_base(aops[k])) == 1 ||
+			    index(route_base(aops[k]), route_base(aops[i])) == 1)
+				fail(aopsline[i] ": the operator's route " P aops[i] \
+				    " overlaps " aopsprog[k] "'s " P aops[k])
 	if (!(431 in ebody))
 		fail("deploy/errors has no 431 (nginx's 494)")
 	if (!(400 in ebody) || !(403 in ebody))
@@ -200,6 +238,23 @@ function emit(    i, n, a, j, w, k, s, pre, cnt, key, lines, maxkey) {
 			line("\tfastcgi_pass sigil_" name[i] ";")
 			line("}")
 		}
+		# The operator's routes inside the API: any other client gets
+		# what a path that does not exist gets, 404 M_UNRECOGNIZED.
+		for (k = 1; k <= naops; k++) {
+			s = aops[k]
+			if (s ~ /\*$/)
+				line("location ~ ^" P route_re(s) " {")
+			else if (s ~ /\/$/)
+				line("location ^~ " P s " {")
+			else
+				line("location = " P s " {")
+			line("\tif ($sigil_operator = 0) {")
+			line("\t\treturn 404;")
+			line("\t}")
+			line("\tinclude @CONFDIR@/sigil-location.conf;")
+			line("\tfastcgi_pass sigil_" aopsprog[k] ";")
+			line("}")
+		}
 		line("location " P " {")
 		line("\tinclude @CONFDIR@/sigil-location.conf;")
 		line("\tfastcgi_pass sigil_" fallback ";")
@@ -225,6 +280,17 @@ function emit(    i, n, a, j, w, k, s, pre, cnt, key, lines, maxkey) {
 		for (i = 1; i <= np; i++)
 			if (routes[i] != "")
 				proxy("^" P routes_re(routes[i]), name[i])
+		# The operator's routes inside the API, only from
+		# SIGIL_OPERATORS; any other client is answered as for a
+		# path that does not exist: Apache's refusal goes, as its
+		# error document, to the fallback's 404 M_UNRECOGNIZED.
+		for (k = 1; k <= naops; k++) {
+			line("<LocationMatch \"^" P route_re(aops[k]) "\">")
+			line("\tRequire ip ${SIGIL_OPERATORS}")
+			line("\tErrorDocument 403 " P "_sigil_not_found")
+			line("</LocationMatch>")
+			proxy("^" P route_re(aops[k]), aopsprog[k])
+		}
 		proxy("^" P, fallback)
 		# The operator's routes: only from SIGIL_OPERATORS.
 		for (k = 1; k <= nops; k++) {
@@ -252,6 +318,13 @@ function emit(    i, n, a, j, w, k, s, pre, cnt, key, lines, maxkey) {
 		for (i = 1; i <= np; i++)
 			if (routes[i] != "")
 				line("RewriteRule ^" pre routes_re(routes[i]) " sigil/sigil-" name[i] ".cgi [END]")
+		# The operator's routes inside the API: only for a request
+		# the .htaccess marked SIGIL_OPERATOR (off as shipped); any
+		# other goes to the fallback, 404 M_UNRECOGNIZED.
+		for (k = 1; k <= naops; k++) {
+			line("RewriteCond %{ENV:SIGIL_OPERATOR} =1")
+			line("RewriteRule ^" pre route_re(aops[k]) " sigil/sigil-" aopsprog[k] ".cgi [END]")
+		}
 		line("RewriteRule ^" pre " sigil/sigil-" fallback ".cgi [END]")
 	} else if (kind == "lighttpd") {
 		# alias.url takes the first prefix that matches: longest
@@ -460,6 +533,9 @@ function which(p,    i, n, a, j, r) {
 				return name[i]
 		}
 	}
+	for (i = 1; i <= naops; i++)
+		if (match(p, "^" P route_re(aops[i])))
+			return aopsprog[i]
 	for (i = 1; i <= nops; i++)
 		if (match(p, op_re(ops[i])))
 			return opsprog[i]

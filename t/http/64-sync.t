@@ -75,7 +75,7 @@ my $invite = post("$v1/store-invite", { medium => 'email',
 my @rows = (["\@alice:$hs", 'email', "alice\@$dom"],
     ["\@bob:$hs", 'email', "bob\@$dom"],
     ["\@carol:$hs", 'email', "carol\@$dom"],
-    ["\@dave:$hs", 'msisdn', '447700900123']);
+    ["\@dave:$hs", 'msisdn', '447700900641']);
 set_threepids($db, @rows);
 is(v1_lookup('email', "alice\@$dom"), undef, 'before: alice is not found');
 
@@ -86,7 +86,7 @@ is($r->{status}, 0, '-n: exit 0') or diag($r->{err});
 is_deeply([sort split /\n/, $r->{out}], [sort(
     "add email alice\@$dom \@alice:$hs", "add email bob\@$dom \@bob:$hs",
     "add email carol\@$dom \@carol:$hs",
-    "add msisdn 447700900123 \@dave:$hs")], '-n prints the four adds');
+    "add msisdn 447700900641 \@dave:$hs")], '-n prints the four adds');
 is(owned(), 0, '-n wrote no binding');
 is(v1_lookup('email', "alice\@$dom"), undef, '-n: alice is still not found');
 figure_is('sigil_sync_bindings_total{change="added"}', $added0,
@@ -98,7 +98,7 @@ $r = run_sync($conf, '--once');
 is($r->{status}, 0, '--once: exit 0') or diag($r->{err});
 is(owned(), 4, 'four bindings made by sync');
 is(v1_lookup('email', "alice\@$dom"), "\@alice:$hs", 'v1 lookup finds alice');
-is(v1_lookup('msisdn', '447700900123'), "\@dave:$hs",
+is(v1_lookup('msisdn', '447700900641'), "\@dave:$hs",
     'v1 lookup finds dave by msisdn');
 is_deeply(bulk("alice\@$dom", "bob\@$dom", "nobody\@$dom"),
     { "alice\@$dom" => "\@alice:$hs", "bob\@$dom" => "\@bob:$hs" },
@@ -141,7 +141,7 @@ my $removed0 = figure('sigil_sync_bindings_total{change="removed"}');
 set_threepids($db, ["\@alice:$hs", 'email', "alice\@$dom"],
     ["\@bob:$hs", 'email', "robert\@$dom"],
     ["\@caroline:$hs", 'email', "carol\@$dom"],
-    ["\@dave:$hs", 'msisdn', '447700900123']);
+    ["\@dave:$hs", 'msisdn', '447700900641']);
 $r = run_sync($conf, '-n');
 is_deeply([sort split /\n/, $r->{out}], [sort("add email robert\@$dom \@bob:$hs",
     "remove email bob\@$dom \@bob:$hs",
@@ -160,7 +160,7 @@ set_threepids($db, ["\@alice:$hs", 'email', "alice\@$dom"],
     ["\@caroline:$hs", 'email', "carol\@$dom"]);
 $r = run_sync($conf, '--once');
 is($r->{status}, 0, 'a removal: exit 0') or diag($r->{err});
-is(v1_lookup('msisdn', '447700900123'), undef, 'dave is no longer found');
+is(v1_lookup('msisdn', '447700900641'), undef, 'dave is no longer found');
 figure_is('sigil_sync_bindings_total{change="removed"}', $removed0 + 2,
     'metrics: 2 removed (bob\'s old address, dave)');
 

@@ -54,20 +54,24 @@ sub nginx_route {
 	my $conf = slurp("$dir/nginx-sigil-locations.conf.in");
 	my (@re, @prefix);
 	my %exact;
-	while ($conf =~ /^location\s+([~=]\s+)?(\S+)\s*\{(.*?)^\}/msg) {
+	while ($conf =~ /^location\s+(\^~\s+|[~=]\s+)?(\S+)\s*\{(.*?)^\}/msg) {
 		my ($mod, $what, $body) = ($1 // '', $2, $3);
 		my ($prog) = $body =~ /fastcgi_pass sigil_(\w+);/ or next;
 		if ($mod =~ /=/) {
 			$exact{$what} = $prog;
+		} elsif ($mod =~ /\^~/) {
+			push @prefix, [$what, $prog, 1];
 		} else {
 			push @{$mod ? \@re : \@prefix}, [$what, $prog];
 		}
 	}
-	# An exact match; else regexes in order; else the longest prefix.
+	# An exact match; else the longest prefix if it is a "^~" one; else
+	# regexes in order; else the longest prefix.
 	return $exact{$path} if exists $exact{$path};
-	for (@re) { return $_->[1] if $path =~ /$_->[0]/ }
 	my ($best) = sort { length($b->[0]) <=> length($a->[0]) }
 	    grep { index($path, $_->[0]) == 0 } @prefix;
+	return $best->[1] if $best && $best->[2];
+	for (@re) { return $_->[1] if $path =~ /$_->[0]/ }
 	return $best ? $best->[1] : undef;
 }
 sub apache_route {
@@ -237,15 +241,42 @@ like(slurp("$capped/lighttpd-sigil.conf"), qr/^server\.max-request-size = 2048$/
 # 2. Each program's C routes against the table and the fronts.
 my $table = table('deploy/programs');
 my @progs = split /\n/, `sh deploy/gen-routes -l`;
-is_deeply(\@progs, [qw(health status pubkey account validate bind lookup invite)],
+is_deeply(\@progs, [qw(health status pubkey account validate bind lookup invite
+    internal)],
     'gen-routes -l: the programs that serve routes, in order');
 my ($fallback) = grep { grep { $_ eq '/' } @{$table->{$_}{routes}} } @progs;
+# The operator's routes inside the API (a route of the table that names
+# its path in full): nginx, Apache and the shared host's .htaccess (when
+# it marks the request SIGIL_OPERATOR) pass them to their program;
+# lighttpd has no operator's routes, its fallback answers them.
+my @api_ops = grep { m{^/_matrix/identity/} } map { @{$_->{routes}} }
+    values %$table;
+ok(@api_ops, 'the table has an operator\'s route inside the API');
+sub api_op {
+	my ($p) = @_;
+	for (@api_ops) {
+		my $r = $_;
+		return 1 if $r =~ s/\*$// ? $p eq $r || index($p, "$r/") == 0 :
+		    $r =~ m{/$} ? index($p, $r) == 0 : $p eq $r;
+	}
+	return 0;
+}
 for my $prog (@progs) {
 	my @paths = split /\n/, `$build/sigil-$prog --routes`;
 	is($? >> 8, 0, "sigil-$prog --routes");
 	ok(@paths > 0, "sigil-$prog has routes");
 	for my $path (@paths) {
 		(my $p = $path) =~ s/\*/x/g;
+		if (api_op($p)) {
+			for my $f (sort keys %front) {
+				is($front{$f}->('deploy', $p),
+				    $f eq 'lighttpd' ? $fallback : $prog,
+				    "$f: the operator's $p inside the API to "
+				    . "sigil-" . ($f eq 'lighttpd' ? $fallback :
+				    $prog));
+			}
+			next;
+		}
 		if ($p !~ m{^/_matrix/identity/}) {
 			# The operator's: nginx and Apache only.
 			for my $f (sort keys %front) {
@@ -292,7 +323,7 @@ copy_deploy($added);
 spew("$added/programs", slurp("$added/programs") .
     "echo\t3\tno\tv2/echo api/v1/echo/\n" .
     "shout\t1-4\tyes\tv2/shout*\n" .
-    "peek\t1\tno\t/_peek/ /_peek_at\n");
+    "peek\t1\tno\t/_peek/ /_peek_at /_matrix/identity/peek/\n");
 is(system('sh', "$added/gen-routes"), 0, 'gen-routes with two rows added');
 is_deeply([split /\n/, `sh $added/gen-routes -l`], [@progs, qw(echo shout peek)],
     'the added programs are listed (the Makefile builds them)');
@@ -315,9 +346,26 @@ for my $f (sort keys %front) {
 	is($front{$f}->($added, '/_peek_at/x'), undef,
 	    "$f: nothing under the exact one");
 }
+for my $f (sort keys %front) {
+	is($front{$f}->($added, '/_matrix/identity/peek/a'),
+	    $f eq 'lighttpd' ? $fallback : 'peek',
+	    "$f: an added operator's route inside the API" .
+	    ($f eq 'lighttpd' ? ' is the fallback\'s' : ''));
+	is($front{$f}->($added, '/_matrix/identity/peekx'), $fallback,
+	    "$f: ... and not what only starts like it");
+}
 like(slurp("$added/nginx-sigil-locations.conf.in"),
     qr{^location /_peek/ \{\n\tif \(\$sigil_operator = 0\) \{\n\t\treturn 403;\n\t\}\n}m,
     'nginx: the operator\'s route only for the operator\'s addresses');
+like(slurp("$added/nginx-sigil-locations.conf.in"),
+    qr{^location \^~ /_matrix/identity/peek/ \{\n\tif \(\$sigil_operator = 0\) \{\n\t\treturn 404;\n\t\}\n}m,
+    'nginx: inside the API, any other address gets 404 (an unknown path\'s)');
+like(slurp("$added/apache-sigil.conf.in"),
+    qr{^<LocationMatch "\^/_matrix/identity/peek/">\n\tRequire ip \$\{SIGIL_OPERATORS\}\n\tErrorDocument 403 /_matrix/identity/\S+\n</LocationMatch>\n}m,
+    'Apache: likewise, its refusal sent to the fallback as an unknown path');
+like(slurp("$added/shared-hosting/.htaccess"),
+    qr{^RewriteCond %\{ENV:SIGIL_OPERATOR\} =1\nRewriteRule \^_matrix/identity/peek/ sigil/sigil-peek\.cgi \[END\]\n}m,
+    'the shared host: only for a request its .htaccess marks');
 like(slurp("$added/apache-sigil.conf.in"),
     qr{^<LocationMatch "\^/_peek/">\n\tRequire ip \$\{SIGIL_OPERATORS\}\n}m,
     'Apache: likewise');
@@ -350,7 +398,15 @@ for ([ "bad\t1\tno\tv2/a\$b\n", 'a route with a regex character' ],
     [ "other\t1\tno\t/\n", 'a second "/" route' ],
     [ "x\t1\tmaybe\tv2/x\n", 'write neither yes, no nor -' ],
     [ "y\t1\n", 'a row without routes' ],
-    [ "z\t1\tno\t/_matrix/identity/v2/z\n", 'an operator\'s route in the API' ],
+    [ "z\t1\tno\t/_matrix/identity/v2/z\n", 'an operator\'s route in v2' ],
+    [ "z\t1\tno\t/_matrix/identity/api/v1/z/\n", 'an operator\'s route in v1' ],
+    [ "z\t1\tno\t/_matrix/identity/v3*\n", 'an operator\'s route over v3' ],
+    [ "z\t1\tno\t/_matrix/identity/versions\n",
+      'an operator\'s route over a public one' ],
+    [ "z\t1\tno\t/_matrix/identity/ver*\n",
+      'an operator\'s route taking a public one' ],
+    [ "z\t1\tno\t/_matrix/identity/internal/\n",
+      'an operator\'s route over another operator\'s' ],
     [ "w\t1\tno\t/_w\$/\n", 'an operator\'s route with a regex character' ]) {
 	my ($row, $what, $file) = @$_;
 	$file //= 'programs';

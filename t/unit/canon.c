@@ -38,7 +38,7 @@ check(const char *in, const char *want, const char *name)
 int
 main(void)
 {
-	struct buf	 out = { 0 };
+	struct buf	 out = { 0 }, tree = { 0 };
 	cJSON		*o;
 
 	/* The spec's examples, in its order. */
@@ -117,6 +117,23 @@ main(void)
 	    "canon_write_except succeeds");
 	is_str(buf_str(&out), "{\"a\":2,\"b\":1}",
 	    "signatures and unsigned are left out");
+	cJSON_Delete(o);
+
+	/* A string written alone (replies written piece by piece): the
+	 * same escapes as inside a tree, UTF-8 as is. */
+	buf_reset(&out);
+	canon_put_string(&out, "q\"b\\c\x01\x1f\b\f\n\r\t\xc3\xbc/");
+	is_str(buf_str(&out),
+	    "\"q\\\"b\\\\c\\u0001\\u001f\\b\\f\\n\\r\\t\xc3\xbc/\"",
+	    "canon_put_string: the shortest escapes, UTF-8 as is");
+	o = cJSON_CreateString("q\"b\\c\x01\x1f\b\f\n\r\t\xc3\xbc/");
+	ok(canon_write(o, &tree) == 0 &&
+	    strcmp(buf_str(&tree), buf_str(&out)) == 0,
+	    "... the bytes canon_write gives the same string in a tree");
+	buf_free(&tree);
+	buf_reset(&out);
+	canon_put_string(&out, "");
+	is_str(buf_str(&out), "\"\"", "canon_put_string: the empty string");
 	cJSON_Delete(o);
 	buf_free(&out);
 	return done_testing();

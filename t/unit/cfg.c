@@ -118,6 +118,7 @@ static const struct {
 	{ "invite_redact_local", "3" },
 	{ "invite_redact_domain", "3" },
 	{ "invite_web_client", "https://app.element.io" },
+	{ "internal_api_clients", "127.0.0.1 ::1" },
 	{ "invite_subject", "%(sender_display_name)s has invited you to chat" },
 	{ "invite_subject_space",
 	    "%(sender_display_name)s has invited you to a space" },
@@ -215,6 +216,8 @@ static const struct {
 	    offsetof(struct cfg, n_invite_v1_clients) },
 	{ "invite_web_client_hosts", "chat.example.org",
 	    offsetof(struct cfg, n_invite_web_client_hosts) },
+	{ "internal_api_clients", "192.0.2.1",
+	    offsetof(struct cfg, n_internal_api_clients) },
 };
 
 #define NSAMPLE	(sizeof(sample) / sizeof(sample[0]))
@@ -386,7 +389,7 @@ check_table(void)
 		}
 		check_twice(&k);
 	}
-	is_int((long long)i, 85, "85 keys");
+	is_int((long long)i, 86, "86 keys");
 	is_int((long long)ndef, (long long)(sizeof(defaults) /
 	    sizeof(defaults[0])), "every default is there");
 	is_int((long long)nbounded, (long long)(sizeof(bounded) /
@@ -440,6 +443,29 @@ check_all(void)
 	buf_free(&b);
 }
 
+/* A list with a default: the file's lines replace it, they do not add. */
+static void
+check_list_default(void)
+{
+	static const char text[] = GOOD
+	    "internal_api_clients = 192.0.2.7\n"
+	    "internal_api_clients = 2001:db8::/64\n";
+	static const unsigned char want[16] = { [10] = 0xff, [11] = 0xff,
+		192, 0, 2, 7 };
+	struct cfg	 c;
+	char		 err[512] = "";
+
+	memset(&c, 0, sizeof(c));
+	ok(cfg_parse("t.conf", text, strlen(text), &c, err, sizeof(err)) == 0,
+	    "internal_api_clients set twice parses %s", err);
+	is_int((long long)c.n_internal_api_clients, 2,
+	    "internal_api_clients: the file's two, without loopback");
+	ok(memcmp(c.internal_api_clients[0].addr, want, 16) == 0 &&
+	    c.internal_api_clients[0].prefix == 128,
+	    "internal_api_clients: the first is the file's first");
+	cfg_free(&c);
+}
+
 int
 main(void)
 {
@@ -461,6 +487,9 @@ main(void)
 	    "a URL-safe key is stored in the standard alphabet");
 	ok(c.signing_key_id == NULL, "signing_key_id defaults to the file's");
 	is_int((long long)c.n_invite_v1_clients, 2, "two v1 invite clients");
+	is_int((long long)c.n_internal_api_clients, 2,
+	    "internal_api_clients: loopback by default");
+	check_list_default();
 	is_int((long long)c.n_invite_web_client_hosts, 2,
 	    "two web client hosts");
 	is_str(c.invite_web_client_hosts[1], "app.example.org:8443",
