@@ -26,6 +26,7 @@
 #include "req.h"
 #include "resp.h"
 #include "sign.h"
+#include "sms.h"
 #include "util.h"
 
 /*
@@ -703,9 +704,10 @@ check_owner(const struct app *app, const char *what, const char *path)
 /*
  * -t, after app_ctx_init() checked the configuration, key and templates:
  * what the program reaches at run time, now (the database and replica,
- * the SMTP server of a program that mails), and plainly what it does
- * not have, with the program that checks it; a warning when the
- * configuration (at conf_path, NULL: none) or the key is another user's.
+ * the SMTP server of a program that mails, the SMS gateway of one that
+ * texts), and plainly what it does not have, with the program that
+ * checks it; a warning when the configuration (at conf_path, NULL: none)
+ * or the key is another user's.
  * Returns the exit status: 0 when all is well, else 1 (the reasons
  * logged).
  */
@@ -713,6 +715,7 @@ int
 app_check(const struct app *app, struct ctx *c, const char *conf_path)
 {
 	const struct app_db_part	*db = app->needs.db;
+	const char			*sms_url;
 	char				 err[256];
 	int				 rc = 0;
 
@@ -731,6 +734,17 @@ app_check(const struct app *app, struct ctx *c, const char *conf_path)
 	else if (app->needs.mail->check(err, sizeof(err)) == -1) {
 		log_err("-t: the SMTP server %s: %s", c->cfg.smtp_url, err);
 		rc = 1;
+	}
+	if ((app->needs.templates & APP_MAIL_VERIFY) &&
+	    strcmp(c->cfg.sms_gateway, "none") != 0 &&
+	    app->needs.http != NULL) {
+		sms_url = c->cfg.sms_url != NULL ? c->cfg.sms_url :
+		    SMS_TWILIO_URL;
+		if (app->needs.http->check(sms_url, err, sizeof(err)) == -1) {
+			log_err("-t: the SMS gateway %.*s: %s",
+			    (int)strcspn(sms_url, "?"), sms_url, err);
+			rc = 1;
+		}
 	}
 	if (rc == 0)
 		log_info("-t: %s: all it needs is in order", app->name);

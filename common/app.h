@@ -98,6 +98,8 @@ struct app_http_part {			/* PART_HTTP: HTTPS to homeservers */
 	int		 (*init)(const struct cfg *, const char *);
 	void		 (*free)(void);
 	void		 (*budget_begin)(void);	/* per request */
+	int		 (*check)(const char *, char *, size_t); /* -t: the
+						   URL's server reachable */
 };
 
 struct app_mail_part {			/* PART_MAIL: SMTP, the templates */

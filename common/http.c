@@ -663,6 +663,33 @@ http_post(const char *url, const char *content_type, const char *body,
 	return http_fetch(url, &rq, out);
 }
 
+/*
+ * -t: connects to the https url, TLS and certificate included, through
+ * the blocklist as any request would, and sends nothing.  Returns 0, or
+ * -1 with the reason in err.
+ */
+int
+http_check(const char *url, char *err, size_t errlen)
+{
+	struct http_req		 rq = { "", "", NULL, NULL, 0, NULL, NULL, 0 };
+	struct http_resp	 out = { 0, -1, { 0 } };
+	struct http_call	 cl;
+	enum http_res		 res;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.easy = http.curl;
+	call_prepare(&cl, url, &rq, &out, http.cfg->http_budget * 1000);
+	curl_easy_setopt(http.curl, CURLOPT_CONNECT_ONLY, 1L);
+	res = call_finish(&cl, curl_easy_perform(http.curl));
+	curl_easy_reset(http.curl);
+	http_resp_free(&out);
+	if (res == HTTP_OK)
+		return 0;
+	snprintf(err, errlen, "%s (%s)", http_res_str(res),
+	    cl.detail != NULL ? cl.detail : "");
+	return -1;
+}
+
 /* Returns the call that curl says has ended, finished, or NULL. */
 static struct http_call *
 call_ended(void)

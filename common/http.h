@@ -60,6 +60,7 @@ enum http_res	 http_matrix_get(const char *, const char *, size_t,
 		    struct http_resp *);
 enum http_res	 http_matrix_post(const char *, const char *, const char *,
 		    size_t, size_t, struct http_resp *);
+int		 http_check(const char *, char *, size_t);
 enum http_res	 http_post(const char *, const char *, const char *, size_t,
 		    const char *, const char *, size_t, struct http_resp *);
 enum http_res	 http_call_post(const char *, const char *, const char *,

@@ -7,5 +7,5 @@
 #include "http.h"
 
 const struct app_http_part app_http = {
-	http_init, http_free, http_budget_begin,
+	http_init, http_free, http_budget_begin, http_check,
 };

@@ -52,7 +52,7 @@ sms_send(const struct cfg *c, const char *msisdn, const char *text)
 		    body.len, NULL, c->sms_token, HTTP_CAP_SMS, &hr);
 	} else {
 		buf_printf(&url, "%s/2010-04-01/Accounts/",
-		    c->sms_url == NULL ? "https://api.twilio.com" : c->sms_url);
+		    c->sms_url == NULL ? SMS_TWILIO_URL : c->sms_url);
 		buf_put_urlencoded(&url, c->sms_account);
 		buf_puts(&url, "/Messages.json");
 		buf_puts(&body, "To=");

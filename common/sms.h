@@ -7,6 +7,9 @@
 
 struct cfg;
 
+/* Twilio's API, where sms_url does not say otherwise. */
+#define SMS_TWILIO_URL	"https://api.twilio.com"
+
 int	 sms_configured(const struct cfg *);
 int	 sms_send(const struct cfg *, const char *, const char *);
 

@@ -1,8 +1,9 @@
 # -t checks all that a program reaches at run time, now, and says plainly
 # what it does not have: the database (and replica) of the programs with
 # one, the SMTP server of those that mail (a real connection, greeting to
-# goodbye, with no mail sent); sigil-status says it has no database and
-# which program checks it, rather than passing in silence.
+# goodbye, with no mail sent), the SMS gateway of the one that texts (a
+# connection, TLS included, with nothing sent); sigil-status says it has
+# no database and which program checks it, rather than passing in silence.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -46,6 +47,23 @@ for my $p (qw(validate invite)) {
 }
 ($rc, $out) = check('lookup', $nosmtp);
 is($rc, 0, 'a program that sends no mail does not care') or diag($out);
+
+# The SMS gateway of the program that texts (sigil-validate): connected
+# to, TLS included, and nothing sent; one that does not answer fails -t.
+my $texts = () = texts();
+($rc, $out) = check('validate', $conf);
+is(scalar(() = texts()), $texts, 'the check of the SMS gateway sent no text');
+my $sms_port = free_port();
+(my $nosms = $conf) =~ s{^sms_url\s*=.*$}{sms_url = https://localhost:$sms_port/webhook?key=x}m;
+($rc, $out) = check('validate', $nosms);
+is($rc, 1, 'sigil-validate -t with no SMS gateway there fails');
+like($out, qr{the SMS gateway https://localhost:$sms_port/webhook: },
+    'naming it, without its query, with the reason') or diag($out);
+unlike($out, qr/key=x/, 'the query (it may hold a secret) is not shown');
+($rc, $out) = check('invite', $nosms);
+is($rc, 0, 'a program that sends no text does not care') or diag($out);
+($rc, $out) = check('validate', $nosms =~ s/^sms_gateway\s*=.*$/sms_gateway = none/mr);
+is($rc, 0, 'nor does sigil-validate without a gateway') or diag($out);
 
 # A replica that cannot be reached fails the programs that read from it.
 ($rc, $out) = check('lookup', $conf . "database_replica = host=$dir/nosuch "
