@@ -263,8 +263,13 @@ $(BUILD)/bench-smtp-sink: t/bench/smtp_sink.c | deps
 $(BUILD)/bench-attack: t/bench/attack.c | deps
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ t/bench/attack.c
 
+$(BUILD)/bench-gen-bindings: t/bench/gen_bindings.c $(BUILD)/libsigil.a \
+    $(HEADERS) | deps
+	$(CC) $(ALL_CFLAGS) -Icommon $(ALL_LDFLAGS) -o $@ t/bench/gen_bindings.c \
+	    $(BUILD)/libsigil.a $(LIBS)
+
 bench: deps-all all $(BUILD)/bench-baseline $(BUILD)/bench-baseline-db \
-    $(BUILD)/bench-smtp-sink $(BUILD)/bench-attack
+    $(BUILD)/bench-smtp-sink $(BUILD)/bench-attack $(BUILD)/bench-gen-bindings
 	SIGIL_BUILD=$(BUILD) t/bench/run
 
 # The dev stack keeps its data in .run/ (git-ignored) between runs.

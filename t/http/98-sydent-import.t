@@ -98,8 +98,16 @@ like($out, qr/^sydent's server name: localhost$/m,
 is(psql('SELECT pepper FROM lookup_pepper'), $pepper, 'nor the pepper');
 ok(!-e "$s/keys/signing.key", 'nor writes the key');
 
+# A first import (sydent has more than twice the bindings sigil has)
+# drops the indexes of bindings other than its primary key and makes
+# them again after the insert: all of them, as they were.
+my $indexes_sql = "SELECT string_agg(indexdef, '; ' ORDER BY indexname)"
+    . " FROM pg_indexes WHERE tablename = 'bindings'";
+my $indexes = psql($indexes_sql);
 $out = `$import $s/sydent.db '$conn' 2>&1`;
 is($?, 0, 'the import') or diag($out);
+is(psql($indexes_sql), $indexes,
+    'the indexes of bindings are all there after it, as they were');
 ok(wait_for(sub { psql("SELECT last_analyze IS NOT NULL FROM "
     . "pg_stat_user_tables WHERE relname = 'bindings'") eq 't' }, 30),
     'the import analyzed the tables it filled');
