@@ -32,10 +32,19 @@ http_void_fake(void)
 {
 }
 
+static int
+http_check_fake(const char *url, char *err, size_t errlen)
+{
+	(void)url;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
 /* A table of the HTTP part's shape whose code (common/http.c) is not
  * linked: naming it must be refused. */
 static const struct app_http_part fake_http = {
-	http_init_fake, http_void_fake, http_void_fake,
+	http_init_fake, http_void_fake, http_void_fake, http_check_fake,
 };
 
 static const struct route open_routes[] = {
